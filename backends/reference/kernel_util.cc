@@ -1,0 +1,134 @@
+#include "backends/reference/kernel_util.h"
+
+namespace graphopt::reference {
+
+bool NormalizeAxis(int64_t& axis, int64_t rank) {
+  if (axis < -rank || axis >= (rank == 0 ? 1 : rank)) return false;
+  if (axis < 0) axis += rank;
+  return true;
+}
+
+bool BroadcastShapes(const std::vector<Shape>& shapes, Shape* out) {
+  size_t rank = 0;
+  for (const auto& s : shapes) rank = std::max(rank, s.size());
+  out->assign(rank, 1);
+  for (const auto& s : shapes) {
+    const size_t offset = rank - s.size();
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t& o = (*out)[offset + i];
+      const int64_t d = s[i];
+      if (d == o || d == 1) continue;
+      if (o == 1) {
+        o = d;
+        continue;
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<int64_t> Strides(const Shape& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i) {
+    s[static_cast<size_t>(i)] = s[static_cast<size_t>(i) + 1] * shape[static_cast<size_t>(i) + 1];
+  }
+  return s;
+}
+
+std::vector<int64_t> BroadcastIndex(const Shape& in_shape, const Shape& out_shape) {
+  const int64_t n = NumElements(out_shape);
+  std::vector<int64_t> index(static_cast<size_t>(n));
+  const size_t rank = out_shape.size();
+  const size_t offset = rank - in_shape.size();
+  // Input stride per output axis (0 where the input is broadcast along that axis).
+  std::vector<int64_t> in_strides(rank, 0);
+  const auto strides = Strides(in_shape);
+  for (size_t i = 0; i < in_shape.size(); ++i) {
+    in_strides[offset + i] = in_shape[i] == 1 ? 0 : strides[i];
+  }
+  std::vector<int64_t> counter(rank, 0);
+  int64_t pos = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    index[static_cast<size_t>(k)] = pos;
+    for (int64_t ax = static_cast<int64_t>(rank) - 1; ax >= 0; --ax) {
+      const auto a = static_cast<size_t>(ax);
+      pos += in_strides[a];
+      if (++counter[a] < out_shape[a]) break;
+      pos -= in_strides[a] * out_shape[a];
+      counter[a] = 0;
+    }
+  }
+  return index;
+}
+
+Tensor ToFloatTensor(const Tensor& t) {
+  return IsHalfLike(t.dtype()) ? t.CastTo(DataType::kFloat) : t;
+}
+
+Tensor FromFloatTensor(const Tensor& t, DataType type) {
+  return IsHalfLike(type) ? t.CastTo(type) : t;
+}
+
+std::vector<int64_t> OptionalInts(const KernelContext& ctx, size_t i, std::vector<int64_t> def) {
+  const Tensor* t = ctx.input(i);
+  if (!t) return def;
+  return t->ToInt64Vector();
+}
+
+// ---- Added by the executor/tensor-manipulation owner (see kernel_util.h).
+
+std::vector<int64_t> OffsetTableIndex(const std::vector<std::vector<int64_t>>& offsets) {
+  int64_t n = 1;
+  for (const auto& o : offsets) n *= static_cast<int64_t>(o.size());
+  std::vector<int64_t> index(static_cast<size_t>(n));
+  if (n == 0) return index;
+  const size_t rank = offsets.size();
+  if (rank == 0) {
+    index[0] = 0;
+    return index;
+  }
+  // Odometer over the outer axes; the innermost axis is a flat loop.
+  std::vector<size_t> counter(rank, 0);
+  std::vector<int64_t> partial(rank + 1, 0);  // partial[a]: sum of offsets of axes < a
+  for (size_t a = 0; a + 1 < rank; ++a) {
+    const int64_t o = offsets[a][0];
+    partial[a + 1] = (partial[a] < 0 || o < 0) ? -1 : partial[a] + o;
+  }
+  const auto& inner = offsets[rank - 1];
+  size_t pos = 0;
+  while (true) {
+    const int64_t base = partial[rank - 1];
+    for (int64_t o : inner) index[pos++] = (base < 0 || o < 0) ? -1 : base + o;
+    // Advance the outer axes.
+    int64_t a = static_cast<int64_t>(rank) - 2;
+    for (; a >= 0; --a) {
+      const auto ua = static_cast<size_t>(a);
+      if (++counter[ua] < offsets[ua].size()) break;
+      counter[ua] = 0;
+    }
+    if (a < 0) break;
+    for (auto ua = static_cast<size_t>(a); ua + 1 < rank; ++ua) {
+      const int64_t o = offsets[ua][counter[ua]];
+      partial[ua + 1] = (partial[ua] < 0 || o < 0) ? -1 : partial[ua] + o;
+    }
+  }
+  return index;
+}
+
+Tensor GatherFlat(const Tensor& in, const Shape& out_shape, const std::vector<int64_t>& index,
+                  const Tensor* fill) {
+  Tensor out(in.dtype(), out_shape);
+  DispatchByWidth(in.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = ElementsOf<T>(in);
+    T* dst = MutableElementsOf<T>(out);
+    T fill_value{};
+    if (fill && fill->size() > 0) fill_value = ElementsOf<T>(*fill)[0];
+    const size_t n = index.size();
+    for (size_t i = 0; i < n; ++i) dst[i] = index[i] < 0 ? fill_value : src[index[i]];
+  });
+  return out;
+}
+
+}  // namespace graphopt::reference

@@ -1,0 +1,106 @@
+// `graphopt optimize`: the whole pipeline in process, with a report table and JSON.
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/command.h"
+#include "optimizer/pipeline.h"
+
+namespace graphopt::cli {
+
+namespace {
+
+std::set<std::string> SplitCommaList(const std::vector<std::string>& items) {
+  std::set<std::string> out;
+  for (const auto& item : items) {
+    std::stringstream ss(item);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+      if (!part.empty()) out.insert(part);
+    }
+  }
+  return out;
+}
+
+bool WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text << "\n";
+  return static_cast<bool>(out);
+}
+
+struct OptimizeArgs {
+  std::string input, output, level = "basic", target = "generic", report;
+  std::vector<std::string> dims, enable, disable;
+  bool external_data = false, quiet = false, no_verify = false;
+  double atol = 1e-4, rtol = 1e-3;
+};
+
+int RunOptimize(const OptimizeArgs& a) {
+  PipelineOptions options;
+  auto level = ParseLevel(a.level);
+  if (!level.ok()) {
+    std::cerr << "graphopt: " << level.status().message() << "\n";
+    return kExitError;
+  }
+  options.level = *level;
+  options.target = a.target;
+  std::string error;
+  if (!ParseDims(a.dims, &options.dims, &error)) {
+    std::cerr << "graphopt: " << error << "\n";
+    return kExitError;
+  }
+  options.enable = SplitCommaList(a.enable);
+  options.disable = SplitCommaList(a.disable);
+  options.verify = !a.no_verify;
+  options.verify_options.atol = a.atol;
+  options.verify_options.rtol = a.rtol;
+  options.save.external_data = a.external_data;
+
+  Report failed;
+  auto report = OptimizeFile(a.input, a.output, options, &failed);
+  if (!report.ok()) {
+    if (!a.report.empty() && failed.verification_status == "failed") WriteText(a.report, failed.ToJson());
+    if (!a.quiet && failed.verification_status == "failed") std::cerr << failed.ToTable();
+    std::cerr << "graphopt: " << report.status().message() << "\n";
+    return kExitError;
+  }
+  if (!a.report.empty() && !WriteText(a.report, report->ToJson())) {
+    std::cerr << "graphopt: cannot write report '" << a.report << "'\n";
+    return kExitError;
+  }
+  if (!a.quiet) {
+    std::cout << report->ToTable();
+    if (report->verification_status == "skipped" && !report->verification_message.empty()) {
+      std::cout << "verification skipped: " << report->verification_message << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
+  auto args = std::make_shared<OptimizeArgs>();
+  CLI::App* cmd = app.add_subcommand("optimize", "optimize an ONNX model");
+  cmd->add_option("input", args->input, "model to optimize (.onnx)")->required();
+  cmd->add_option("-o,--output", args->output, "where to write the optimized model")->required();
+  cmd->add_option("--level", args->level, "disabled|basic|extended|layout|all (default basic)");
+  cmd->add_option("--target", args->target, "target profile (see `graphopt targets`)");
+  cmd->add_option("--dim", args->dims, "fix a symbolic dim: NAME=VALUE (repeatable)");
+  cmd->add_option("--enable", args->enable, "passes to run in addition (comma separated)");
+  cmd->add_option("--disable", args->disable, "passes not to run (comma separated)");
+  cmd->add_option("--report", args->report, "write the JSON report here");
+  cmd->add_flag("--external-data", args->external_data, "store large initializers in OUT.data");
+  cmd->add_flag("--no-verify", args->no_verify, "skip the numerical check of the result");
+  cmd->add_option("--atol", args->atol, "absolute tolerance of verification (default 1e-4)");
+  cmd->add_option("--rtol", args->rtol, "relative tolerance of verification (default 1e-3)");
+  cmd->add_flag("-q,--quiet", args->quiet, "print nothing on success");
+  return [args] { return RunOptimize(*args); };
+};
+
+GRAPHOPT_REGISTER_COMMAND("optimize", 10, Setup);
+
+}  // namespace
+
+}  // namespace graphopt::cli

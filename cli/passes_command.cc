@@ -1,0 +1,48 @@
+// `graphopt passes` and `graphopt targets`: what this build can do.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.h"
+#include "optimizer/pass/pass.h"
+#include "optimizer/target.h"
+
+namespace graphopt::cli {
+
+namespace {
+
+int ListPasses() {
+  for (const PassInfo* p : PassRegistry::Get().All()) {
+    std::printf("%-32s %-9s %s", p->name.c_str(), LevelName(p->level), p->description.c_str());
+    if (!p->emits.empty()) {
+      std::printf(" [emits:");
+      for (const auto& op : p->emits) std::printf(" %s", op.c_str());
+      std::printf("]");
+    }
+    std::printf("\n");
+  }
+  return kExitOk;
+}
+
+int ListTargets() {
+  for (const TargetProfile* t : TargetRegistry::Get().All()) {
+    std::printf("%-10s %-8s %s\n", t->name.c_str(), t->portable ? "portable" : "specific",
+                t->description.c_str());
+  }
+  return kExitOk;
+}
+
+GRAPHOPT_REGISTER_COMMAND("passes", 50, [](CLI::App& app) -> std::function<int()> {
+  app.add_subcommand("passes", "list optimization passes with their level");
+  return ListPasses;
+});
+
+GRAPHOPT_REGISTER_COMMAND("targets", 51, [](CLI::App& app) -> std::function<int()> {
+  app.add_subcommand("targets", "list target profiles");
+  return ListTargets;
+});
+
+}  // namespace
+
+}  // namespace graphopt::cli

@@ -1,0 +1,20 @@
+// Runs ONNX's shape inference over the IR and records the inferred types on values.
+#pragma once
+
+#include "optimizer/ir/graph.h"
+
+namespace graphopt::ir {
+
+// Best effort: operators ONNX cannot infer keep what they had. Fails only on malformed models.
+Status InferShapes(Model& model);
+
+// Full check: onnx::checker plus strict shape inference, as `onnx.checker.check_model(full_check=True)`.
+Status CheckModel(Model& model);
+
+// Replaces symbolic dims named in `dims` by their values on graph inputs and outputs.
+void FixDims(Model& model, const std::map<std::string, int64_t>& dims);
+
+// A deep copy sharing tensor bytes (copy-on-write), e.g. to keep the original for verification.
+std::unique_ptr<Model> CloneModel(const Model& model);
+
+}  // namespace graphopt::ir

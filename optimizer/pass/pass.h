@@ -1,0 +1,92 @@
+// A pass: one named graph rewrite with its level. Passes register themselves with one line
+// (GRAPHOPT_REGISTER_PASS); the pass manager picks them by level, never by a hand-kept list.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "optimizer/ir/graph.h"
+#include "optimizer/util/status.h"
+
+namespace graphopt {
+
+class Evaluator;
+struct TargetProfile;
+
+enum class Level { kDisabled = 0, kBasic = 1, kExtended = 2, kLayout = 3, kAll = 4 };
+
+const char* LevelName(Level level);
+Result<Level> ParseLevel(const std::string& name);
+
+// What a pass did, by rule: the report shows these so a user can see why a model shrank.
+struct PassRecord {
+  std::map<std::string, int64_t> rule_counts;
+  std::vector<std::string> matched_nodes;  // names of nodes a rewrite consumed (capped)
+};
+
+struct PassOptions {
+  std::map<std::string, int64_t> dims;          // fixed symbolic dims
+  int64_t fold_size_cap_bytes = int64_t{16} << 20;
+};
+
+// Everything a pass may use while it runs.
+struct PassContext {
+  ir::Model& model;
+  const TargetProfile& target;
+  const PassOptions& options;
+  Evaluator* evaluator;  // may be null when no executor is linked
+  PassRecord* record;
+
+  int64_t opset(const std::string& domain = "") const { return model.OpsetVersion(domain); }
+  // Counts one application of `rule`, remembering the node it consumed.
+  void Applied(const std::string& rule, const ir::Node* consumed = nullptr);
+};
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  // Rewrites the graph; returns how many rewrites it applied (0 = nothing changed).
+  virtual Result<int64_t> Run(PassContext& ctx) = 0;
+};
+
+struct PassInfo {
+  std::string name;         // a verb on the graph: "eliminate_identity"
+  Level level;
+  std::string description;
+  // Fused operators the pass emits; it runs only when the target allows at least one of them
+  // (empty: standard ONNX, always allowed).
+  std::vector<std::string> emits;
+  int order = 0;            // position within its level (lower runs first)
+  std::function<std::unique_ptr<Pass>()> factory;
+};
+
+class PassRegistry {
+ public:
+  static PassRegistry& Get();
+  void Register(PassInfo info);
+  const PassInfo* Find(const std::string& name) const;
+  // All passes sorted by (level, order, name).
+  std::vector<const PassInfo*> All() const;
+
+ private:
+  std::vector<PassInfo> passes_;
+};
+
+struct PassRegistrar {
+  explicit PassRegistrar(PassInfo info) { PassRegistry::Get().Register(std::move(info)); }
+};
+
+}  // namespace graphopt
+
+#define GRAPHOPT_PASS_CONCAT2(a, b) a##b
+#define GRAPHOPT_PASS_CONCAT(a, b) GRAPHOPT_PASS_CONCAT2(a, b)
+// GRAPHOPT_REGISTER_PASS(EliminateIdentity, "eliminate_identity", kBasic, 10, "...", {});
+#define GRAPHOPT_REGISTER_PASS(Class, name, level, order, description, ...)                 \
+  static const ::graphopt::PassRegistrar GRAPHOPT_PASS_CONCAT(pass_registrar_, __COUNTER__)( \
+      ::graphopt::PassInfo{name, ::graphopt::Level::level, description,                      \
+                           std::vector<std::string>{__VA_ARGS__}, order,                     \
+                           [] { return std::unique_ptr<::graphopt::Pass>(new Class()); }})

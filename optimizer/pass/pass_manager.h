@@ -1,0 +1,48 @@
+// Runs the passes of a level to a fixed point and records what each one did.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "optimizer/pass/pass.h"
+#include "optimizer/target.h"
+
+namespace graphopt {
+
+struct PassStats {
+  std::string name;
+  Level level = Level::kBasic;
+  int64_t applied = 0;
+  int64_t runs = 0;
+  int64_t nodes_before = 0;  // when the pass first ran
+  int64_t nodes_after = 0;   // when it last ran
+  double time_ms = 0;
+  PassRecord record;
+};
+
+struct PassManagerOptions {
+  Level level = Level::kBasic;
+  std::set<std::string> enable;   // run these even if their level is above `level`
+  std::set<std::string> disable;  // never run these
+  int max_iterations = 8;
+  PassOptions pass_options;
+  // Progress: (index of the pass in this iteration, passes per iteration, pass name).
+  std::function<void(int, int, const std::string&)> on_pass;
+  // Checked between passes; when it returns true the run stops with CANCELLED.
+  std::function<bool()> cancelled;
+};
+
+class PassManager {
+ public:
+  // Validates pass names in enable/disable; fails on unknown names.
+  static Result<std::vector<const PassInfo*>> Select(const PassManagerOptions& options,
+                                                     const TargetProfile& target);
+
+  Result<std::vector<PassStats>> Run(ir::Model& model, const TargetProfile& target,
+                                     Evaluator* evaluator, const PassManagerOptions& options);
+};
+
+}  // namespace graphopt

@@ -1,0 +1,33 @@
+// The record of one optimization: what changed, why it is still correct, and how long it took.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "optimizer/evaluator.h"
+#include "optimizer/pass/pass_manager.h"
+
+namespace graphopt {
+
+struct Report {
+  std::string level;
+  std::string target;
+  std::string graphopt_version;
+  int64_t nodes_before = 0, nodes_after = 0;
+  std::map<std::string, int64_t> ops_before, ops_after;
+  int64_t bytes_before = 0, bytes_after = 0;
+  std::vector<PassStats> passes;
+  std::string verification_status = "skipped";  // passed | failed | skipped
+  std::string verification_message;
+  std::vector<OutputComparison> verification_outputs;
+  double atol = 0, rtol = 0;
+  double load_ms = 0, optimize_ms = 0, verify_ms = 0, save_ms = 0;
+
+  std::string ToJson(int indent = 2) const;
+  // onnx-simplifier style table: op type, count before, count after, totals, size and time.
+  std::string ToTable() const;
+};
+
+}  // namespace graphopt

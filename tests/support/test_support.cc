@@ -1,0 +1,124 @@
+#include "support/test_support.h"
+
+#include "optimizer/evaluator.h"
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace graphopt::testing {
+
+namespace fs = std::filesystem;
+
+std::string SharedDir() { return GRAPHOPT_SHARED_DIR; }
+std::string SharedModel(const std::string& file) { return SharedDir() + "/models/" + file; }
+std::string CliPath() { return GRAPHOPT_CLI; }
+
+namespace {
+struct TempRoot {
+  std::string path;
+  TempRoot() {
+    std::string tmpl = (fs::temp_directory_path() / "graphopt-test-XXXXXX").string();
+    path = mkdtemp(tmpl.data());
+  }
+  ~TempRoot() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+}  // namespace
+
+std::string TempDir() {
+  static TempRoot root;
+  static int counter = 0;
+  std::string dir = root.path + "/" + std::to_string(counter++);
+  fs::create_directories(dir);
+  return dir;
+}
+
+ModelBuilder::ModelBuilder(int64_t opset) : model_(std::make_unique<ir::Model>()) {
+  model_->ir_version = 8;
+  model_->opset_imports.push_back({"", opset});
+  model_->producer_name = "graphopt-tests";
+  model_->graph = std::make_unique<ir::Graph>();
+  model_->graph->name = "test";
+}
+
+ir::Value* ModelBuilder::Input(const std::string& name, DataType type, const Shape& shape) {
+  return model_->graph->AddInput(name, ir::ValueType::FromShape(type, shape));
+}
+
+ir::Value* ModelBuilder::InputSymbolic(const std::string& name, DataType type,
+                                       const std::vector<ir::Dim>& dims) {
+  ir::ValueType vt;
+  vt.elem_type = type;
+  vt.shape = dims;
+  return model_->graph->AddInput(name, vt);
+}
+
+ir::Value* ModelBuilder::Init(const std::string& name, Tensor t) {
+  return model_->graph->AddInitializer(name, std::move(t));
+}
+
+ir::Value* ModelBuilder::Floats(const std::string& name, const Shape& shape,
+                                const std::vector<float>& v) {
+  return Init(name, Tensor::FromVector<float>(DataType::kFloat, shape, v));
+}
+
+ir::Value* ModelBuilder::Ints(const std::string& name, const std::vector<int64_t>& v) {
+  return Init(name, Tensor::Int64s(v));
+}
+
+ir::Value* ModelBuilder::Op(const std::string& op, const std::vector<ir::Value*>& inputs,
+                            const std::string& domain) {
+  last_ = model_->graph->AddNode(op, inputs, 1, op, domain);
+  return last_->output(0);
+}
+
+void ModelBuilder::Output(ir::Value* v) { model_->graph->AddOutput(v); }
+
+std::unique_ptr<ir::Model> ModelBuilder::Build() { return std::move(model_); }
+
+std::string CompareOutputs(const ir::Model& a, const ir::Model& b,
+                           const std::map<std::string, int64_t>& dims) {
+  auto evaluator = MakeReferenceEvaluator();
+  VerifyOptions options;
+  options.dims = dims;
+  auto result = evaluator->Verify(a, b, options);
+  if (!result.ok()) return "verification could not run: " + result.status().ToString();
+  if (result->passed) return "";
+  std::string why = result->message;
+  for (const auto& o : result->outputs) {
+    if (!o.match) why += " [" + o.name + ": abs " + std::to_string(o.max_abs_err) + " " + o.detail + "]";
+  }
+  return why.empty() ? "outputs differ" : why;
+}
+
+Tensor RandomFloats(const Shape& shape, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(NumElements(shape)));
+  for (float& x : v) x = dist(rng);
+  return Tensor::FromVector<float>(DataType::kFloat, shape, v);
+}
+
+int RunCommand(const std::string& cmd, std::string* out, std::string* err) {
+  const std::string dir = TempDir();
+  const std::string out_file = dir + "/stdout", err_file = dir + "/stderr";
+  const int rc = std::system((cmd + " >" + out_file + " 2>" + err_file).c_str());
+  auto slurp = [](const std::string& f) {
+    std::ifstream in(f);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  if (out) *out = slurp(out_file);
+  if (err) *err = slurp(err_file);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+}  // namespace graphopt::testing
