@@ -6,6 +6,8 @@
 
 #include "optimizer/ir/onnx_convert.h"
 
+#include <unordered_set>
+
 namespace graphopt::ir {
 
 namespace {
@@ -34,16 +36,44 @@ bool MoreSpecific(const ValueType& a, const ValueType& b) {
   return false;
 }
 
+// Shape inference reads the values of small initializers (shape operands) but only the types
+// of large ones: those are declared as typed graph inputs instead, so no weights are copied.
+void ExportForShapeInference(Model& model, onnx::ModelProto* proto) {
+  constexpr size_t kValueNeededBelow = 4096;
+  std::vector<std::pair<std::string, const Tensor*>> as_inputs;
+  ModelToProto(model, proto, /*lend_bytes=*/false,
+               [&](const std::string& name, const Tensor& t, onnx::TensorProto*) {
+                 if (t.nbytes() < kValueNeededBelow) return false;
+                 as_inputs.emplace_back(name, &t);
+                 return true;
+               });
+  if (as_inputs.empty()) return;
+  auto* graph = proto->mutable_graph();
+  std::unordered_set<std::string> moved;
+  for (const auto& [name, t] : as_inputs) {
+    moved.insert(name);
+    auto* in = graph->add_input();
+    in->set_name(name);
+    ValueTypeToProto(ValueType::FromShape(t->dtype(), t->shape()), in->mutable_type());
+  }
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> kept;
+  for (auto& init : *graph->mutable_initializer()) {
+    if (!moved.count(init.name())) kept.Add()->Swap(&init);
+  }
+  graph->mutable_initializer()->Swap(&kept);
+}
+
 }  // namespace
 
 Status InferShapes(Model& model) {
-  LentProto lent(model);
-  auto* graph = lent.proto.mutable_graph();
+  onnx::ModelProto proto;
+  ExportForShapeInference(model, &proto);
+  auto* graph = proto.mutable_graph();
   graph->clear_value_info();  // stale intermediate types must not conflict with fresh ones
   try {
     onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0,
                                         /*data_prop=*/true);
-    onnx::shape_inference::InferShapes(lent.proto, onnx::OpSchemaRegistry::Instance(), options);
+    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
     return InvalidArgument(std::string("shape inference failed: ") + e.what());
   }

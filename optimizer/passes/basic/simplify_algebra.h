@@ -1,0 +1,15 @@
+// Algebraic simplification: a table of small identities (x*1, x+0, Neg∘Neg, composed
+// Transposes, Reshape∘Reshape, Squeeze∘Unsqueeze, lossless Cast chains, Div by a constant,
+// Relu∘Relu, nested Concats, Slice∘Slice...), each rule stating its precondition.
+#pragma once
+
+#include "optimizer/pass/rule_set.h"
+
+namespace graphopt {
+
+class SimplifyAlgebra : public RuleSetPass {
+ public:
+  SimplifyAlgebra();
+};
+
+}  // namespace graphopt
