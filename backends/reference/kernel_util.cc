@@ -1,5 +1,7 @@
 #include "backends/reference/kernel_util.h"
 
+#include <algorithm>
+
 namespace graphopt::reference {
 
 bool NormalizeAxis(int64_t& axis, int64_t rank) {
@@ -129,6 +131,80 @@ Tensor GatherFlat(const Tensor& in, const Shape& out_shape, const std::vector<in
     for (size_t i = 0; i < n; ++i) dst[i] = index[i] < 0 ? fill_value : src[index[i]];
   });
   return out;
+}
+
+Tensor TransposeTensor(const Tensor& in, const std::vector<int64_t>& perm) {
+  Shape out_shape(perm.size());
+  for (size_t k = 0; k < perm.size(); ++k) out_shape[k] = in.shape()[static_cast<size_t>(perm[k])];
+  Tensor out(in.dtype(), out_shape);
+  if (in.size() == 0) return out;
+  // Simplify: drop size-1 axes, then merge output axes that are also adjacent in the input,
+  // so e.g. [1,64,4,64] with perm (0,2,1,3) becomes a 64x4 block transpose of 64-wide rows.
+  const auto in_strides = Strides(in.shape());
+  std::vector<int64_t> dims, strides;  // per simplified output axis: size, input stride
+  for (size_t k = 0; k < perm.size(); ++k) {
+    const auto p = static_cast<size_t>(perm[k]);
+    if (in.shape()[p] == 1) continue;
+    if (!dims.empty() && strides.back() == in.shape()[p] * in_strides[p]) {
+      dims.back() *= in.shape()[p];
+      strides.back() = in_strides[p];
+      continue;
+    }
+    dims.push_back(in.shape()[p]);
+    strides.push_back(in_strides[p]);
+  }
+  if (dims.empty()) {
+    dims.push_back(1);
+    strides.push_back(1);
+  }
+  const size_t rank = dims.size();
+  const int64_t inner = dims.back(), inner_stride = strides.back();
+  DispatchByWidth(in.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = ElementsOf<T>(in);
+    T* dst = MutableElementsOf<T>(out);
+    std::vector<int64_t> counter(rank, 0);
+    int64_t base = 0;
+    const int64_t outer = in.size() / inner;
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* s = src + base;
+      if (inner_stride == 1) {
+        std::copy(s, s + inner, dst);
+      } else {
+        for (int64_t i = 0; i < inner; ++i) dst[i] = s[i * inner_stride];
+      }
+      dst += inner;
+      for (int64_t a = static_cast<int64_t>(rank) - 2; a >= 0; --a) {
+        const auto ua = static_cast<size_t>(a);
+        base += strides[ua];
+        if (++counter[ua] < dims[ua]) break;
+        base -= strides[ua] * dims[ua];
+        counter[ua] = 0;
+      }
+    }
+  });
+  return out;
+}
+
+bool StackTensors(const std::vector<Tensor>& parts, Tensor* out) {
+  if (parts.empty()) return false;
+  const Tensor& first = parts[0];
+  for (const Tensor& p : parts) {
+    if (p.shape() != first.shape() || p.dtype() != first.dtype()) return false;
+  }
+  Shape shape = first.shape();
+  shape.insert(shape.begin(), static_cast<int64_t>(parts.size()));
+  *out = Tensor(first.dtype(), shape);
+  const int64_t each = first.size();
+  return DispatchByWidth(first.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* dst = MutableElementsOf<T>(*out);
+    for (const Tensor& p : parts) {
+      const T* src = ElementsOf<T>(p);
+      std::copy(src, src + each, dst);
+      dst += each;
+    }
+  });
 }
 
 }  // namespace graphopt::reference

@@ -116,4 +116,11 @@ std::vector<int64_t> OffsetTableIndex(const std::vector<std::vector<int64_t>>& o
 Tensor GatherFlat(const Tensor& in, const Shape& out_shape, const std::vector<int64_t>& index,
                   const Tensor* fill = nullptr);
 
+// Output axis k is input axis perm[k] (perm must be a valid permutation).
+Tensor TransposeTensor(const Tensor& in, const std::vector<int64_t>& perm);
+
+// Stacks equally shaped tensors along a new leading axis ({n} + part shape); false when the
+// parts differ in shape or type. (Loop/Scan outputs.)
+bool StackTensors(const std::vector<Tensor>& parts, Tensor* out);
+
 }  // namespace graphopt::reference
