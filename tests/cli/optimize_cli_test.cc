@@ -140,6 +140,22 @@ TEST(OptimizeCli, NoVerifyIsReportedAsSkipped) {
   EXPECT_EQ(nlohmann::json::parse(in)["verification"]["status"], "skipped");
 }
 
+TEST(OptimizeCli, ExternalDataOutputLoadsAndMatches) {
+  const std::string dir = TempDir();
+  std::string err;
+  ASSERT_EQ(RunCommand(CliPath() + " optimize " + SharedModel("squeezenet1_1.raw.onnx") + " -o " +
+                           dir + "/o.onnx --quiet --external-data --dim batch=1",
+                       nullptr, &err),
+            0)
+      << err;
+  ASSERT_TRUE(std::filesystem::exists(dir + "/o.onnx.data"));
+  EXPECT_LT(std::filesystem::file_size(dir + "/o.onnx"), 64u << 10);
+  auto original = LoadModel(SharedModel("squeezenet1_1.raw.onnx"));
+  auto split = LoadModel(dir + "/o.onnx");
+  ASSERT_TRUE(original.ok() && split.ok()) << split.status().ToString();
+  EXPECT_EQ(testing::CompareOutputs(**original, **split, {{"batch", 1}}), "");
+}
+
 TEST(OptimizeCli, PassesListsEveryLevelName) {
   std::string out;
   ASSERT_EQ(RunCommand(CliPath() + " passes", &out), 0);

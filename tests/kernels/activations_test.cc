@@ -22,7 +22,8 @@ TEST(ActivationKernels, ReluFamily) {
     n.SetFloat("alpha", 2);
     n.SetFloat("gamma", 3);
   });
-  ExpectNear(selu.outputs[0], {4}, {3 * (2 * std::exp(-2.0) - 2), 3 * (2 * std::exp(-0.5) - 2), 0, 9});
+  ExpectNear(selu.outputs[0], {4},
+             {3 * (2 * std::exp(-2.0) - 2), 3 * (2 * std::exp(-0.5) - 2), 0, 9});
   auto celu = RunOp("Celu", 12, {x}, [](ir::Node& n) { n.SetFloat("alpha", 2); });
   ExpectNear(celu.outputs[0], {4}, {2 * std::expm1(-1.0), 2 * std::expm1(-0.25), 0, 3});
   auto int_relu = RunOp("Relu", 14, {I32({2}, {-4, 4})});
@@ -95,13 +96,15 @@ TEST(ActivationKernels, ShrinkOnFloatsAndInts) {
   });
   ASSERT_TRUE(f.status.ok());
   ExpectNear(f.outputs[0], {5}, {-1.5, 0, 0, 0, 1.5});
-  auto i = RunOp("Shrink", 9, {I32({3}, {-3, 1, 5})}, [](ir::Node& n) { n.SetFloat("lambd", 1.5f); });
+  auto i =
+      RunOp("Shrink", 9, {I32({3}, {-3, 1, 5})}, [](ir::Node& n) { n.SetFloat("lambd", 1.5f); });
   EXPECT_EQ(Values<int32_t>(i.outputs[0]), (std::vector<int32_t>{-3, 0, 5}));
 }
 
 TEST(ActivationKernels, SoftmaxSingleAxisFromOpset13) {
   // Softmax along axis 0 of a [2, 2]: each column normalizes separately.
-  auto r = RunOp("Softmax", 13, {F32({2, 2}, {0, 1, 0, 3})}, [](ir::Node& n) { n.SetInt("axis", 0); });
+  auto r =
+      RunOp("Softmax", 13, {F32({2, 2}, {0, 1, 0, 3})}, [](ir::Node& n) { n.SetInt("axis", 0); });
   ASSERT_TRUE(r.status.ok());
   const double e2 = std::exp(2.0);
   ExpectNear(r.outputs[0], {2, 2}, {0.5, 1 / (1 + e2), 0.5, e2 / (1 + e2)});
@@ -115,7 +118,8 @@ TEST(ActivationKernels, SoftmaxBeforeOpset13FlattensFromAxis) {
   ASSERT_TRUE(r.status.ok());
   ExpectNear(r.outputs[0], {1, 2, 2}, {0.25, 0.25, 0.25, 0.25});
   auto log = RunOp("LogSoftmax", 11, {F32({1, 2, 2}, {0, 0, 0, 0})});
-  ExpectNear(log.outputs[0], {1, 2, 2}, {std::log(0.25), std::log(0.25), std::log(0.25), std::log(0.25)});
+  ExpectNear(log.outputs[0], {1, 2, 2},
+             {std::log(0.25), std::log(0.25), std::log(0.25), std::log(0.25)});
 }
 
 TEST(ActivationKernels, HardmaxPicksFirstMaximum) {
@@ -123,12 +127,14 @@ TEST(ActivationKernels, HardmaxPicksFirstMaximum) {
   ASSERT_TRUE(r13.status.ok());
   ExpectNear(r13.outputs[0], {2, 3}, {0, 1, 0, 1, 0, 0});
   // Opset 11, axis 0: the whole [2, 3] is one row, a single 1 overall.
-  auto r11 = RunOp("Hardmax", 11, {F32({2, 3}, {1, 3, 3, 5, 0, 1})}, [](ir::Node& n) { n.SetInt("axis", 0); });
+  auto r11 = RunOp("Hardmax", 11, {F32({2, 3}, {1, 3, 3, 5, 0, 1})},
+                   [](ir::Node& n) { n.SetInt("axis", 0); });
   ExpectNear(r11.outputs[0], {2, 3}, {0, 0, 0, 1, 0, 0});
 }
 
 TEST(ActivationKernels, SoftmaxRejectsBadAxisAndInts) {
-  auto axis = RunOp("Softmax", 13, {F32({2, 2}, {0, 0, 0, 0})}, [](ir::Node& n) { n.SetInt("axis", 2); });
+  auto axis =
+      RunOp("Softmax", 13, {F32({2, 2}, {0, 0, 0, 0})}, [](ir::Node& n) { n.SetInt("axis", 2); });
   EXPECT_EQ(axis.status.code(), StatusCode::kInvalidArgument);
   auto ints = RunOp("Softmax", 13, {I32({2}, {0, 0})});
   EXPECT_EQ(ints.status.code(), StatusCode::kInvalidArgument);

@@ -8,21 +8,25 @@ namespace {
 
 TEST(CastKernels, FloatToIntTruncatesAndToBool) {
   const Tensor x = F32({4}, {1.9f, -1.9f, 0, 0.25f});
-  auto i = RunOp("Cast", 13, {x}, [](ir::Node& n) { n.SetInt("to", static_cast<int64_t>(DataType::kInt32)); });
+  auto i = RunOp("Cast", 13, {x},
+                 [](ir::Node& n) { n.SetInt("to", static_cast<int64_t>(DataType::kInt32)); });
   ASSERT_TRUE(i.status.ok());
   EXPECT_EQ(i.outputs[0].dtype(), DataType::kInt32);
   EXPECT_EQ(Values<int32_t>(i.outputs[0]), (std::vector<int32_t>{1, -1, 0, 0}));
-  auto b = RunOp("Cast", 13, {x}, [](ir::Node& n) { n.SetInt("to", static_cast<int64_t>(DataType::kBool)); });
+  auto b = RunOp("Cast", 13, {x},
+                 [](ir::Node& n) { n.SetInt("to", static_cast<int64_t>(DataType::kBool)); });
   EXPECT_EQ(Values<uint8_t>(b.outputs[0]), (std::vector<uint8_t>{1, 1, 0, 1}));
 }
 
 TEST(CastKernels, HalfAndBfloat16RoundTrip) {
   const Tensor x = F32({3}, {1.5f, -0.25f, 1024});
-  auto h = RunOp("Cast", 13, {x}, [](ir::Node& n) { n.SetInt("to", static_cast<int64_t>(DataType::kFloat16)); });
+  auto h = RunOp("Cast", 13, {x},
+                 [](ir::Node& n) { n.SetInt("to", static_cast<int64_t>(DataType::kFloat16)); });
   ASSERT_TRUE(h.status.ok());
   EXPECT_EQ(h.outputs[0].dtype(), DataType::kFloat16);
   EXPECT_EQ(Values<uint16_t>(h.outputs[0])[0], 0x3E00);  // 1.5 in IEEE half
-  auto bf = RunOp("Cast", 13, {h.outputs[0]}, [](ir::Node& n) { n.SetInt("to", static_cast<int64_t>(DataType::kBfloat16)); });
+  auto bf = RunOp("Cast", 13, {h.outputs[0]},
+                  [](ir::Node& n) { n.SetInt("to", static_cast<int64_t>(DataType::kBfloat16)); });
   ASSERT_TRUE(bf.status.ok());
   ExpectNear(bf.outputs[0], {3}, {1.5, -0.25, 1024});
 }
@@ -32,7 +36,8 @@ TEST(CastKernels, OldOpsetsNameTheTypeAsString) {
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(r.outputs[0].dtype(), DataType::kDouble);
   ExpectNear(r.outputs[0], {2}, {3, -4});
-  auto bad = RunOp("Cast", 5, {I64({1}, {3})}, [](ir::Node& n) { n.SetString("to", "QUATERNION"); });
+  auto bad =
+      RunOp("Cast", 5, {I64({1}, {3})}, [](ir::Node& n) { n.SetString("to", "QUATERNION"); });
   EXPECT_EQ(bad.status.code(), StatusCode::kInvalidArgument);
 }
 

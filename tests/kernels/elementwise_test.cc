@@ -69,8 +69,8 @@ TEST(ElementwiseKernels, BoolArithmeticIsRejected) {
 }
 
 TEST(ElementwiseKernels, IntegerDivTruncatesAndRejectsZero) {
-  auto r = RunOp("Div", 14, {I64({3}, {7, -7, std::numeric_limits<int64_t>::min()}),
-                             I64({3}, {-2, 2, -1})});
+  auto r = RunOp("Div", 14,
+                 {I64({3}, {7, -7, std::numeric_limits<int64_t>::min()}), I64({3}, {-2, 2, -1})});
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(Values<int64_t>(r.outputs[0]),
             (std::vector<int64_t>{-3, -3, std::numeric_limits<int64_t>::min()}));
@@ -180,7 +180,8 @@ TEST(ElementwiseKernels, BitwiseAndShift) {
   auto left = RunOp("BitShift", 11, {x, s}, [](ir::Node& n) { n.SetString("direction", "LEFT"); });
   ASSERT_TRUE(left.status.ok());
   EXPECT_EQ(Values<uint8_t>(left.outputs[0]), (std::vector<uint8_t>{8, 0, 0}));
-  auto right = RunOp("BitShift", 11, {x, s}, [](ir::Node& n) { n.SetString("direction", "RIGHT"); });
+  auto right =
+      RunOp("BitShift", 11, {x, s}, [](ir::Node& n) { n.SetString("direction", "RIGHT"); });
   EXPECT_EQ(Values<uint8_t>(right.outputs[0]), (std::vector<uint8_t>{0, 0x40, 0}));
   auto bad = RunOp("BitShift", 11, {x, s});
   EXPECT_EQ(bad.status.code(), StatusCode::kInvalidArgument);
@@ -190,11 +191,11 @@ TEST(ElementwiseKernels, BitwiseAndShift) {
 
 TEST(ElementwiseKernels, LegacyBroadcastAlignsAtAxis) {
   // Opset 6: B of shape [3] aligned with A's axis 1 of [3, 3... ] via broadcast=1, axis=0.
-  auto r = RunOp("Add", 6, {F32({3, 2}, {1, 2, 3, 4, 5, 6}), F32({3}, {10, 20, 30})},
-                 [](ir::Node& n) {
-                   n.SetInt("broadcast", 1);
-                   n.SetInt("axis", 0);
-                 });
+  auto r =
+      RunOp("Add", 6, {F32({3, 2}, {1, 2, 3, 4, 5, 6}), F32({3}, {10, 20, 30})}, [](ir::Node& n) {
+        n.SetInt("broadcast", 1);
+        n.SetInt("axis", 0);
+      });
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   ExpectNear(r.outputs[0], {3, 2}, {11, 12, 23, 24, 35, 36});
   auto strict = RunOp("Add", 6, {F32({3, 2}, {1, 2, 3, 4, 5, 6}), F32({2}, {1, 2})});

@@ -31,15 +31,15 @@ TEST(BroadcastPlan, RunsVisitEveryOutputOnce) {
   ASSERT_TRUE(reference::MakeBroadcastPlan({{3, 1}, {1, 4}}, &plan));
   std::vector<int64_t> a_index, b_index;
   int64_t visited = 0;
-  reference::ForEachBroadcastRun(plan, [&](int64_t o, const int64_t* off, const int64_t* step,
-                                           int64_t n) {
-    EXPECT_EQ(o, visited);
-    for (int64_t i = 0; i < n; ++i) {
-      a_index.push_back(off[0] + i * step[0]);
-      b_index.push_back(off[1] + i * step[1]);
-    }
-    visited += n;
-  });
+  reference::ForEachBroadcastRun(
+      plan, [&](int64_t o, const int64_t* off, const int64_t* step, int64_t n) {
+        EXPECT_EQ(o, visited);
+        for (int64_t i = 0; i < n; ++i) {
+          a_index.push_back(off[0] + i * step[0]);
+          b_index.push_back(off[1] + i * step[1]);
+        }
+        visited += n;
+      });
   EXPECT_EQ(visited, 12);
   EXPECT_EQ(a_index, (std::vector<int64_t>{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2}));
   EXPECT_EQ(b_index, (std::vector<int64_t>{0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3}));
@@ -52,7 +52,8 @@ TEST(BroadcastPlan, RejectsIncompatibleAndHandlesEmpty) {
   ASSERT_TRUE(reference::MakeBroadcastPlan({{0, 3}, {3}}, &plan));
   EXPECT_EQ(plan.out_size, 0);
   int calls = 0;
-  reference::ForEachBroadcastRun(plan, [&](int64_t, const int64_t*, const int64_t*, int64_t) { ++calls; });
+  reference::ForEachBroadcastRun(
+      plan, [&](int64_t, const int64_t*, const int64_t*, int64_t) { ++calls; });
   EXPECT_EQ(calls, 0);
   ASSERT_TRUE(reference::MakeBroadcastPlan({{}, {}}, &plan));
   EXPECT_EQ(plan.out_size, 1);

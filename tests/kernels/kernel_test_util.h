@@ -39,8 +39,8 @@ inline KernelRun RunOp(const std::string& op, int64_t opset, const std::vector<T
       pointers.push_back(nullptr);
       continue;
     }
-    values.push_back(graph.AddInput("in" + std::to_string(i),
-                                    ir::ValueType::FromShape(inputs[i].dtype(), inputs[i].shape())));
+    values.push_back(graph.AddInput(
+        "in" + std::to_string(i), ir::ValueType::FromShape(inputs[i].dtype(), inputs[i].shape())));
     pointers.push_back(&inputs[i]);
   }
   ir::Node* node = graph.AddNode(op, values, num_outputs, op);

@@ -55,8 +55,10 @@ TEST(ReductionKernels, LogSumExpDoesNotOverflow) {
 TEST(ReductionKernels, EmptySetGivesIdentityValues) {
   const Tensor empty(DataType::kFloat, {2, 0, 4});
   const Tensor axes = I64({1}, {1});
-  ExpectNear(RunOp("ReduceSum", 18, {empty, axes}).outputs[0], {2, 1, 4}, std::vector<double>(8, 0));
-  ExpectNear(RunOp("ReduceProd", 18, {empty, axes}).outputs[0], {2, 1, 4}, std::vector<double>(8, 1));
+  ExpectNear(RunOp("ReduceSum", 18, {empty, axes}).outputs[0], {2, 1, 4},
+             std::vector<double>(8, 0));
+  ExpectNear(RunOp("ReduceProd", 18, {empty, axes}).outputs[0], {2, 1, 4},
+             std::vector<double>(8, 1));
   auto max = RunOp("ReduceMax", 18, {empty, axes}).outputs[0];
   EXPECT_EQ(max.data<float>()[0], -std::numeric_limits<float>::infinity());
 }
@@ -119,13 +121,17 @@ TEST(ReductionKernels, TopKLargestAndSmallestWithTies) {
   ASSERT_TRUE(top.status.ok()) << top.status.ToString();
   ExpectNear(top.outputs[0], {2, 2}, {3, 3, 5, 5});
   EXPECT_EQ(Values<int64_t>(top.outputs[1]), (std::vector<int64_t>{0, 2, 1, 2}));
-  auto low = RunOp("TopK", 11, {x, I64({1}, {3})}, [](ir::Node& n) { n.SetInt("largest", 0); }, 2);
+  auto low = RunOp(
+      "TopK", 11, {x, I64({1}, {3})}, [](ir::Node& n) { n.SetInt("largest", 0); }, 2);
   ExpectNear(low.outputs[0], {2, 3}, {1, 2, 3, 0, 5, 5});
   EXPECT_EQ(Values<int64_t>(low.outputs[1]), (std::vector<int64_t>{1, 3, 0, 0, 1, 2}));
-  auto axis0 = RunOp("TopK", 1, {x}, [](ir::Node& n) {
-    n.SetInt("k", 1);
-    n.SetInt("axis", 0);
-  }, 2);
+  auto axis0 = RunOp(
+      "TopK", 1, {x},
+      [](ir::Node& n) {
+        n.SetInt("k", 1);
+        n.SetInt("axis", 0);
+      },
+      2);
   ASSERT_TRUE(axis0.status.ok()) << axis0.status.ToString();
   ExpectNear(axis0.outputs[0], {1, 4}, {3, 5, 5, 5});
   EXPECT_EQ(Values<int64_t>(axis0.outputs[1]), (std::vector<int64_t>{0, 1, 1, 1}));

@@ -100,6 +100,34 @@ TEST(EliminateDeadCode, KeepsUnknownDomainNodesAndGraphInputs) {
   EXPECT_EQ(model->graph->inputs().size(), 2u);
 }
 
+TEST(EliminateDeadCode, KeepsValuesThatOnlyASubgraphReads) {
+  // t = Exp(x) is read only inside the If's branches; it must survive dead-code elimination.
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2});
+  auto* cond = b.Input("cond", DataType::kBool, {});
+  auto* t = b.Op("Exp", {x});
+  ir::Node* if_node = b.graph().AddNode("If", {cond}, 1, "if");
+  for (const char* branch : {"then_branch", "else_branch"}) {
+    ir::Attribute a;
+    a.name = branch;
+    a.type = ir::AttrType::kGraph;
+    a.g = std::make_unique<ir::Graph>(&b.graph(), if_node);
+    ir::Value* captured = a.g->OuterRef(t->name());
+    ir::Node* op = a.g->AddNode(std::string(branch) == "then_branch" ? "Relu" : "Neg", {captured}, 1);
+    op->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {2});
+    a.g->AddOutput(op->output(0));
+    if_node->mutable_attributes().push_back(std::move(a));
+  }
+  if_node->AddImplicitInput(t);
+  if_node->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {2});
+  b.Output(if_node->output(0));
+  auto model = b.Build();
+  auto run = RunSinglePass(*model, "eliminate_dead_code");
+  EXPECT_EQ(run.applied, 0);
+  EXPECT_EQ(Count(*model, "Exp"), 1);
+  EXPECT_EQ(CompareOutputs(*run.original, *model), "");
+}
+
 // One nop rule: `make` builds the op on x (shape {2,3}) and returns its output.
 struct NopCase {
   const char* name;

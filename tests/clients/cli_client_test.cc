@@ -1,0 +1,187 @@
+// The `graphopt` client subcommands against a real graphopt-server: submit/status/watch/jobs/
+// download/cancel, artifacts identical to `graphopt optimize`, and one-line errors with exit 2.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "clients/client_server_fixture.h"
+#include "metrics/http_test_client.h"
+#include "support/test_support.h"
+
+namespace graphopt::testing {
+namespace {
+
+const std::string kModel = "squeezenet1_1.raw.onnx";
+
+class CliClientTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (ServerBinary().empty()) return;
+    std::string error;
+    server_ = RunningServer::Start({"--workers", "2"}, &error).release();
+    if (!server_) start_error_ = new std::string(error);
+    // The reference: the same model and options through the in-process pipeline.
+    reference_ = new std::string(TempDir() + "/reference.onnx");
+    RunCommand(CliPath() + " optimize " + SharedModel(kModel) + " -o " + *reference_ + " -q");
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    if (ServerBinary().empty()) GTEST_SKIP() << "graphopt-server is not built";
+    ASSERT_NE(server_, nullptr) << *start_error_;
+    ASSERT_FALSE(ReadBytes(*reference_).empty()) << "graphopt optimize produced no reference";
+  }
+  // Runs `graphopt ARGS --server ...`; returns the exit code.
+  int Graphopt(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) {
+    return RunCommand(CliPath() + " " + args + " " + server_->ServerFlag(), out, err);
+  }
+
+  static RunningServer* server_;
+  static std::string* start_error_;
+  static std::string* reference_;
+};
+
+RunningServer* CliClientTest::server_ = nullptr;
+std::string* CliClientTest::start_error_ = nullptr;
+std::string* CliClientTest::reference_ = nullptr;
+
+TEST_F(CliClientTest, SubmitWaitDownloadsTheArtifactOfGraphoptOptimize) {
+  const std::string dir = TempDir();
+  std::string out, err;
+  ASSERT_EQ(Graphopt("submit " + SharedModel(kModel) + " --fresh --wait -o " + dir +
+                         "/out.onnx --report " + dir + "/report.json",
+                     &out, &err),
+            0)
+      << err << server_->Log();
+  const std::string job_id = FirstLine(out);
+  EXPECT_EQ(job_id.rfind("job-", 0), 0u) << out;
+  // Plain progress lines (stderr is not a terminal here): upload, passes, outcome, downloads.
+  EXPECT_NE(err.find("uploaded " + kModel), std::string::npos) << err;
+  EXPECT_NE(err.find("pass 1/"), std::string::npos) << err;
+  EXPECT_NE(err.find("job " + job_id + " succeeded"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\r'), std::string::npos) << "no bar redraws when not a terminal";
+  EXPECT_EQ(ReadBytes(dir + "/out.onnx"), ReadBytes(*reference_))
+      << "the server's artifact differs from `graphopt optimize` with the same options";
+  const auto report = nlohmann::json::parse(ReadBytes(dir + "/report.json"));
+  EXPECT_EQ(report["level"], "basic");
+  EXPECT_LT(report["model"]["nodes_after"].get<int>(), report["model"]["nodes_before"].get<int>());
+
+  // The same job through status, jobs and download.
+  ASSERT_EQ(Graphopt("status " + job_id, &out, &err), 0) << err;
+  EXPECT_NE(out.find("state     succeeded\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("verified  passed\n"), std::string::npos) << out;
+  ASSERT_EQ(Graphopt("status " + job_id + " --json", &out, &err), 0) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["state"], "JOB_STATE_SUCCEEDED");
+  ASSERT_EQ(Graphopt("jobs --state succeeded --limit 100", &out, &err), 0) << err;
+  EXPECT_NE(out.find(job_id + " "), std::string::npos) << out;
+  ASSERT_EQ(Graphopt("jobs --state failed --json", &out, &err), 0) << err;
+  EXPECT_EQ(out.find(job_id), std::string::npos) << out;
+  ASSERT_EQ(Graphopt("download " + job_id + " -q -o " + dir + "/again.onnx", &out, &err), 0)
+      << err;
+  EXPECT_EQ(ReadBytes(dir + "/again.onnx"), ReadBytes(*reference_));
+  ASSERT_EQ(Graphopt("watch " + job_id, &out, &err), 0) << err;
+  EXPECT_EQ(out, "succeeded\n");
+}
+
+TEST_F(CliClientTest, SubmitWithoutWaitPrintsTheIdAndACachedResultComesBackAtOnce) {
+  std::string out, err;
+  // Make sure a finished identical job exists, then submit without --fresh.
+  ASSERT_EQ(Graphopt("submit -q --wait " + SharedModel(kModel), &out, &err), 0) << err;
+  ASSERT_EQ(Graphopt("submit " + SharedModel(kModel), &out, &err), 0) << err;
+  const std::string job_id = FirstLine(out);
+  EXPECT_NE(err.find("result cached from job"), std::string::npos) << err;
+  ASSERT_EQ(Graphopt("status " + job_id + " --json", &out, &err), 0) << err;
+  const auto job = nlohmann::json::parse(out);
+  EXPECT_EQ(job["state"], "JOB_STATE_SUCCEEDED");
+  EXPECT_FALSE(job.value("cached_from_job_id", "").empty()) << out;
+}
+
+TEST_F(CliClientTest, RpcErrorsAreOneLineWithTheCodeAndExit2) {
+  std::string out, err;
+  EXPECT_EQ(Graphopt("status job-does-not-exist", &out, &err), 2);
+  EXPECT_EQ(err.rfind("graphopt: NOT_FOUND: ", 0), 0u) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_EQ(Graphopt("download job-does-not-exist -o /dev/null", &out, &err), 2);
+  EXPECT_EQ(err.rfind("graphopt: NOT_FOUND: ", 0), 0u) << err;
+
+  // Not an ONNX model: refused by the server with INVALID_ARGUMENT.
+  const std::string bogus = TempDir() + "/bogus.onnx";
+  std::ofstream(bogus) << "this is not protobuf";
+  EXPECT_EQ(Graphopt("submit " + bogus + " --wait", &out, &err), 2);
+  EXPECT_NE(err.find("INVALID_ARGUMENT"), std::string::npos) << err;
+
+  // Nobody listening.
+  const uint16_t dead_port = FreeLoopbackPort();
+  EXPECT_EQ(RunCommand(CliPath() + " jobs --server 127.0.0.1:" + std::to_string(dead_port),
+                       &out, &err),
+            2);
+  EXPECT_EQ(err.rfind("graphopt: UNAVAILABLE: ", 0), 0u) << err;
+  // The environment variable is the default server.
+  EXPECT_EQ(RunCommand("GRAPHOPT_SERVER=" + server_->address() + " " + CliPath() + " jobs",
+                       &out, &err),
+            0)
+      << err;
+
+  // Local mistakes are caught before any RPC.
+  EXPECT_EQ(Graphopt("submit " + SharedModel(kModel) + " --level turbo", &out, &err), 2);
+  EXPECT_NE(err.find("unknown level 'turbo'"), std::string::npos) << err;
+  EXPECT_EQ(Graphopt("submit " + SharedModel(kModel) + " --dim batch=zero", &out, &err), 2);
+  EXPECT_NE(err.find("--dim"), std::string::npos) << err;
+}
+
+TEST_F(CliClientTest, TheServerCountsWhatTheClientsDid) {
+  std::string out, err;
+  ASSERT_EQ(Graphopt("submit -q --wait --fresh " + SharedModel(kModel), &out, &err), 0) << err;
+  const auto metrics = HttpRequest(server_->metrics_port(), "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("graphopt_jobs_total{state=\"succeeded\",level=\"basic\","
+                              "target=\"generic\"} "),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("graphopt_grpc_requests_total{method=\"UploadModel\",code=\"OK\"}"),
+            std::string::npos);
+}
+
+// Cancelling needs slow jobs: a server of its own with one worker and a delay per pass.
+TEST(CliCancel, QueuedAndRunningJobsAreCancelled) {
+  if (ServerBinary().empty()) GTEST_SKIP() << "graphopt-server is not built";
+  std::string error;
+  auto server = RunningServer::Start({"--workers", "1", "--debug-pass-delay-ms", "500"}, &error);
+  ASSERT_NE(server, nullptr) << error;
+  auto graphopt = [&](const std::string& args, std::string* out, std::string* err) {
+    return RunCommand(CliPath() + " " + args + " " + server->ServerFlag(), out, err);
+  };
+  std::string out, err;
+  ASSERT_EQ(graphopt("submit -q --fresh " + SharedModel(kModel), &out, &err), 0) << err;
+  const std::string running = FirstLine(out);
+  ASSERT_EQ(graphopt("submit -q --fresh " + SharedModel(kModel), &out, &err), 0) << err;
+  const std::string queued = FirstLine(out);
+
+  ASSERT_EQ(graphopt("cancel " + queued, &out, &err), 0) << err;
+  EXPECT_EQ(out, queued + " cancelled\n");
+  // Wait until the first job runs a pass, then cancel it: it stops at the next pass boundary.
+  for (int i = 0; i < 600; ++i) {
+    ASSERT_EQ(graphopt("status " + running, &out, &err), 0) << err;
+    if (out.find("pass ") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(graphopt("cancel " + running, &out, &err), 0) << err;
+  // watch exits 2 for a job that did not succeed, and says how it ended.
+  EXPECT_EQ(graphopt("watch " + running, &out, &err), 2) << err;
+  EXPECT_EQ(out, "cancelled\n");
+  ASSERT_EQ(graphopt("jobs --state cancelled --json", &out, &err), 0) << err;
+  EXPECT_NE(out.find(running), std::string::npos);
+  EXPECT_NE(out.find(queued), std::string::npos);
+  // A finished job cannot be cancelled.
+  EXPECT_EQ(graphopt("cancel " + queued, &out, &err), 2);
+  EXPECT_EQ(err.rfind("graphopt: FAILED_PRECONDITION: ", 0), 0u) << err;
+}
+
+}  // namespace
+}  // namespace graphopt::testing
