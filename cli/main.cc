@@ -1,5 +1,6 @@
 // graphopt: optimize, run and verify ONNX models from the command line.
 #include <CLI/CLI.hpp>
+#include <malloc.h>
 
 #include <algorithm>
 #include <iostream>
@@ -38,6 +39,11 @@ bool ParseDims(const std::vector<std::string>& specs, std::map<std::string, int6
 
 int main(int argc, char** argv) {
   using graphopt::cli::Commands;
+  // The executor allocates and frees large tensors at every node; keeping freed memory in the
+  // heap instead of returning it to the kernel avoids a page-fault storm (efficientnet_b0 runs
+  // about twice as fast).
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   CLI::App app{"graphopt: makes ONNX models faster, and proves they still compute the same"};
   app.require_subcommand(1);
   auto commands = Commands();

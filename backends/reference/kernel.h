@@ -80,7 +80,11 @@ class KernelContext {
   size_t num_outputs() const { return outputs_.size(); }
   // False when the node leaves optional output i unnamed.
   bool output_requested(size_t i) const { return i < outputs_.size() && node_.output(i) != nullptr; }
-  void SetOutput(size_t i, Tensor t) { outputs_[i] = std::move(t); }
+  // Outputs past the node's own are ignored: a malformed node cannot make a kernel write out
+  // of bounds.
+  void SetOutput(size_t i, Tensor t) {
+    if (i < outputs_.size()) outputs_[i] = std::move(t);
+  }
   std::vector<Tensor>& outputs() { return outputs_; }
 
   // An INVALID_ARGUMENT naming the node, for bad attributes or shapes.

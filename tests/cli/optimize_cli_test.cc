@@ -1,7 +1,6 @@
 // `graphopt optimize` as a user runs it: error paths, the report's keys, and every shared model
 // at --level basic (checker, names and types kept, no Identity or no-ops left, outputs equal).
 #include <gtest/gtest.h>
-#include <onnx/onnx_pb.h>
 
 #include <filesystem>
 #include <fstream>
@@ -35,31 +34,11 @@ void ExpectCleanFailure(const std::string& args, const std::string& needle) {
   EXPECT_NE(err.find(needle), std::string::npos) << args << "\n" << err;
 }
 
-std::string WriteProto(const onnx::ModelProto& m, const std::string& name) {
+std::string WriteBytes(const std::string& bytes, const std::string& name) {
   const std::string path = TempDir() + "/" + name;
   std::ofstream f(path, std::ios::binary);
-  m.SerializeToOstream(&f);
+  f << bytes;
   return path;
-}
-
-onnx::ModelProto ReluChain(const std::string& first_input) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
-  auto* g = m.mutable_graph();
-  auto* in = g->add_input();
-  in->set_name("x");
-  in->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  auto* a = g->add_node();
-  a->set_op_type("Relu");
-  a->add_input(first_input);
-  a->add_output("a");
-  auto* b = g->add_node();
-  b->set_op_type("Relu");
-  b->add_input("a");
-  b->add_output("b");
-  g->add_output()->set_name("b");
-  return m;
 }
 
 TEST(OptimizeCli, BadInputsFailWithOneClearLine) {
@@ -78,8 +57,8 @@ TEST(OptimizeCli, BadInputsFailWithOneClearLine) {
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size() * 2 / 3));
   }
   ExpectCleanFailure("optimize " + dir + "/truncated.onnx -o " + out, "not a valid ONNX model");
-  ExpectCleanFailure("optimize " + WriteProto(ReluChain("b"), "cycle.onnx") + " -o " + out, "cycle");
-  ExpectCleanFailure("optimize " + WriteProto(ReluChain("ghost"), "dangling.onnx") + " -o " + out,
+  ExpectCleanFailure("optimize " + WriteBytes(testing::TwoReluModelBytes("b", "a"), "cycle.onnx") + " -o " + out, "cycle");
+  ExpectCleanFailure("optimize " + WriteBytes(testing::TwoReluModelBytes("x", "ghost"), "dangling.onnx") + " -o " + out,
                      "'ghost'");
   ExpectCleanFailure("optimize " + SharedModel("squeezenet1_1.raw.onnx") + " -o " + out +
                          " --level turbo",

@@ -1,6 +1,5 @@
 // Graph IR: structural errors, subgraph captures, renames, output names, cloning.
 #include <gtest/gtest.h>
-#include <onnx/onnx_pb.h>
 
 #include "optimizer/io/model_io.h"
 #include "optimizer/ir/onnx_convert.h"
@@ -11,76 +10,32 @@
 namespace graphopt {
 namespace {
 
-onnx::ModelProto TwoNodeModel(const std::string& first_input, const std::string& second_input) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(13);
-  auto* g = m.mutable_graph();
-  auto* in = g->add_input();
-  in->set_name("x");
-  in->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  auto* a = g->add_node();
-  a->set_name("a");
-  a->set_op_type("Relu");
-  a->add_input(first_input);
-  a->add_output("ya");
-  auto* b = g->add_node();
-  b->set_name("b");
-  b->set_op_type("Relu");
-  b->add_input(second_input);
-  b->add_output("yb");
-  g->add_output()->set_name("yb");
-  return m;
-}
-
 TEST(Graph, CycleIsAnErrorNamingANode) {
-  auto proto = TwoNodeModel("yb", "ya");
-  auto model = LoadModelFromBytes(proto.SerializeAsString());
+  auto model = LoadModelFromBytes(testing::TwoReluModelBytes("b", "a"));
   ASSERT_FALSE(model.ok());
   EXPECT_EQ(model.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(model.status().message().find("cycle"), std::string::npos) << model.status().message();
 }
 
 TEST(Graph, DanglingInputIsAnErrorNamingTheValue) {
-  auto proto = TwoNodeModel("x", "nowhere");
-  auto model = LoadModelFromBytes(proto.SerializeAsString());
+  auto model = LoadModelFromBytes(testing::TwoReluModelBytes("x", "nowhere"));
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find("'nowhere'"), std::string::npos) << model.status().message();
 }
 
 TEST(Graph, OutOfOrderNodesAreSorted) {
-  auto proto = TwoNodeModel("x", "ya");
-  proto.mutable_graph()->mutable_node()->SwapElements(0, 1);
-  auto model = LoadModelFromBytes(proto.SerializeAsString());
+  auto model = LoadModelFromBytes(testing::TwoReluModelBytes("x", "a", /*reversed=*/true));
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   EXPECT_EQ((*model)->graph->nodes()[0]->name(), "a");
 }
 
-// x -> Identity -> t; If(cond) { then: Add(t, one) ; else: Sub(t, one) } -> y
+// x -> Identity -> t; If(cond) { then: Relu(t) ; else: Neg(t) } -> y
 std::unique_ptr<ir::Model> IfCapturingIdentityOutput() {
   testing::ModelBuilder b(13);
   auto* x = b.Input("x", DataType::kFloat, {2});
   auto* cond = b.Input("cond", DataType::kBool, {});
   auto* t = b.Op("Identity", {x});
-  ir::Node* if_node = b.graph().AddNode("If", {cond}, 1, "if");
-  for (const char* branch : {"then_branch", "else_branch"}) {
-    ir::Attribute a;
-    a.name = branch;
-    a.type = ir::AttrType::kGraph;
-    a.g = std::make_unique<ir::Graph>(&b.graph(), if_node);
-    ir::Graph& sub = *a.g;
-    sub.name = branch;
-    ir::Value* captured = sub.OuterRef(t->name());
-    ir::Value* one = sub.AddInitializer(std::string(branch) + "_one",
-                                        Tensor::FromVector<float>(DataType::kFloat, {1}, {1.0f}));
-    ir::Node* op = sub.AddNode(std::string(branch) == "then_branch" ? "Add" : "Sub", {captured, one}, 1);
-    op->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {2});
-    sub.AddOutput(op->output(0));
-    if_node->mutable_attributes().push_back(std::move(a));
-  }
-  if_node->AddImplicitInput(t);
-  if_node->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {2});
-  b.Output(if_node->output(0));
+  b.Output(testing::AddIfReading(b, cond, t)->output(0));
   return b.Build();
 }
 

@@ -12,11 +12,6 @@ using testing::CompareOutputs;
 using testing::ModelBuilder;
 using testing::RunSinglePass;
 
-int64_t Count(const ir::Model& m, const std::string& op) {
-  auto ops = ir::CountOps(*m.graph);
-  return ops.count(op) ? ops.at(op) : 0;
-}
-
 TEST(EliminateIdentity, RemovesChainsAndKeepsOutputName) {
   ModelBuilder b(13);
   auto* x = b.Input("x", DataType::kFloat, {2, 3});
@@ -29,7 +24,7 @@ TEST(EliminateIdentity, RemovesChainsAndKeepsOutputName) {
   auto model = b.Build();
   auto run = RunSinglePass(*model, "eliminate_identity");
   EXPECT_EQ(run.applied, 3);
-  EXPECT_EQ(Count(*model, "Identity"), 0);
+  EXPECT_EQ(testing::CountOp(*model, "Identity"), 0);
   EXPECT_EQ(model->graph->num_nodes(), 1u);
   EXPECT_EQ(model->graph->outputs()[0]->name(), "y");
   EXPECT_EQ(CompareOutputs(*run.original, *model), "");
@@ -42,7 +37,7 @@ TEST(EliminateIdentity, KeepsIdentityBetweenGraphInputAndOutput) {
   auto model = b.Build();
   auto run = RunSinglePass(*model, "eliminate_identity");
   EXPECT_EQ(run.applied, 0);
-  EXPECT_EQ(Count(*model, "Identity"), 1);
+  EXPECT_EQ(testing::CountOp(*model, "Identity"), 1);
 }
 
 TEST(EliminateDropout, RemovesInferenceDropout) {
@@ -54,7 +49,7 @@ TEST(EliminateDropout, RemovesInferenceDropout) {
   auto model = b.Build();
   auto run = RunSinglePass(*model, "eliminate_dropout");
   EXPECT_EQ(run.applied, 1);
-  EXPECT_EQ(Count(*model, "Dropout"), 0);
+  EXPECT_EQ(testing::CountOp(*model, "Dropout"), 0);
   EXPECT_EQ(CompareOutputs(*run.original, *model), "");
 }
 
@@ -67,7 +62,7 @@ TEST(EliminateDropout, KeepsTrainingModeDropout) {
   b.Output(b.Op("Relu", {d}));
   auto model = b.Build();
   EXPECT_EQ(RunSinglePass(*model, "eliminate_dropout").applied, 0);
-  EXPECT_EQ(Count(*model, "Dropout"), 1);
+  EXPECT_EQ(testing::CountOp(*model, "Dropout"), 1);
 }
 
 TEST(EliminateDeadCode, RemovesUnusedNodesAndInitializers) {
@@ -106,25 +101,12 @@ TEST(EliminateDeadCode, KeepsValuesThatOnlyASubgraphReads) {
   auto* x = b.Input("x", DataType::kFloat, {2});
   auto* cond = b.Input("cond", DataType::kBool, {});
   auto* t = b.Op("Exp", {x});
-  ir::Node* if_node = b.graph().AddNode("If", {cond}, 1, "if");
-  for (const char* branch : {"then_branch", "else_branch"}) {
-    ir::Attribute a;
-    a.name = branch;
-    a.type = ir::AttrType::kGraph;
-    a.g = std::make_unique<ir::Graph>(&b.graph(), if_node);
-    ir::Value* captured = a.g->OuterRef(t->name());
-    ir::Node* op = a.g->AddNode(std::string(branch) == "then_branch" ? "Relu" : "Neg", {captured}, 1);
-    op->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {2});
-    a.g->AddOutput(op->output(0));
-    if_node->mutable_attributes().push_back(std::move(a));
-  }
-  if_node->AddImplicitInput(t);
-  if_node->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {2});
+  ir::Node* if_node = testing::AddIfReading(b, cond, t);
   b.Output(if_node->output(0));
   auto model = b.Build();
   auto run = RunSinglePass(*model, "eliminate_dead_code");
   EXPECT_EQ(run.applied, 0);
-  EXPECT_EQ(Count(*model, "Exp"), 1);
+  EXPECT_EQ(testing::CountOp(*model, "Exp"), 1);
   EXPECT_EQ(CompareOutputs(*run.original, *model), "");
 }
 
@@ -147,7 +129,7 @@ TEST_P(EliminateNopTest, AppliesOnlyWhenTheOpIsANop) {
   b.Output(b.Op("Neg", {nop}));
   auto model = b.Build();
   auto run = RunSinglePass(*model, "eliminate_nop");
-  EXPECT_EQ(Count(*model, op), c.removed ? 0 : 1) << c.name;
+  EXPECT_EQ(testing::CountOp(*model, op), c.removed ? 0 : 1) << c.name;
   EXPECT_EQ(run.applied, c.removed ? 1 : 0) << c.name;
   EXPECT_EQ(CompareOutputs(*run.original, *model), "") << c.name;
 }

@@ -12,11 +12,6 @@ using testing::CompareOutputs;
 using testing::ModelBuilder;
 using testing::RunSinglePass;
 
-int64_t Count(const ir::Model& m, const std::string& op) {
-  auto ops = ir::CountOps(*m.graph);
-  return ops.count(op) ? ops.at(op) : 0;
-}
-
 TEST(FoldConstants, FoldsConstantSubgraphsIntoInitializers) {
   ModelBuilder b(13);
   auto* x = b.Input("x", DataType::kFloat, {2, 2});
@@ -28,7 +23,7 @@ TEST(FoldConstants, FoldsConstantSubgraphsIntoInitializers) {
   auto model = b.Build();
   auto run = RunSinglePass(*model, "fold_constants");
   EXPECT_EQ(model->graph->num_nodes(), 1u);
-  EXPECT_EQ(Count(*model, "Mul"), 1);
+  EXPECT_EQ(testing::CountOp(*model, "Mul"), 1);
   EXPECT_EQ(run.record.rule_counts.at("constant_to_initializer"), 1);
   EXPECT_EQ(run.record.rule_counts.at("fold_Add"), 1);
   EXPECT_EQ(run.record.rule_counts.at("fold_Exp"), 1);
@@ -51,12 +46,12 @@ TEST(FoldConstants, FoldsShapeChainsOnceDimsAreFixed) {
   // Dynamic batch: Shape cannot fold.
   auto dynamic = ir::CloneModel(*model);
   RunSinglePass(*dynamic, "fold_constants");
-  EXPECT_EQ(Count(*dynamic, "Shape"), 1);
+  EXPECT_EQ(testing::CountOp(*dynamic, "Shape"), 1);
 
   ir::FixDims(*model, {{"batch", 3}});
   auto run = RunSinglePass(*model, "fold_constants");
   EXPECT_EQ(model->graph->num_nodes(), 1u);
-  EXPECT_EQ(Count(*model, "Reshape"), 1);
+  EXPECT_EQ(testing::CountOp(*model, "Reshape"), 1);
   EXPECT_EQ(run.record.rule_counts.at("shape_of_static_value"), 1);
   EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 3}}), "");
 }
@@ -85,8 +80,8 @@ TEST(FoldConstants, NeverFoldsRandomOrOversizedNodes) {
   };
   auto stats = run_cap();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(Count(m, "RandomUniform"), 1);
-  EXPECT_EQ(Count(m, "ConstantOfShape"), 1);
+  EXPECT_EQ(testing::CountOp(m, "RandomUniform"), 1);
+  EXPECT_EQ(testing::CountOp(m, "ConstantOfShape"), 1);
   int64_t largest = 0;
   for (ir::Value* v : m.graph->initializers()) largest = std::max<int64_t>(largest, v->initializer()->nbytes());
   EXPECT_LE(largest, 1 << 20);
@@ -121,7 +116,7 @@ TEST(EliminateCommonSubexpressions, ComputesIdenticalNodesOnce) {
   auto model = b.Build();
   auto run = RunSinglePass(*model, "eliminate_common_subexpressions");
   EXPECT_EQ(run.applied, 1);
-  EXPECT_EQ(Count(*model, "Transpose"), 2);
+  EXPECT_EQ(testing::CountOp(*model, "Transpose"), 2);
   EXPECT_EQ(CompareOutputs(*run.original, *model), "");
 }
 

@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include <onnx/onnx_pb.h>
+
 #include "optimizer/evaluator.h"
 
 #include <array>
@@ -82,6 +84,51 @@ ir::Value* ModelBuilder::Op(const std::string& op, const std::vector<ir::Value*>
 void ModelBuilder::Output(ir::Value* v) { model_->graph->AddOutput(v); }
 
 std::unique_ptr<ir::Model> ModelBuilder::Build() { return std::move(model_); }
+
+std::string TwoReluModelBytes(const std::string& a_input, const std::string& b_input,
+                              bool reversed) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  auto* in = g->add_input();
+  in->set_name("x");
+  in->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  for (const auto& [name, input] : {std::pair{"a", a_input}, std::pair{"b", b_input}}) {
+    auto* n = g->add_node();
+    n->set_name(name);
+    n->set_op_type("Relu");
+    n->add_input(input);
+    n->add_output(name);
+  }
+  if (reversed) g->mutable_node()->SwapElements(0, 1);
+  g->add_output()->set_name("b");
+  return m.SerializeAsString();
+}
+
+int64_t CountOp(const ir::Model& m, const std::string& op) {
+  auto ops = ir::CountOps(*m.graph);
+  return ops.count(op) ? ops.at(op) : 0;
+}
+
+ir::Node* AddIfReading(ModelBuilder& b, ir::Value* cond, ir::Value* captured) {
+  ir::Node* if_node = b.graph().AddNode("If", {cond}, 1, "if");
+  for (const char* branch : {"then_branch", "else_branch"}) {
+    ir::Attribute a;
+    a.name = branch;
+    a.type = ir::AttrType::kGraph;
+    a.g = std::make_unique<ir::Graph>(&b.graph(), if_node);
+    a.g->name = branch;
+    ir::Value* ref = a.g->OuterRef(captured->name());
+    ir::Node* op = a.g->AddNode(std::string(branch) == "then_branch" ? "Relu" : "Neg", {ref}, 1);
+    op->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {2});
+    a.g->AddOutput(op->output(0));
+    if_node->mutable_attributes().push_back(std::move(a));
+  }
+  if_node->AddImplicitInput(captured);
+  if_node->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {2});
+  return if_node;
+}
 
 std::string CompareOutputs(const ir::Model& a, const ir::Model& b,
                            const std::map<std::string, int64_t>& dims) {

@@ -48,6 +48,19 @@ class ModelBuilder {
   ir::Node* last_ = nullptr;
 };
 
+// A serialized model x -> Relu "a" (reads `a_input`) -> Relu "b" (reads `b_input`) -> output
+// "b": pass "x","a" for a valid model, "b","a" for a cycle, "x","ghost" for a dangling input.
+// With `reversed` the two nodes are stored in the wrong order.
+std::string TwoReluModelBytes(const std::string& a_input, const std::string& b_input,
+                              bool reversed = false);
+
+// How many nodes of `op` (default domain; "domain.Op" otherwise) the top-level graph holds.
+int64_t CountOp(const ir::Model& m, const std::string& op);
+
+// Adds If(cond) whose two branches (Relu / Neg) read `captured` from the enclosing graph, and
+// returns the If node. Its output is float[2], like `captured`.
+ir::Node* AddIfReading(ModelBuilder& b, ir::Value* cond, ir::Value* captured);
+
 // Runs both models on the reference executor with the same inputs; empty string when every
 // output matches within the default tolerances, else what differs.
 std::string CompareOutputs(const ir::Model& a, const ir::Model& b,
