@@ -95,4 +95,4 @@ class [[nodiscard]] Result {
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());` binds x or returns the error.
 #define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(GRAPHOPT_CONCAT(_res_, __LINE__), lhs, expr)
+  ASSIGN_OR_RETURN_IMPL(GRAPHOPT_CONCAT(_res_, __COUNTER__), lhs, expr)
