@@ -107,8 +107,8 @@ int main(int argc, char** argv) {
     } else if (m.error[0]) {
       std::printf("%-28s error: %s\n", name.c_str(), m.error);
     } else {
-      std::printf("%-28s %10.1f %10.1f %10.1f %14.2f %13.1f\n", name.c_str(), m.median_ms,
-                  m.min_ms, m.load_ms, m.peak_live_mib, m.peak_rss_mib);
+      std::printf("%-28s %10.1f %10.1f %10.1f %14.2f %13.1f\n", name.c_str(), m.median_ms, m.min_ms,
+                  m.load_ms, m.peak_live_mib, m.peak_rss_mib);
     }
     std::fflush(stdout);
   }

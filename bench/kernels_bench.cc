@@ -23,8 +23,8 @@ Tensor Random(const Shape& shape, uint64_t seed) {
 
 // One node of `op` over `inputs`, run `state` times through its registered kernel.
 void RunKernelLoop(benchmark::State& state, const std::string& op, int64_t opset,
-                   const std::vector<Tensor>& inputs,
-                   const std::function<void(ir::Node&)>& attrs, double flops) {
+                   const std::vector<Tensor>& inputs, const std::function<void(ir::Node&)>& attrs,
+                   double flops) {
   const auto* def = reference::KernelRegistry::Get().Find("", op, opset);
   if (!def) {
     state.SkipWithError(("no kernel for " + op).c_str());
@@ -34,8 +34,8 @@ void RunKernelLoop(benchmark::State& state, const std::string& op, int64_t opset
   std::vector<ir::Value*> values;
   std::vector<const Tensor*> pointers;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    values.push_back(graph.AddInput("in" + std::to_string(i),
-                                    ir::ValueType::FromShape(inputs[i].dtype(), inputs[i].shape())));
+    values.push_back(graph.AddInput(
+        "in" + std::to_string(i), ir::ValueType::FromShape(inputs[i].dtype(), inputs[i].shape())));
     pointers.push_back(&inputs[i]);
   }
   ir::Node* node = graph.AddNode(op, values, 1, op);
@@ -49,26 +49,30 @@ void RunKernelLoop(benchmark::State& state, const std::string& op, int64_t opset
     }
     benchmark::DoNotOptimize(ctx.outputs()[0].raw());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9 * static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_Conv3x3_64x64_56(benchmark::State& state) {
   const Tensor x = Random({1, 64, 56, 56}, 1), w = Random({64, 64, 3, 3}, 2), b = Random({64}, 3);
-  RunKernelLoop(state, "Conv", 14, {x, w, b},
-                [](ir::Node& n) { n.SetInts("pads", {1, 1, 1, 1}); },
-                2.0 * 64 * 64 * 9 * 56 * 56);
+  RunKernelLoop(
+      state, "Conv", 14, {x, w, b},
+      [](ir::Node& n) {
+        n.SetInts("pads", {1, 1, 1, 1});
+      },
+      2.0 * 64 * 64 * 9 * 56 * 56);
 }
 BENCHMARK(BM_Conv3x3_64x64_56)->Unit(benchmark::kMillisecond);
 
 void BM_DepthwiseConv3x3_144_56(benchmark::State& state) {
   const Tensor x = Random({1, 144, 56, 56}, 4), w = Random({144, 1, 3, 3}, 5);
-  RunKernelLoop(state, "Conv", 14, {x, w},
-                [](ir::Node& n) {
-                  n.SetInts("pads", {1, 1, 1, 1});
-                  n.SetInt("group", 144);
-                },
-                2.0 * 144 * 9 * 56 * 56);
+  RunKernelLoop(
+      state, "Conv", 14, {x, w},
+      [](ir::Node& n) {
+        n.SetInts("pads", {1, 1, 1, 1});
+        n.SetInt("group", 144);
+      },
+      2.0 * 144 * 9 * 56 * 56);
 }
 BENCHMARK(BM_DepthwiseConv3x3_144_56)->Unit(benchmark::kMillisecond);
 
@@ -80,13 +84,14 @@ BENCHMARK(BM_MatMul512)->Unit(benchmark::kMillisecond);
 
 void BM_MaxPool3x3s2_64_112(benchmark::State& state) {
   const Tensor x = Random({1, 64, 112, 112}, 8);
-  RunKernelLoop(state, "MaxPool", 14, {x},
-                [](ir::Node& n) {
-                  n.SetInts("kernel_shape", {3, 3});
-                  n.SetInts("strides", {2, 2});
-                  n.SetInts("pads", {1, 1, 1, 1});
-                },
-                64.0 * 56 * 56 * 9);
+  RunKernelLoop(
+      state, "MaxPool", 14, {x},
+      [](ir::Node& n) {
+        n.SetInts("kernel_shape", {3, 3});
+        n.SetInts("strides", {2, 2});
+        n.SetInts("pads", {1, 1, 1, 1});
+      },
+      64.0 * 56 * 56 * 9);
 }
 BENCHMARK(BM_MaxPool3x3s2_64_112)->Unit(benchmark::kMillisecond);
 

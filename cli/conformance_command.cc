@@ -66,7 +66,8 @@ void CollectMissingOps(const ir::Model& model, const ir::Graph& g, std::set<std:
 
 // The element types the IR models (float8, int4, int2... are not among them).
 bool KnownType(DataType t) {
-  return static_cast<int32_t>(t) >= 0 && static_cast<int32_t>(t) <= static_cast<int32_t>(DataType::kBfloat16);
+  return static_cast<int32_t>(t) >= 0 &&
+         static_cast<int32_t>(t) <= static_cast<int32_t>(DataType::kBfloat16);
 }
 
 // A type name when the graph (or a Cast/CastLike target) uses an element type the IR lacks.
@@ -166,7 +167,8 @@ CaseResult RunCase(const fs::path& dir) {
     // the inputs that carry initializers are the ones left out.
     std::vector<const ir::Value*> targets;
     for (const ir::Value* v : graph.inputs()) {
-      if (input_files.size() == graph.inputs().size() || !v->has_initializer()) targets.push_back(v);
+      if (input_files.size() == graph.inputs().size() || !v->has_initializer())
+        targets.push_back(v);
     }
     if (targets.size() < input_files.size()) {
       r.detail = "more input files than graph inputs";
@@ -247,7 +249,9 @@ int RunConformance(const ConformanceArgs& a) {
     }
     const char* status = "passed";
     switch (r.outcome) {
-      case Outcome::kPassed: ++passed; break;
+      case Outcome::kPassed:
+        ++passed;
+        break;
       case Outcome::kFailed:
         ++failed;
         status = "failed";
@@ -284,8 +288,7 @@ int RunConformance(const ConformanceArgs& a) {
     for (const auto& [op, n] : missing_count) std::cout << " " << op << "(" << n << ")";
     std::cout << "\n";
   }
-  std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped"
-            << std::endl;
+  std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped" << std::endl;
   return failed == 0 ? kExitOk : kExitMismatch;
 }
 

@@ -69,6 +69,15 @@ int RunModel(const RunArgs& a) {
     }
     given[spec.substr(0, eq)] = *t;
   }
+  reference::RunOptions run_options;
+  run_options.dims = dims;
+  run_options.profile_ops = a.profile;
+  reference::Executor executor(**model, run_options);
+  // Refuse absurd declared sizes before generating inputs of those sizes.
+  if (Status st = executor.CheckDeclaredMemory(); !st.ok()) {
+    std::cerr << "graphopt: " << st.ToString() << "\n";
+    return kExitError;
+  }
   reference::InputOptions input_options;
   input_options.dims = dims;
   input_options.seed = a.seed;
@@ -92,10 +101,6 @@ int RunModel(const RunArgs& a) {
     return kExitError;
   }
 
-  reference::RunOptions run_options;
-  run_options.dims = dims;
-  run_options.profile_ops = a.profile;
-  reference::Executor executor(**model, run_options);
   std::vector<double> times;
   std::vector<Tensor> outputs;
   for (int r = 0; r < a.repeat; ++r) {
@@ -141,6 +146,14 @@ int RunModel(const RunArgs& a) {
     for (const auto& [ms, op] : ops) {
       std::cout << "  " << std::setw(24) << std::left << op << std::right << std::setw(10) << ms
                 << " ms (last run)\n";
+    }
+    auto nodes = executor.stats().node_ms;
+    std::sort(nodes.begin(), nodes.end(), [](const auto& x, const auto& y) { return x.ms > y.ms; });
+    if (nodes.size() > 15) nodes.resize(15);
+    std::cout << "slowest nodes:\n";
+    for (const auto& n : nodes) {
+      std::cout << "  " << std::setw(10) << n.ms << " ms  " << n.op_type << " '" << n.node
+                << "' -> " << ShapeToString(n.output_shape) << "\n";
     }
   }
   return kExitOk;

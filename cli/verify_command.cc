@@ -47,8 +47,8 @@ int RunVerify(const VerifyArgs& args) {
     return kExitError;
   }
   for (const OutputComparison& c : result->outputs) {
-    std::cout << (c.match ? "match    " : "MISMATCH ") << c.name << "  max_abs_err=" << c.max_abs_err
-              << " max_rel_err=" << c.max_rel_err;
+    std::cout << (c.match ? "match    " : "MISMATCH ") << c.name
+              << "  max_abs_err=" << c.max_abs_err << " max_rel_err=" << c.max_rel_err;
     if (!c.detail.empty()) std::cout << "  (" << c.detail << ")";
     std::cout << "\n";
   }

@@ -32,13 +32,14 @@ class ReferenceEvaluator : public Evaluator {
     input_options.dims = options.dims;
     input_options.seed = options.seed;
     input_options.int_ranges = options.int_ranges;
-    ASSIGN_OR_RETURN(auto inputs, reference::GenerateInputs(*original.graph, input_options));
-
     reference::RunOptions run_options;
     run_options.dims = options.dims;
     run_options.memory_cap_bytes = options.memory_cap_bytes;
-
     reference::Executor reference_run(original, run_options);
+    // Refuse absurd declared sizes before generating inputs of those sizes.
+    RETURN_IF_ERROR(reference_run.CheckDeclaredMemory());
+    ASSIGN_OR_RETURN(auto inputs, reference::GenerateInputs(*original.graph, input_options));
+
     auto expected = reference_run.Run(inputs);
     if (!expected.ok()) {
       return Status(expected.status().code(),
@@ -79,15 +80,15 @@ class ReferenceEvaluator : public Evaluator {
       for (size_t k = 0; k < optimized_outputs.size(); ++k) {
         if (optimized_outputs[k] && optimized_outputs[k]->name() == name) j = k;
       }
-      OutputComparison c = reference::CompareTensors(name, (*actual)[j], (*expected)[i],
-                                                     options.atol, options.rtol);
+      OutputComparison c =
+          reference::CompareTensors(name, (*actual)[j], (*expected)[i], options.atol, options.rtol);
       all_match = all_match && c.match;
       result.outputs.push_back(std::move(c));
     }
     result.passed = all_match;
     std::ostringstream msg;
-    msg << (all_match ? "all " : "not all ") << result.outputs.size()
-        << " outputs match (atol " << options.atol << ", rtol " << options.rtol << ")";
+    msg << (all_match ? "all " : "not all ") << result.outputs.size() << " outputs match (atol "
+        << options.atol << ", rtol " << options.rtol << ")";
     result.message = msg.str();
     return result;
   }

@@ -2,6 +2,8 @@
 // loop over steps that frees every intermediate right after its last reader.
 #include "backends/reference/executor.h"
 
+#include <onnx/defs/schema.h>
+
 #include <chrono>
 #include <exception>
 #include <limits>
@@ -65,6 +67,84 @@ Status CheckGraphMemory(const ir::Graph& g, const RunOptions& options) {
   return Status::Ok();
 }
 
+// Required inputs missing from a node (by the ONNX schema at its opset) are reported up front,
+// naming the node, so no kernel ever sees a null where the operator demands a tensor.
+Status CheckRequiredInputs(const ir::Node& node, int64_t opset) {
+  const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(
+      node.op_type(), static_cast<int>(opset), NormalizeDomain(node.domain()));
+  if (!schema) return Status::Ok();
+  const auto& formals = schema->inputs();
+  for (size_t i = 0; i < formals.size(); ++i) {
+    if (formals[i].GetOption() != onnx::OpSchema::Single) continue;
+    if (!node.input(i)) {
+      return InvalidArgument(NodeLabel(node) + ": required input " + std::to_string(i) + " ('" +
+                             formals[i].GetName() + "') is missing");
+    }
+  }
+  if (static_cast<int>(node.inputs().size()) < schema->min_input()) {
+    return InvalidArgument(NodeLabel(node) + ": takes at least " +
+                           std::to_string(schema->min_input()) + " inputs, has " +
+                           std::to_string(node.inputs().size()));
+  }
+  return Status::Ok();
+}
+
+// The graph's nodes with producers first. The IR keeps graphs sorted, so this is normally the
+// stored order; a graph a pass left unsorted is ordered here (subgraph captures count as
+// inputs) instead of failing halfway. On a cycle, `error` names a node on it.
+std::vector<const ir::Node*> ExecutionOrder(const ir::Graph& graph, Status* error) {
+  const std::vector<ir::Node*> stored = graph.nodes();
+  std::unordered_map<const ir::Node*, size_t> position;
+  for (size_t i = 0; i < stored.size(); ++i) position[stored[i]] = i;
+  auto deps = [&](const ir::Node* n) {
+    std::vector<size_t> out;
+    auto add = [&](const ir::Value* v) {
+      if (!v || !v->producer()) return;
+      auto it = position.find(v->producer());
+      if (it != position.end()) out.push_back(it->second);
+    };
+    for (const ir::Value* v : n->inputs()) add(v);
+    for (const ir::Value* v : n->implicit_inputs()) add(v);
+    return out;
+  };
+  bool sorted = true;
+  for (size_t i = 0; i < stored.size() && sorted; ++i) {
+    for (size_t d : deps(stored[i])) sorted = sorted && d < i;
+  }
+  std::vector<const ir::Node*> order(stored.begin(), stored.end());
+  if (sorted) return order;
+  // Depth-first post-order: 0 unvisited, 1 on the stack, 2 done.
+  order.clear();
+  std::vector<int> state(stored.size(), 0);
+  std::vector<std::pair<size_t, std::vector<size_t>>> stack;
+  for (size_t root = 0; root < stored.size(); ++root) {
+    if (state[root]) continue;
+    state[root] = 1;
+    stack.emplace_back(root, deps(stored[root]));
+    while (!stack.empty()) {
+      auto& [node, pending] = stack.back();
+      if (pending.empty()) {
+        state[node] = 2;
+        order.push_back(stored[node]);
+        stack.pop_back();
+        continue;
+      }
+      const size_t next = pending.back();
+      pending.pop_back();
+      if (state[next] == 1) {
+        *error = InvalidArgument("graph '" + graph.name + "' has a cycle through " +
+                                 NodeLabel(*stored[next]));
+        return order;
+      }
+      if (state[next] == 0) {
+        state[next] = 1;
+        stack.emplace_back(next, deps(stored[next]));
+      }
+    }
+  }
+  return order;
+}
+
 }  // namespace
 
 int64_t DomainOpset(const ir::Model& model, const std::string& domain) {
@@ -90,9 +170,10 @@ struct Executor::GraphPlan {
     const ir::Node* node = nullptr;
     const KernelDef* kernel = nullptr;  // nullptr: reported when the step is reached
     int64_t opset = 0;
-    std::vector<int> inputs;   // slot per input; -1 for an omitted optional input
-    std::vector<int> outputs;  // slot per output; -1 for an omitted optional output
+    std::vector<int> inputs;    // slot per input; -1 for an omitted optional input
+    std::vector<int> outputs;   // slot per output; -1 for an omitted optional output
     std::vector<int> captures;  // values the node's subgraphs read from this scope
+    Status invalid;             // a structural problem found while planning
     std::vector<int> free_after;
   };
   std::vector<const ir::Value*> slot_values;
@@ -103,6 +184,7 @@ struct Executor::GraphPlan {
   std::vector<int> free_at_start;  // inputs and initializers nobody reads
   std::vector<std::pair<int, const Tensor*>> initializers;
   std::vector<std::pair<int, std::string>> outer_refs;
+  Status error;  // set when the nodes cannot be ordered (a cycle)
 };
 
 struct Executor::Scope {
@@ -144,7 +226,9 @@ Executor::Executor(const ir::Model& model, RunOptions options)
 
 Executor::~Executor() = default;
 
-int64_t Executor::OpsetFor(const ir::Node& node) const { return DomainOpset(model_, node.domain()); }
+int64_t Executor::OpsetFor(const ir::Node& node) const {
+  return DomainOpset(model_, node.domain());
+}
 
 Status Executor::CheckDeclaredMemory() const {
   if (!model_.graph) return Status::Ok();
@@ -172,12 +256,14 @@ const Executor::GraphPlan& Executor::PlanFor(const ir::Graph& graph) {
     p.initializers.emplace_back(slot(v), v->initializer());
     initializer_buffers_.insert(v->initializer()->raw());
   }
-  const std::vector<ir::Node*> nodes = graph.nodes();
+  std::vector<const ir::Node*> nodes = ExecutionOrder(graph, &p.error);
   for (const ir::Node* n : nodes) {
     GraphPlan::Step step;
     step.node = n;
     step.opset = OpsetFor(*n);
-    step.kernel = KernelRegistry::Get().Find(NormalizeDomain(n->domain()), n->op_type(), step.opset);
+    step.invalid = CheckRequiredInputs(*n, step.opset);
+    step.kernel =
+        KernelRegistry::Get().Find(NormalizeDomain(n->domain()), n->op_type(), step.opset);
     for (const ir::Value* v : n->inputs()) step.inputs.push_back(slot(v));
     for (const ir::Value* v : n->outputs()) step.outputs.push_back(slot(v));
     for (const ir::Value* v : n->implicit_inputs()) step.captures.push_back(slot(v));
@@ -253,6 +339,7 @@ Result<std::vector<Tensor>> Executor::RunGraph(const ir::Graph& graph, Scope* pa
                                                const std::vector<Tensor>& positional_inputs,
                                                const std::map<std::string, Tensor>* named_inputs) {
   const GraphPlan& plan = PlanFor(graph);
+  RETURN_IF_ERROR(plan.error);
   Scope scope;
   scope.plan = &plan;
   scope.parent = parent;
@@ -308,8 +395,8 @@ Result<std::vector<Tensor>> Executor::RunGraph(const ir::Graph& graph, Scope* pa
           if (dim.known() && dim.value != t.shape()[d]) ok = false;
         }
         if (!ok) {
-          return InvalidArgument("input '" + v->name() + "' has shape " +
-                                 ShapeToString(t.shape()) + ", which the declared shape rejects");
+          return InvalidArgument("input '" + v->name() + "' has shape " + ShapeToString(t.shape()) +
+                                 ", which the declared shape rejects");
         }
       }
       scope.slots[static_cast<size_t>(s)] = t;
@@ -337,6 +424,7 @@ Result<std::vector<Tensor>> Executor::RunGraph(const ir::Graph& graph, Scope* pa
   for (const GraphPlan::Step& step : plan.steps) {
     const ir::Node& node = *step.node;
     if (!step.kernel) return MissingKernelError(node, step.opset);
+    RETURN_IF_ERROR(step.invalid);
     ins.assign(step.inputs.size(), nullptr);
     for (size_t i = 0; i < step.inputs.size(); ++i) {
       const int s = step.inputs[i];
@@ -359,10 +447,13 @@ Result<std::vector<Tensor>> Executor::RunGraph(const ir::Graph& graph, Scope* pa
     }
     if (!st.ok()) return WithNode(node, st);
     if (options_.profile_ops) {
-      auto& entry = stats_.op_ms[node.op_type()];
-      entry.first +=
+      const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      auto& entry = stats_.op_ms[node.op_type()];
+      entry.first += ms;
       ++entry.second;
+      const Shape shape = ctx.num_outputs() > 0 ? ctx.outputs()[0].shape() : Shape{};
+      stats_.node_ms.push_back({node.name(), node.op_type(), shape, ms});
     }
     ++stats_.nodes_run;
     for (size_t o = 0; o < step.outputs.size(); ++o) {
@@ -413,8 +504,7 @@ Result<std::vector<Tensor>> Executor::RunGraph(const ir::Graph& graph, Scope* pa
 }
 
 Result<std::vector<Tensor>> RunSingleNode(const ir::Node& node,
-                                          const std::vector<const Tensor*>& inputs,
-                                          int64_t opset) {
+                                          const std::vector<const Tensor*>& inputs, int64_t opset) {
   // A model holding only the opset, so subgraph bodies resolve their kernels.
   ir::Model model;
   model.opset_imports.push_back({NormalizeDomain(node.domain()), opset});
@@ -423,6 +513,12 @@ Result<std::vector<Tensor>> RunSingleNode(const ir::Node& node,
   const KernelDef* kernel =
       KernelRegistry::Get().Find(NormalizeDomain(node.domain()), node.op_type(), opset);
   if (!kernel) return MissingKernelError(node, opset);
+  RETURN_IF_ERROR(CheckRequiredInputs(node, opset));
+  for (size_t i = 0; i < node.inputs().size(); ++i) {
+    if (node.input(i) && (i >= inputs.size() || !inputs[i])) {
+      return InvalidArgument(NodeLabel(node) + ": no value given for input " + std::to_string(i));
+    }
+  }
   ScopedSubgraphRunner runner(&executor, nullptr);
   KernelContext ctx(node, opset, inputs, &runner);
   Status st;

@@ -36,6 +36,13 @@ struct RunStats {
   int64_t nodes_run = 0;
   // Op type -> (total ms, calls); filled with RunOptions::profile_ops.
   std::map<std::string, std::pair<double, int64_t>> op_ms;
+  // Per node (name, op type, first output shape, ms) in run order; with profile_ops.
+  struct NodeTime {
+    std::string node, op_type;
+    Shape output_shape;
+    double ms;
+  };
+  std::vector<NodeTime> node_ms;
 };
 
 class Executor {

@@ -33,7 +33,9 @@ class Rng {
     return z ^ (z >> 31);
   }
   // Uniform in [-1, 1].
-  double Symmetric() { return static_cast<double>(Next() >> 11) * (2.0 / 9007199254740992.0) - 1.0; }
+  double Symmetric() {
+    return static_cast<double>(Next() >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+  }
 
  private:
   uint64_t state_;
@@ -102,14 +104,30 @@ Result<Tensor> GenerateInput(const ir::Value& input, const InputOptions& options
       for (int64_t i = 0; i < t.size(); ++i) p[i] = 1;
       break;
     }
-    case DataType::kInt64: FillInts<int64_t>(t, rng, range, ones); break;
-    case DataType::kInt32: FillInts<int32_t>(t, rng, range, ones); break;
-    case DataType::kInt16: FillInts<int16_t>(t, rng, range, ones); break;
-    case DataType::kInt8: FillInts<int8_t>(t, rng, std::min<int64_t>(range, 128), ones); break;
-    case DataType::kUint8: FillInts<uint8_t>(t, rng, std::min<int64_t>(range, 256), ones); break;
-    case DataType::kUint16: FillInts<uint16_t>(t, rng, range, ones); break;
-    case DataType::kUint32: FillInts<uint32_t>(t, rng, range, ones); break;
-    case DataType::kUint64: FillInts<uint64_t>(t, rng, range, ones); break;
+    case DataType::kInt64:
+      FillInts<int64_t>(t, rng, range, ones);
+      break;
+    case DataType::kInt32:
+      FillInts<int32_t>(t, rng, range, ones);
+      break;
+    case DataType::kInt16:
+      FillInts<int16_t>(t, rng, range, ones);
+      break;
+    case DataType::kInt8:
+      FillInts<int8_t>(t, rng, std::min<int64_t>(range, 128), ones);
+      break;
+    case DataType::kUint8:
+      FillInts<uint8_t>(t, rng, std::min<int64_t>(range, 256), ones);
+      break;
+    case DataType::kUint16:
+      FillInts<uint16_t>(t, rng, range, ones);
+      break;
+    case DataType::kUint32:
+      FillInts<uint32_t>(t, rng, range, ones);
+      break;
+    case DataType::kUint64:
+      FillInts<uint64_t>(t, rng, range, ones);
+      break;
     default:
       return Unimplemented("cannot generate input '" + input.name() + "' of type " +
                            std::string(DataTypeName(type)));

@@ -12,6 +12,10 @@
 
 namespace graphopt::reference {
 
+// The newest default-domain opset whose semantics the reference kernels implement; kernels
+// register their last range up to it.
+inline constexpr int kLatestOpset = 27;
+
 class KernelContext;
 using KernelFn = Status (*)(KernelContext& ctx);
 

@@ -159,22 +159,41 @@ Tensor TransposeTensor(const Tensor& in, const std::vector<int64_t>& perm) {
   }
   const size_t rank = dims.size();
   const int64_t inner = dims.back(), inner_stride = strides.back();
+  // When the innermost output axis is strided in the input, copy the last two axes in tiles
+  // so both the reads and the writes stay within a few cache lines.
+  const bool tiled = inner_stride != 1 && rank >= 2;
+  const size_t outer_rank = tiled ? rank - 2 : rank - 1;
+  const int64_t rows = tiled ? dims[rank - 2] : 1, row_stride = tiled ? strides[rank - 2] : 0;
   DispatchByWidth(in.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* src = ElementsOf<T>(in);
     T* dst = MutableElementsOf<T>(out);
     std::vector<int64_t> counter(rank, 0);
     int64_t base = 0;
-    const int64_t outer = in.size() / inner;
+    const int64_t block = rows * inner;
+    const int64_t outer = in.size() / block;
+    constexpr int64_t kTile = 16;
     for (int64_t o = 0; o < outer; ++o) {
       const T* s = src + base;
-      if (inner_stride == 1) {
+      if (!tiled && inner_stride == 1) {
         std::copy(s, s + inner, dst);
-      } else {
+      } else if (!tiled) {
         for (int64_t i = 0; i < inner; ++i) dst[i] = s[i * inner_stride];
+      } else {
+        for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
+          const int64_t r1 = std::min(rows, r0 + kTile);
+          for (int64_t c0 = 0; c0 < inner; c0 += kTile) {
+            const int64_t c1 = std::min(inner, c0 + kTile);
+            for (int64_t r = r0; r < r1; ++r) {
+              const T* srow = s + r * row_stride;
+              T* drow = dst + r * inner;
+              for (int64_t c = c0; c < c1; ++c) drow[c] = srow[c * inner_stride];
+            }
+          }
+        }
       }
-      dst += inner;
-      for (int64_t a = static_cast<int64_t>(rank) - 2; a >= 0; --a) {
+      dst += block;
+      for (int64_t a = static_cast<int64_t>(outer_rank) - 1; a >= 0; --a) {
         const auto ua = static_cast<size_t>(a);
         base += strides[ua];
         if (++counter[ua] < dims[ua]) break;

@@ -47,7 +47,8 @@ OutputComparison CompareTensors(const std::string& name, const Tensor& actual,
       if (a != b) {
         const double err = std::fabs(static_cast<double>(a) - static_cast<double>(b));
         c.max_abs_err = std::max(c.max_abs_err, err);
-        if (b != 0) c.max_rel_err = std::max(c.max_rel_err, err / std::fabs(static_cast<double>(b)));
+        if (b != 0)
+          c.max_rel_err = std::max(c.max_rel_err, err / std::fabs(static_cast<double>(b)));
         if (bad++ == 0) first_bad = i;
       }
       continue;
@@ -55,14 +56,16 @@ OutputComparison CompareTensors(const std::string& name, const Tensor& actual,
     const double a = actual.GetDouble(i), b = expected.GetDouble(i);
     if (std::isnan(a) || std::isnan(b)) {
       if (std::isnan(a) != std::isnan(b)) {
-        if (nan_detail.empty()) nan_detail = "NaN placement differs at element " + std::to_string(i);
+        if (nan_detail.empty())
+          nan_detail = "NaN placement differs at element " + std::to_string(i);
         if (bad++ == 0) first_bad = i;
       }
       continue;
     }
     if (std::isinf(a) || std::isinf(b)) {
       if (a != b) {
-        if (nan_detail.empty()) nan_detail = "Inf placement differs at element " + std::to_string(i);
+        if (nan_detail.empty())
+          nan_detail = "Inf placement differs at element " + std::to_string(i);
         if (bad++ == 0) first_bad = i;
       }
       continue;

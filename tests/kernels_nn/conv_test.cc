@@ -15,12 +15,15 @@ TEST(ConvKernel, HandComputed3x3WithPadding) {
   // x = 0..24 on 5x5, w = all ones 3x3, pads 1: each output is the sum of its 3x3 neighbourhood.
   std::vector<float> xs(25);
   for (int i = 0; i < 25; ++i) xs[static_cast<size_t>(i)] = static_cast<float>(i);
-  auto run = RunOp("Conv", 11, {F32({1, 1, 5, 5}, xs), F32({1, 1, 3, 3}, std::vector<float>(9, 1.f))},
-                   [](ir::Node& n) { n.SetInts("pads", {1, 1, 1, 1}); });
+  auto run =
+      RunOp("Conv", 11, {F32({1, 1, 5, 5}, xs), F32({1, 1, 3, 3}, std::vector<float>(9, 1.f))},
+            [](ir::Node& n) {
+              n.SetInts("pads", {1, 1, 1, 1});
+            });
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   ExpectNear(run.outputs[0], {1, 1, 5, 5},
-             {12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108, 117, 81,
-              93, 144, 153, 162, 111, 72, 111, 117, 123, 84});
+             {12,  21, 27, 33,  24,  33,  54,  63, 72,  51,  63,  99, 108,
+              117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84});
 }
 
 TEST(ConvKernel, StridesAsymmetricPaddingMatchNaive) {
@@ -83,8 +86,10 @@ TEST(ConvKernel, AutoPadSameUpperAndLower) {
   // 4 wide, kernel 2, stride 1: one pad in total, at the end (UPPER) or the beginning (LOWER).
   const Tensor x = F32({1, 1, 1, 4}, {1, 2, 3, 4});
   const Tensor w = F32({1, 1, 1, 2}, {1, 10});
-  auto upper = RunOp("Conv", 11, {x, w}, [](ir::Node& n) { n.SetString("auto_pad", "SAME_UPPER"); });
-  auto lower = RunOp("Conv", 11, {x, w}, [](ir::Node& n) { n.SetString("auto_pad", "SAME_LOWER"); });
+  auto upper =
+      RunOp("Conv", 11, {x, w}, [](ir::Node& n) { n.SetString("auto_pad", "SAME_UPPER"); });
+  auto lower =
+      RunOp("Conv", 11, {x, w}, [](ir::Node& n) { n.SetString("auto_pad", "SAME_LOWER"); });
   ASSERT_TRUE(upper.status.ok() && lower.status.ok());
   ExpectNear(upper.outputs[0], {1, 1, 1, 4}, {21, 32, 43, 4});
   ExpectNear(lower.outputs[0], {1, 1, 1, 4}, {10, 21, 32, 43});
@@ -96,8 +101,9 @@ TEST(ConvKernel, Conv1DAnd3D) {
   ASSERT_TRUE(one.status.ok());
   ExpectNear(one.outputs[0], {1, 1, 3}, {-1, -2, -4});
   // 3-D: a 2x2x2 box filter over a 2x2x2 cube of ones with strides gives 8.
-  auto three = RunOp("Conv", 11, {F32({1, 1, 2, 2, 2}, std::vector<float>(8, 1.f)),
-                                  F32({1, 1, 2, 2, 2}, std::vector<float>(8, 1.f))});
+  auto three = RunOp("Conv", 11,
+                     {F32({1, 1, 2, 2, 2}, std::vector<float>(8, 1.f)),
+                      F32({1, 1, 2, 2, 2}, std::vector<float>(8, 1.f))});
   ASSERT_TRUE(three.status.ok());
   ExpectNear(three.outputs[0], {1, 1, 1, 1, 1}, {8});
 }
@@ -170,6 +176,24 @@ TEST(ConvIntegerKernel, SubtractsZeroPoints) {
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   EXPECT_EQ(run.outputs[0].dtype(), DataType::kInt32);
   EXPECT_EQ(Values<int32_t>(run.outputs[0]), std::vector<int32_t>{10});
+}
+
+}  // namespace
+}  // namespace graphopt::testing
+
+namespace graphopt::testing {
+namespace {
+
+TEST(Col2ImKernel, OverlappingBlocksAdd) {
+  // 1-D image of 3 from blocks of 2 at stride 1: two columns [a0 a1] and [b0 b1] -> a0, a1+b0, b1.
+  auto run =
+      RunOp("Col2Im", 18, {F32({1, 2, 2}, {1, 10, 2, 20}), I64({2}, {1, 3}), I64({2}, {1, 2})});
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  // Rows of the input are block offsets (0, 1); columns are block positions (0, 1).
+  ExpectNear(run.outputs[0], {1, 1, 1, 3}, {1, 12, 20});
+  auto bad =
+      RunOp("Col2Im", 18, {F32({1, 2, 3}, {1, 2, 3, 4, 5, 6}), I64({2}, {1, 3}), I64({2}, {1, 2})});
+  EXPECT_EQ(bad.status.code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -11,20 +11,21 @@ std::vector<double> NaiveMatMul(const float* a, const float* b, int64_t m, int64
   std::vector<double> y(static_cast<size_t>(m * n), 0.0);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j)
-      for (int64_t p = 0; p < k; ++p) y[static_cast<size_t>(i * n + j)] += a[i * k + p] * b[p * n + j];
+      for (int64_t p = 0; p < k; ++p)
+        y[static_cast<size_t>(i * n + j)] += a[i * k + p] * b[p * n + j];
   return y;
 }
 
 TEST(GemmKernel, TransposesAlphaBetaAndRowBias) {
   // A^T = [[1,2],[3,4]] given as A = [[1,3],[2,4]]; B = I; C = [10, 20] per column.
-  auto run = RunOp("Gemm", 13,
-                   {F32({2, 2}, {1, 3, 2, 4}), F32({2, 2}, {1, 0, 0, 1}), F32({2}, {10, 20})},
-                   [](ir::Node& n) {
-                     n.SetInt("transA", 1);
-                     n.SetInt("transB", 1);
-                     n.SetFloat("alpha", 2.0f);
-                     n.SetFloat("beta", 0.5f);
-                   });
+  auto run =
+      RunOp("Gemm", 13, {F32({2, 2}, {1, 3, 2, 4}), F32({2, 2}, {1, 0, 0, 1}), F32({2}, {10, 20})},
+            [](ir::Node& n) {
+              n.SetInt("transA", 1);
+              n.SetInt("transB", 1);
+              n.SetFloat("alpha", 2.0f);
+              n.SetFloat("beta", 0.5f);
+            });
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   ExpectNear(run.outputs[0], {2, 2}, {2 + 5, 4 + 10, 6 + 5, 8 + 10});
 }
@@ -70,7 +71,8 @@ TEST(MatMulKernel, SharedRightMatrixAndVectors) {
   auto vv = RunOp("MatMul", 13, {F32({3}, {1, 2, 3}), F32({3}, {4, 5, 6})});
   ASSERT_TRUE(vv.status.ok());
   ExpectNear(vv.outputs[0], {}, {32});
-  auto vm = RunOp("MatMul", 13, {F32({2}, {1, 2}), F32({2, 2, 3}, {1, 0, 0, 0, 1, 0, 1, 1, 1, 2, 2, 2})});
+  auto vm =
+      RunOp("MatMul", 13, {F32({2}, {1, 2}), F32({2, 2, 3}, {1, 0, 0, 0, 1, 0, 1, 1, 1, 2, 2, 2})});
   ASSERT_TRUE(vm.status.ok());
   ExpectNear(vm.outputs[0], {2, 3}, {1, 2, 0, 5, 5, 5});
   auto mv = RunOp("MatMul", 13, {F32({2, 2}, {1, 2, 3, 4}), F32({2}, {1, 1})});
@@ -79,8 +81,9 @@ TEST(MatMulKernel, SharedRightMatrixAndVectors) {
 }
 
 TEST(MatMulKernel, Float16AndInt32) {
-  auto half = RunOp("MatMul", 13, {F32({1, 2}, {1, 2}).CastTo(DataType::kFloat16),
-                                   F32({2, 1}, {3, 4}).CastTo(DataType::kFloat16)});
+  auto half = RunOp("MatMul", 13,
+                    {F32({1, 2}, {1, 2}).CastTo(DataType::kFloat16),
+                     F32({2, 1}, {3, 4}).CastTo(DataType::kFloat16)});
   ASSERT_TRUE(half.status.ok());
   EXPECT_EQ(half.outputs[0].dtype(), DataType::kFloat16);
   ExpectNear(half.outputs[0], {1, 1}, {11});
@@ -97,11 +100,11 @@ TEST(MatMulKernel, InnerDimMismatchIsAnError) {
 }
 
 TEST(MatMulIntegerKernel, PerTensorAndPerColumnZeroPoints) {
-  auto run = RunOp("MatMulInteger", 10,
-                   {Make<uint8_t>(DataType::kUint8, {1, 2}, {12, 14}),
-                    Make<uint8_t>(DataType::kUint8, {2, 2}, {1, 2, 3, 4}),
-                    Make<uint8_t>(DataType::kUint8, {}, {10}),
-                    Make<uint8_t>(DataType::kUint8, {2}, {1, 0})});
+  auto run = RunOp(
+      "MatMulInteger", 10,
+      {Make<uint8_t>(DataType::kUint8, {1, 2}, {12, 14}),
+       Make<uint8_t>(DataType::kUint8, {2, 2}, {1, 2, 3, 4}),
+       Make<uint8_t>(DataType::kUint8, {}, {10}), Make<uint8_t>(DataType::kUint8, {2}, {1, 0})});
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   // (a - 10) = [2, 4]; b - [1, 0] per column = [[0, 2], [2, 4]] -> [8, 20].
   EXPECT_EQ(Values<int32_t>(run.outputs[0]), (std::vector<int32_t>{8, 20}));
@@ -109,19 +112,20 @@ TEST(MatMulIntegerKernel, PerTensorAndPerColumnZeroPoints) {
 
 TEST(QLinearMatMulKernel, RequantizesWithRounding) {
   // acc = 2 + 3 = 5; 5 * 0.5 * 1 / 1 = 2.5 rounds half to even -> 2; plus zero point 10 -> 12.
-  auto run = RunOp("QLinearMatMul", 21,
-                   {Make<uint8_t>(DataType::kUint8, {1, 2}, {2, 3}), F32({}, {0.5f}),
-                    Make<uint8_t>(DataType::kUint8, {}, {0}),
-                    Make<uint8_t>(DataType::kUint8, {2, 1}, {1, 1}), F32({}, {1.0f}),
-                    Make<uint8_t>(DataType::kUint8, {}, {0}), F32({}, {1.0f}),
-                    Make<uint8_t>(DataType::kUint8, {}, {10})});
+  auto run = RunOp(
+      "QLinearMatMul", 21,
+      {Make<uint8_t>(DataType::kUint8, {1, 2}, {2, 3}), F32({}, {0.5f}),
+       Make<uint8_t>(DataType::kUint8, {}, {0}), Make<uint8_t>(DataType::kUint8, {2, 1}, {1, 1}),
+       F32({}, {1.0f}), Make<uint8_t>(DataType::kUint8, {}, {0}), F32({}, {1.0f}),
+       Make<uint8_t>(DataType::kUint8, {}, {10})});
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   EXPECT_EQ(Values<uint8_t>(run.outputs[0]), std::vector<uint8_t>{12});
 }
 
 TEST(EinsumKernel, BatchedMatMulTransposeDiagonalAndSum) {
   const Tensor a = RandomFloats({2, 2, 3}, 5), b = RandomFloats({2, 3, 4}, 6);
-  auto bmm = RunOp("Einsum", 12, {a, b}, [](ir::Node& n) { n.SetString("equation", "bij,bjk->bik"); });
+  auto bmm =
+      RunOp("Einsum", 12, {a, b}, [](ir::Node& n) { n.SetString("equation", "bij,bjk->bik"); });
   ASSERT_TRUE(bmm.status.ok()) << bmm.status.ToString();
   std::vector<double> want;
   for (int64_t i = 0; i < 2; ++i) {
@@ -133,7 +137,8 @@ TEST(EinsumKernel, BatchedMatMulTransposeDiagonalAndSum) {
   auto tr = RunOp("Einsum", 12, {m}, [](ir::Node& n) { n.SetString("equation", "ij->ji"); });
   auto diag = RunOp("Einsum", 12, {m}, [](ir::Node& n) { n.SetString("equation", "ii->i"); });
   auto sum = RunOp("Einsum", 12, {m}, [](ir::Node& n) { n.SetString("equation", "ij->"); });
-  auto implicit = RunOp("Einsum", 12, {m, m}, [](ir::Node& n) { n.SetString("equation", "ij,jk"); });
+  auto implicit =
+      RunOp("Einsum", 12, {m, m}, [](ir::Node& n) { n.SetString("equation", "ij,jk"); });
   auto ellipsis = RunOp("Einsum", 12, {RandomFloats({2, 3, 4}, 7)},
                         [](ir::Node& n) { n.SetString("equation", "...ij->...ji"); });
   ASSERT_TRUE(tr.status.ok() && diag.status.ok() && sum.status.ok() && implicit.status.ok() &&
@@ -146,8 +151,39 @@ TEST(EinsumKernel, BatchedMatMulTransposeDiagonalAndSum) {
 }
 
 TEST(EinsumKernel, MismatchedTermIsAnError) {
-  auto run = RunOp("Einsum", 12, {RandomFloats({2, 3})}, [](ir::Node& n) { n.SetString("equation", "ijk->i"); });
+  auto run = RunOp("Einsum", 12, {RandomFloats({2, 3})},
+                   [](ir::Node& n) { n.SetString("equation", "ijk->i"); });
   EXPECT_EQ(run.status.code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace graphopt::testing
+
+namespace graphopt::testing {
+namespace {
+
+TEST(EinsumKernel, AttentionScoresAndOneSidedSumMatchLoops) {
+  // "bhid,bhjd->bhij": the GEMM path with transposes; checked against a direct loop.
+  const Tensor q = RandomFloats({2, 3, 4, 5}, 8), k = RandomFloats({2, 3, 6, 5}, 9);
+  auto run =
+      RunOp("Einsum", 12, {q, k}, [](ir::Node& n) { n.SetString("equation", "bhid,bhjd->bhij"); });
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  std::vector<double> want;
+  for (int64_t bh = 0; bh < 6; ++bh)
+    for (int64_t i = 0; i < 4; ++i)
+      for (int64_t j = 0; j < 6; ++j) {
+        double acc = 0;
+        for (int64_t d = 0; d < 5; ++d) {
+          acc += q.data<float>()[(bh * 4 + i) * 5 + d] * k.data<float>()[(bh * 6 + j) * 5 + d];
+        }
+        want.push_back(acc);
+      }
+  ExpectNear(run.outputs[0], {2, 3, 4, 6}, want);
+  // "ij,k->ki": j is summed over one operand only, so the generic loop runs.
+  auto outer = RunOp("Einsum", 12, {F32({2, 2}, {1, 2, 3, 4}), F32({3}, {1, 10, 100})},
+                     [](ir::Node& n) { n.SetString("equation", "ij,k->ki"); });
+  ASSERT_TRUE(outer.status.ok()) << outer.status.ToString();
+  ExpectNear(outer.outputs[0], {3, 2}, {3, 7, 30, 70, 300, 700});
 }
 
 }  // namespace

@@ -17,11 +17,14 @@ struct Conv2DParams {
 };
 
 // y[n, m, oh, ow] = b[m] + sum_{c in group, kh, kw} x[n, c, ih, iw] * w[m, c', kh, kw].
-inline Tensor NaiveConv2D(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2DParams& p) {
+inline Tensor NaiveConv2D(const Tensor& x, const Tensor& w, const Tensor* b,
+                          const Conv2DParams& p) {
   const int64_t n_ = x.shape()[0], c_ = x.shape()[1], h = x.shape()[2], wd = x.shape()[3];
   const int64_t m_ = w.shape()[0], cg = w.shape()[1], kh = w.shape()[2], kw = w.shape()[3];
-  const int64_t oh = (h + p.pad_top + p.pad_bottom - (p.dilation_h * (kh - 1) + 1)) / p.stride_h + 1;
-  const int64_t ow = (wd + p.pad_left + p.pad_right - (p.dilation_w * (kw - 1) + 1)) / p.stride_w + 1;
+  const int64_t oh =
+      (h + p.pad_top + p.pad_bottom - (p.dilation_h * (kh - 1) + 1)) / p.stride_h + 1;
+  const int64_t ow =
+      (wd + p.pad_left + p.pad_right - (p.dilation_w * (kw - 1) + 1)) / p.stride_w + 1;
   const int64_t mg = m_ / p.group;
   std::vector<float> y(static_cast<size_t>(n_ * m_ * oh * ow), 0.f);
   const float* xp = x.data<float>();

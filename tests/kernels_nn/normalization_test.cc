@@ -20,14 +20,15 @@ TEST(BatchNormalizationKernel, InferenceUsesRunningStatistics) {
 
 TEST(BatchNormalizationKernel, TrainingModeUsesBatchStatistics) {
   // One channel, values 1,3 over the batch: mean 2, population var 1.
-  auto run = RunOp("BatchNormalization", 15,
-                   {F32({2, 1}, {1, 3}), F32({1}, {1}), F32({1}, {0}), F32({1}, {10}), F32({1}, {5})},
-                   [](ir::Node& n) {
-                     n.SetInt("training_mode", 1);
-                     n.SetFloat("epsilon", 0.0f);
-                     n.SetFloat("momentum", 0.5f);
-                   },
-                   3);
+  auto run = RunOp(
+      "BatchNormalization", 15,
+      {F32({2, 1}, {1, 3}), F32({1}, {1}), F32({1}, {0}), F32({1}, {10}), F32({1}, {5})},
+      [](ir::Node& n) {
+        n.SetInt("training_mode", 1);
+        n.SetFloat("epsilon", 0.0f);
+        n.SetFloat("momentum", 0.5f);
+      },
+      3);
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   ExpectNear(run.outputs[0], {2, 1}, {-1, 1});
   ExpectNear(run.outputs[1], {1}, {6});  // 10*0.5 + 2*0.5
@@ -36,35 +37,35 @@ TEST(BatchNormalizationKernel, TrainingModeUsesBatchStatistics) {
 
 TEST(BatchNormalizationKernel, WrongParameterSizeIsAnError) {
   auto run = RunOp("BatchNormalization", 15,
-                   {RandomFloats({1, 3, 2}), RandomFloats({2}), RandomFloats({3}), RandomFloats({3}),
-                    RandomFloats({3})});
+                   {RandomFloats({1, 3, 2}), RandomFloats({2}), RandomFloats({3}),
+                    RandomFloats({3}), RandomFloats({3})});
   EXPECT_EQ(run.status.code(), StatusCode::kInvalidArgument);
 }
 
 TEST(InstanceNormalizationKernel, PerPlaneStatistics) {
   // Plane [1, 3]: mean 2, var 1 -> [-1, 1]; then scale 2, bias 1 -> [-1, 3].
-  auto run = RunOp("InstanceNormalization", 6,
-                   {F32({1, 1, 2}, {1, 3}), F32({1}, {2}), F32({1}, {1})},
-                   [](ir::Node& n) { n.SetFloat("epsilon", 0.0f); });
+  auto run =
+      RunOp("InstanceNormalization", 6, {F32({1, 1, 2}, {1, 3}), F32({1}, {2}), F32({1}, {1})},
+            [](ir::Node& n) { n.SetFloat("epsilon", 0.0f); });
   ASSERT_TRUE(run.status.ok());
   ExpectNear(run.outputs[0], {1, 1, 2}, {-1, 3});
 }
 
 TEST(LayerNormalizationKernel, AxisScaleBiasAndStatistics) {
   // Rows [1,3] and [2,6] normalized over the last axis (epsilon 0): [-1, 1] each.
-  auto run = RunOp("LayerNormalization", 17,
-                   {F32({2, 2}, {1, 3, 2, 6}), F32({2}, {1, 2}), F32({2}, {0, 10})},
-                   [](ir::Node& n) { n.SetFloat("epsilon", 0.0f); }, 3);
+  auto run = RunOp(
+      "LayerNormalization", 17, {F32({2, 2}, {1, 3, 2, 6}), F32({2}, {1, 2}), F32({2}, {0, 10})},
+      [](ir::Node& n) { n.SetFloat("epsilon", 0.0f); }, 3);
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   ExpectNear(run.outputs[0], {2, 2}, {-1, 12, -1, 12});
   ExpectNear(run.outputs[1], {2, 1}, {2, 4});
   ExpectNear(run.outputs[2], {2, 1}, {1, 0.5});
   // axis 0 normalizes all four values: mean 3, var 3.5.
-  auto all = RunOp("LayerNormalization", 17, {F32({2, 2}, {1, 3, 2, 6}), F32({}, {1})},
-                   [](ir::Node& n) {
-                     n.SetInt("axis", 0);
-                     n.SetFloat("epsilon", 0.0f);
-                   });
+  auto all =
+      RunOp("LayerNormalization", 17, {F32({2, 2}, {1, 3, 2, 6}), F32({}, {1})}, [](ir::Node& n) {
+        n.SetInt("axis", 0);
+        n.SetFloat("epsilon", 0.0f);
+      });
   ASSERT_TRUE(all.status.ok());
   const double s = std::sqrt(3.5);
   ExpectNear(all.outputs[0], {2, 2}, {-2 / s, 0, -1 / s, 3 / s});
@@ -122,6 +123,21 @@ TEST(MeanVarianceNormalizationKernel, DefaultAxes) {
   auto run = RunOp("MeanVarianceNormalization", 13, {F32({1, 2, 1, 2}, {1, 3, 10, 14})});
   ASSERT_TRUE(run.status.ok());
   ExpectNear(run.outputs[0], {1, 2, 1, 2}, {-1, 1, -1, 1});
+}
+
+}  // namespace
+}  // namespace graphopt::testing
+
+namespace graphopt::testing {
+namespace {
+
+TEST(RmsNormalizationKernel, LastAxis) {
+  // Row [3, 4]: mean square 12.5 -> divide by sqrt(12.5); scale [1, 2].
+  auto run = RunOp("RMSNormalization", 23, {F32({1, 2}, {3, 4}), F32({2}, {1, 2})},
+                   [](ir::Node& n) { n.SetFloat("epsilon", 0.0f); });
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  const double r = std::sqrt(12.5);
+  ExpectNear(run.outputs[0], {1, 2}, {3 / r, 8 / r});
 }
 
 }  // namespace

@@ -14,10 +14,13 @@ Tensor Ramp4x4() {
 }
 
 TEST(MaxPoolKernel, StridedWithIndices) {
-  auto run = RunOp("MaxPool", 12, {Ramp4x4()}, [](ir::Node& n) {
-    n.SetInts("kernel_shape", {2, 2});
-    n.SetInts("strides", {2, 2});
-  }, 2);
+  auto run = RunOp(
+      "MaxPool", 12, {Ramp4x4()},
+      [](ir::Node& n) {
+        n.SetInts("kernel_shape", {2, 2});
+        n.SetInts("strides", {2, 2});
+      },
+      2);
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   ExpectNear(run.outputs[0], {1, 1, 2, 2}, {6, 8, 14, 16});
   EXPECT_EQ(Values<int64_t>(run.outputs[1]), (std::vector<int64_t>{5, 7, 13, 15}));
@@ -26,16 +29,18 @@ TEST(MaxPoolKernel, StridedWithIndices) {
 TEST(MaxPoolKernel, ColumnMajorIndicesAndSecondChannelOffset) {
   std::vector<float> v(32);
   for (int i = 0; i < 32; ++i) v[static_cast<size_t>(i)] = static_cast<float>(i % 16);
-  auto run = RunOp("MaxPool", 12, {F32({1, 2, 4, 4}, v)}, [](ir::Node& n) {
-    n.SetInts("kernel_shape", {2, 2});
-    n.SetInts("strides", {2, 2});
-    n.SetInt("storage_order", 1);
-  }, 2);
+  auto run = RunOp(
+      "MaxPool", 12, {F32({1, 2, 4, 4}, v)},
+      [](ir::Node& n) {
+        n.SetInts("kernel_shape", {2, 2});
+        n.SetInts("strides", {2, 2});
+        n.SetInt("storage_order", 1);
+      },
+      2);
   ASSERT_TRUE(run.status.ok());
   // Max of the first window is (1,1): column-major index 1*4+1 = 5; window (0,1) max at (1,3):
   // 3*4+1 = 13. The second channel adds 16.
-  EXPECT_EQ(Values<int64_t>(run.outputs[1]),
-            (std::vector<int64_t>{5, 13, 7, 15, 21, 29, 23, 31}));
+  EXPECT_EQ(Values<int64_t>(run.outputs[1]), (std::vector<int64_t>{5, 13, 7, 15, 21, 29, 23, 31}));
 }
 
 TEST(MaxPoolKernel, CeilModePadsAndDilations) {
@@ -63,7 +68,9 @@ TEST(MaxPoolKernel, CeilModePadsAndDilations) {
 
 TEST(MaxPoolKernel, Uint8) {
   auto run = RunOp("MaxPool", 12, {Make<uint8_t>(DataType::kUint8, {1, 1, 1, 4}, {3, 200, 7, 9})},
-                   [](ir::Node& n) { n.SetInts("kernel_shape", {1, 2}); });
+                   [](ir::Node& n) {
+                     n.SetInts("kernel_shape", {1, 2});
+                   });
   ASSERT_TRUE(run.status.ok());
   EXPECT_EQ(Values<uint8_t>(run.outputs[0]), (std::vector<uint8_t>{200, 200, 9}));
 }
@@ -121,11 +128,12 @@ TEST(GlobalPoolKernels, AverageMaxLp) {
 }
 
 TEST(MaxUnpoolKernel, ScattersIntoZeros) {
-  auto run = RunOp("MaxUnpool", 11, {F32({1, 1, 2, 2}, {6, 8, 14, 16}), I64({1, 1, 2, 2}, {5, 7, 13, 15})},
-                   [](ir::Node& n) {
-                     n.SetInts("kernel_shape", {2, 2});
-                     n.SetInts("strides", {2, 2});
-                   });
+  auto run =
+      RunOp("MaxUnpool", 11, {F32({1, 1, 2, 2}, {6, 8, 14, 16}), I64({1, 1, 2, 2}, {5, 7, 13, 15})},
+            [](ir::Node& n) {
+              n.SetInts("kernel_shape", {2, 2});
+              n.SetInts("strides", {2, 2});
+            });
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   ExpectNear(run.outputs[0], {1, 1, 4, 4}, {0, 0, 0, 0, 0, 6, 0, 8, 0, 0, 0, 0, 0, 14, 0, 16});
 }
@@ -138,6 +146,25 @@ TEST(PoolKernels, MissingKernelShapeIsAnError) {
     n.SetInts("strides", {0, 1});
   });
   EXPECT_EQ(bad_stride.status.code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace graphopt::testing
+
+namespace graphopt::testing {
+namespace {
+
+TEST(MaxRoiPoolKernel, BinsOfOneRoi) {
+  // roi x 0..3, y 0..1 of the 4x4 ramp, pooled 1x2: left bin cols 0-1, right bin cols 2-3.
+  auto run = RunOp("MaxRoiPool", 1, {Ramp4x4(), F32({1, 5}, {0, 0, 0, 3, 1})}, [](ir::Node& n) {
+    n.SetInts("pooled_shape", {1, 2});
+  });
+  ASSERT_TRUE(run.status.ok()) << run.status.ToString();
+  ExpectNear(run.outputs[0], {1, 1, 1, 2}, {6, 8});
+  auto bad = RunOp("MaxRoiPool", 1, {Ramp4x4(), F32({1, 5}, {3, 0, 0, 3, 1})}, [](ir::Node& n) {
+    n.SetInts("pooled_shape", {1, 2});
+  });
+  EXPECT_EQ(bad.status.code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -10,7 +10,8 @@ namespace {
 KernelRun Resize1D(const std::vector<float>& row, float scale,
                    const std::function<void(ir::Node&)>& attrs, int64_t size = -1) {
   const Tensor x = F32({1, 1, 1, static_cast<int64_t>(row.size())}, row);
-  if (size >= 0) return RunOp("Resize", 19, {x, Tensor(), Tensor(), I64({4}, {1, 1, 1, size})}, attrs);
+  if (size >= 0)
+    return RunOp("Resize", 19, {x, Tensor(), Tensor(), I64({4}, {1, 1, 1, size})}, attrs);
   return RunOp("Resize", 19, {x, Tensor(), F32({4}, {1, 1, 1, scale})}, attrs);
 }
 
@@ -26,7 +27,8 @@ TEST(ResizeKernel, NearestModesAndTransforms) {
   ASSERT_TRUE(floor.status.ok() && ceil.status.ok()) << floor.status.ToString();
   ExpectNear(floor.outputs[0], {1, 1, 1, 6}, {1, 1, 2, 2, 3, 3});
   ExpectNear(ceil.outputs[0], {1, 1, 1, 6}, {1, 2, 2, 3, 3, 3});
-  // half_pixel downsample by sizes 4 -> 2: source (o + .5) * 2 - .5 = .5, 2.5 -> floor-preferring 0, 2.
+  // half_pixel downsample by sizes 4 -> 2: source (o + .5) * 2 - .5 = .5, 2.5 -> floor-preferring
+  // 0, 2.
   auto down = Resize1D({1, 2, 3, 4}, 0, {}, 2);
   ASSERT_TRUE(down.status.ok());
   ExpectNear(down.outputs[0], {1, 1, 1, 2}, {1, 3});
@@ -37,10 +39,13 @@ TEST(ResizeKernel, LinearHalfPixelAndAlignCorners) {
   auto half = Resize1D({1, 2}, 2, [](ir::Node& n) { n.SetString("mode", "linear"); });
   ASSERT_TRUE(half.status.ok()) << half.status.ToString();
   ExpectNear(half.outputs[0], {1, 1, 1, 4}, {1, 1.25, 1.75, 2});
-  auto corners = Resize1D({1, 3}, 0, [](ir::Node& n) {
-    n.SetString("mode", "linear");
-    n.SetString("coordinate_transformation_mode", "align_corners");
-  }, 3);
+  auto corners = Resize1D(
+      {1, 3}, 0,
+      [](ir::Node& n) {
+        n.SetString("mode", "linear");
+        n.SetString("coordinate_transformation_mode", "align_corners");
+      },
+      3);
   ASSERT_TRUE(corners.status.ok());
   ExpectNear(corners.outputs[0], {1, 1, 1, 3}, {1, 2, 3});
 }
@@ -100,20 +105,20 @@ TEST(ResizeKernel, TfCropAndResizeExtrapolates) {
 
 TEST(ResizeKernel, AxesAndKeepAspectRatio) {
   // sizes 4x6 on a 2x2 image with not_larger: scale min(2, 3) = 2 on both axes -> 4x4.
-  auto run = RunOp("Resize", 19,
-                   {F32({1, 1, 2, 2}, {1, 2, 3, 4}), Tensor(), Tensor(), I64({2}, {4, 6})},
-                   [](ir::Node& n) {
-                     n.SetInts("axes", {2, 3});
-                     n.SetString("keep_aspect_ratio_policy", "not_larger");
-                   });
+  auto run =
+      RunOp("Resize", 19, {F32({1, 1, 2, 2}, {1, 2, 3, 4}), Tensor(), Tensor(), I64({2}, {4, 6})},
+            [](ir::Node& n) {
+              n.SetInts("axes", {2, 3});
+              n.SetString("keep_aspect_ratio_policy", "not_larger");
+            });
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   EXPECT_EQ(run.outputs[0].shape(), (Shape{1, 1, 4, 4}));
 }
 
 TEST(ResizeKernel, Uint8Nearest) {
-  auto run = RunOp("Resize", 13,
-                   {Make<uint8_t>(DataType::kUint8, {1, 2}, {7, 9}), Tensor(), F32({2}, {1, 2})},
-                   [](ir::Node& n) { n.SetString("coordinate_transformation_mode", "asymmetric"); });
+  auto run = RunOp(
+      "Resize", 13, {Make<uint8_t>(DataType::kUint8, {1, 2}, {7, 9}), Tensor(), F32({2}, {1, 2})},
+      [](ir::Node& n) { n.SetString("coordinate_transformation_mode", "asymmetric"); });
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   EXPECT_EQ(Values<uint8_t>(run.outputs[0]), (std::vector<uint8_t>{7, 7, 9, 9}));
 }

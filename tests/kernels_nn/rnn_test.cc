@@ -13,10 +13,11 @@ double Sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
 TEST(RnnKernel, TwoStepsHandComputed) {
   // hidden 1, input 1: h_t = tanh(x_t * 2 + h_{t-1} * 0.5 + 0.1 + 0.2).
-  auto run = RunOp("RNN", 14,
-                   {F32({2, 1, 1}, {1, -1}), F32({1, 1, 1}, {2}), F32({1, 1, 1}, {0.5}),
-                    F32({1, 2}, {0.1f, 0.2f})},
-                   [](ir::Node& n) { n.SetInt("hidden_size", 1); }, 2);
+  auto run = RunOp(
+      "RNN", 14,
+      {F32({2, 1, 1}, {1, -1}), F32({1, 1, 1}, {2}), F32({1, 1, 1}, {0.5}),
+       F32({1, 2}, {0.1f, 0.2f})},
+      [](ir::Node& n) { n.SetInt("hidden_size", 1); }, 2);
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   const double h1 = std::tanh(2 + 0.3), h2 = std::tanh(-2 + 0.5 * h1 + 0.3);
   ExpectNear(run.outputs[0], {2, 1, 1, 1}, {h1, h2});
@@ -25,21 +26,22 @@ TEST(RnnKernel, TwoStepsHandComputed) {
 
 TEST(RnnKernel, ReverseSequenceLensAndLayout) {
   // Batch of 2 (layout 1: [batch, seq, input]); the second sequence has length 1.
-  auto run = RunOp("RNN", 14,
-                   {F32({2, 2, 1}, {1, 2, 3, 4}), F32({1, 1, 1}, {1}), F32({1, 1, 1}, {1}),
-                    Tensor(), I32({2}, {2, 1})},
-                   [](ir::Node& n) {
-                     n.SetInt("hidden_size", 1);
-                     n.SetInt("layout", 1);
-                     n.SetString("direction", "reverse");
-                     auto& attrs = n.mutable_attributes();
-                     ir::Attribute a;
-                     a.name = "activations";
-                     a.type = ir::AttrType::kStrings;
-                     a.strings = {"Relu"};
-                     attrs.push_back(std::move(a));
-                   },
-                   2);
+  auto run = RunOp(
+      "RNN", 14,
+      {F32({2, 2, 1}, {1, 2, 3, 4}), F32({1, 1, 1}, {1}), F32({1, 1, 1}, {1}), Tensor(),
+       I32({2}, {2, 1})},
+      [](ir::Node& n) {
+        n.SetInt("hidden_size", 1);
+        n.SetInt("layout", 1);
+        n.SetString("direction", "reverse");
+        auto& attrs = n.mutable_attributes();
+        ir::Attribute a;
+        a.name = "activations";
+        a.type = ir::AttrType::kStrings;
+        a.strings = {"Relu"};
+        attrs.push_back(std::move(a));
+      },
+      2);
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   // Sequence 0 reversed: h(t=1) = 2, h(t=0) = 1 + 2 = 3. Sequence 1: only t=0: h = 3; t=1 stays 0.
   ExpectNear(run.outputs[0], {2, 2, 1, 1}, {3, 2, 3, 0});
@@ -50,14 +52,17 @@ TEST(GruKernel, OneStepBothResetModes) {
   // hidden 1, input 1, zero initial state: z = sigmoid(x*wz), r irrelevant for h0 = 0 except
   // through the recurrent bias with linear_before_reset.
   const Tensor x = F32({1, 1, 1}, {1});
-  const Tensor w = F32({1, 3, 1}, {0.5, 1, 2});   // z, r, h
+  const Tensor w = F32({1, 3, 1}, {0.5, 1, 2});  // z, r, h
   const Tensor r = F32({1, 3, 1}, {1, 1, 1});
   const Tensor b = F32({1, 6}, {0, 0, 0, 0, 0, 0.5});  // Rbh = 0.5
   for (int lbr : {0, 1}) {
-    auto run = RunOp("GRU", 14, {x, w, r, b}, [lbr](ir::Node& n) {
-      n.SetInt("hidden_size", 1);
-      n.SetInt("linear_before_reset", lbr);
-    }, 2);
+    auto run = RunOp(
+        "GRU", 14, {x, w, r, b},
+        [lbr](ir::Node& n) {
+          n.SetInt("hidden_size", 1);
+          n.SetInt("linear_before_reset", lbr);
+        },
+        2);
     ASSERT_TRUE(run.status.ok()) << run.status.ToString();
     const double z = Sigmoid(0.5), rg = Sigmoid(1.0);
     const double hh = lbr ? std::tanh(2 + rg * 0.5) : std::tanh(2 + 0.5);
@@ -73,8 +78,9 @@ TEST(LstmKernel, OneStepWithPeepholesAndInitialState) {
   const Tensor h0 = F32({1, 1, 1}, {0});
   const Tensor c0 = F32({1, 1, 1}, {2});
   const Tensor p = F32({1, 3}, {0.5f, 0.25f, -1});  // i, o, f
-  auto run = RunOp("LSTM", 14, {x, w, r, Tensor(), Tensor(), h0, c0, p},
-                   [](ir::Node& n) { n.SetInt("hidden_size", 1); }, 3);
+  auto run = RunOp(
+      "LSTM", 14, {x, w, r, Tensor(), Tensor(), h0, c0, p},
+      [](ir::Node& n) { n.SetInt("hidden_size", 1); }, 3);
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   const double i = Sigmoid(0.1 + 0.5 * 2), f = Sigmoid(0.3 - 1 * 2), c = std::tanh(0.4);
   const double c1 = f * 2 + i * c;
@@ -118,8 +124,9 @@ TEST(LstmKernel, BidirectionalMatchesTwoSingleDirections) {
 }
 
 TEST(RecurrentKernels, WrongWeightShapeIsAnError) {
-  auto run = RunOp("GRU", 14, {RandomFloats({2, 1, 3}), RandomFloats({1, 6, 3}), RandomFloats({1, 9, 3})},
-                   [](ir::Node& n) { n.SetInt("hidden_size", 3); });
+  auto run =
+      RunOp("GRU", 14, {RandomFloats({2, 1, 3}), RandomFloats({1, 6, 3}), RandomFloats({1, 9, 3})},
+            [](ir::Node& n) { n.SetInt("hidden_size", 3); });
   EXPECT_EQ(run.status.code(), StatusCode::kInvalidArgument);
 }
 

@@ -67,8 +67,8 @@ TEST(Conformance, NodeTestsPassAtLeast95PercentOfRunnableCases) {
   ASSERT_GE(c.passed, 0) << c.output;
   const int runnable = c.passed + c.failed;
   const double rate = runnable ? static_cast<double>(c.passed) / runnable : 0.0;
-  std::printf("node: %d passed, %d failed, %d skipped; pass rate %.2f%% of %d runnable\n",
-              c.passed, c.failed, c.skipped, 100.0 * rate, runnable);
+  std::printf("node: %d passed, %d failed, %d skipped; pass rate %.2f%% of %d runnable\n", c.passed,
+              c.failed, c.skipped, 100.0 * rate, runnable);
   EXPECT_GE(rate, 0.95) << c.output;
   EXPECT_GT(c.passed, 1000);
 }
@@ -81,12 +81,12 @@ TEST(Conformance, AFailingCaseIsReportedAndDoesNotStopTheRun) {
                                 src + "test_concat_1d_axis_0 " + dir),
             0);
   // Overwrite the expected output of one case with its input (same size, different order).
-  ASSERT_EQ(testing::RunCommand("cp " + dir + "/test_transpose_default/test_data_set_0/input_0.pb " +
-                                dir + "/test_transpose_default/test_data_set_0/output_0.pb"),
-            0);
+  ASSERT_EQ(
+      testing::RunCommand("cp " + dir + "/test_transpose_default/test_data_set_0/input_0.pb " +
+                          dir + "/test_transpose_default/test_data_set_0/output_0.pb"),
+      0);
   std::string out, err;
-  const int code =
-      testing::RunCommand(testing::CliPath() + " conformance " + dir, &out, &err);
+  const int code = testing::RunCommand(testing::CliPath() + " conformance " + dir, &out, &err);
   EXPECT_EQ(code, 1) << out << err;
   EXPECT_NE(out.find("FAIL test_transpose_default"), std::string::npos) << out;
   EXPECT_NE(out.find("1 passed, 1 failed, 0 skipped"), std::string::npos) << out;

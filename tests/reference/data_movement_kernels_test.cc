@@ -80,8 +80,9 @@ TEST(TensorManipulation, SqueezeAndUnsqueezeInAttributeAndInputForms) {
 TEST(TensorManipulation, SliceWithNegativeStepsAndClamping) {
   const Tensor x = F({2, 4}, {0, 1, 2, 3, 4, 5, 6, 7});
   // Row 1 reversed from the end, columns clamped: ends past the dim.
-  auto rev = MustRun(13, "Slice", {x, I({2}, {-1, 1000}), I({2}, {-1000, -1000}),
-                                   I({2}, {0, 1}), I({2}, {-1, -2})});
+  auto rev =
+      MustRun(13, "Slice",
+              {x, I({2}, {-1, 1000}), I({2}, {-1000, -1000}), I({2}, {0, 1}), I({2}, {-1, -2})});
   EXPECT_EQ(rev[0].shape(), (Shape{2, 2}));
   EXPECT_EQ(Fv(rev[0]), (std::vector<float>{7, 5, 3, 1}));
   auto opset1 = MustRun(1, "Slice", {x}, 1, [](ir::Node* n) {
@@ -126,8 +127,8 @@ TEST(TensorManipulation, TransposeConcatExpandTile) {
   const Tensor x = F({2, 3}, {1, 2, 3, 4, 5, 6});
   auto t = MustRun(13, "Transpose", {x}, 1, [](ir::Node* n) { n->SetInts("perm", {1, 0}); });
   EXPECT_EQ(Fv(t[0]), (std::vector<float>{1, 4, 2, 5, 3, 6}));
-  auto c = MustRun(13, "Concat", {x, F({2, 1}, {7, 8})}, 1,
-                   [](ir::Node* n) { n->SetInt("axis", -1); });
+  auto c =
+      MustRun(13, "Concat", {x, F({2, 1}, {7, 8})}, 1, [](ir::Node* n) { n->SetInt("axis", -1); });
   EXPECT_EQ(Fv(c[0]), (std::vector<float>{1, 2, 3, 7, 4, 5, 6, 8}));
   auto e = MustRun(13, "Expand", {F({2, 1}, {1, 2}), I({3}, {2, 1, 3})});
   EXPECT_EQ(e[0].shape(), (Shape{2, 2, 3}));
@@ -162,8 +163,8 @@ TEST(TensorManipulation, DepthToSpaceRoundTripsThroughSpaceToDepth) {
     });
     EXPECT_EQ(d2s[0].shape(), (Shape{2, 2, 4, 6}));
     if (std::string(mode) == "DCR") {
-      auto back = MustRun(13, "SpaceToDepth", {d2s[0]}, 1,
-                          [](ir::Node* n) { n->SetInt("blocksize", 2); });
+      auto back =
+          MustRun(13, "SpaceToDepth", {d2s[0]}, 1, [](ir::Node* n) { n->SetInt("blocksize", 2); });
       EXPECT_EQ(Fv(back[0]), v);
     }
   }
@@ -186,7 +187,8 @@ TEST(TensorManipulation, TriluEyeLikeOneHot) {
 
 TEST(GatherScatter, GatherWithNegativeIndicesAndAxis) {
   const Tensor x = F({2, 3}, {1, 2, 3, 4, 5, 6});
-  auto g = MustRun(13, "Gather", {x, I({2}, {-1, 0})}, 1, [](ir::Node* n) { n->SetInt("axis", 1); });
+  auto g =
+      MustRun(13, "Gather", {x, I({2}, {-1, 0})}, 1, [](ir::Node* n) { n->SetInt("axis", 1); });
   EXPECT_EQ(g[0].shape(), (Shape{2, 2}));
   EXPECT_EQ(Fv(g[0]), (std::vector<float>{3, 1, 6, 4}));
   auto scalar = MustRun(13, "Gather", {x, I({}, {1})});

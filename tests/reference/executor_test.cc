@@ -51,6 +51,21 @@ TEST(Executor, MissingKernelIsAClearError) {
             "no reference kernel for ai.onnx:NoSuchOperator at opset 17 (node 'mystery')");
 }
 
+TEST(Executor, NodeWithoutARequiredInputIsAnErrorNotACrash) {
+  ModelBuilder b(17);
+  ir::Value* x = b.Input("x", DataType::kFloat, {3});
+  ir::Value* y = b.Op("Gather", {x});  // no indices
+  b.LastNode()->set_name("half_gather");
+  b.Output(y);
+  auto model = b.Build();
+  Executor executor(*model);
+  auto out = executor.Run({{"x", testing::RandomFloats({3})}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status().message().find("half_gather"), std::string::npos);
+  EXPECT_NE(out.status().message().find("indices"), std::string::npos) << out.status().message();
+}
+
 TEST(Executor, MissingInputAndWrongTypeAreErrors) {
   ModelBuilder b(17);
   ir::Value* x = b.Input("x", DataType::kFloat, {2});
@@ -179,7 +194,8 @@ TEST(Executor, IfBranchesReadOuterScopeValues) {
   const Tensor x = Tensor::FromVector<float>(DataType::kFloat, {2, 3}, {1, 2, 3, 4, 5, 6});
   Executor executor(*model);
   for (bool cond : {true, false}) {
-    const Tensor c = Tensor::FromVector<uint8_t>(DataType::kBool, {}, {cond ? uint8_t{1} : uint8_t{0}});
+    const Tensor c =
+        Tensor::FromVector<uint8_t>(DataType::kBool, {}, {cond ? uint8_t{1} : uint8_t{0}});
     auto out = executor.Run({{"x", x}, {"cond", c}});
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     if (cond) {
@@ -187,8 +203,7 @@ TEST(Executor, IfBranchesReadOuterScopeValues) {
       EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{1, 4, 2, 5, 3, 6}));
     } else {
       EXPECT_EQ((*out)[0].shape(), (Shape{6, 2}));
-      EXPECT_EQ(Floats((*out)[0]),
-                (std::vector<float>{1, 4, 2, 5, 3, 6, 1, 4, 2, 5, 3, 6}));
+      EXPECT_EQ(Floats((*out)[0]), (std::vector<float>{1, 4, 2, 5, 3, 6, 1, 4, 2, 5, 3, 6}));
     }
   }
 }

@@ -150,6 +150,20 @@ TEST(Inputs, TensorFilesRoundTrip) {
   EXPECT_EQ(ReadTensorFile("/nonexistent.pb").status().code(), StatusCode::kNotFound);
 }
 
+TEST(RunCommand, RefusesAbsurdDimsBeforeAllocating) {
+  std::string out, err;
+  const int code = testing::RunCommand(
+      testing::CliPath() + " run " + testing::SharedModel(kModel) + " --dim batch=100000", &out,
+      &err);
+  EXPECT_EQ(code, cli::kExitError);
+  EXPECT_NE(err.find("RESOURCE_EXHAUSTED"), std::string::npos) << err;
+  const int verify = testing::RunCommand(testing::CliPath() + " verify " +
+                                             testing::SharedModel(kModel) + " " +
+                                             testing::SharedModel(kModel) + " --dim batch=100000",
+                                         &out, &err);
+  EXPECT_EQ(verify, cli::kExitError);
+}
+
 TEST(RunCommand, WritesOutputsThatMatchTheExecutor) {
   const std::string dir = testing::TempDir();
   const std::string input = dir + "/x.pb";
@@ -158,9 +172,9 @@ TEST(RunCommand, WritesOutputsThatMatchTheExecutor) {
   const Tensor x = Tensor::FromVector<float>(DataType::kFloat, {1, 3, 224, 224}, values);
   ASSERT_TRUE(WriteTensorFile(input, x, "input").ok());
   std::string out, err;
-  const int code = testing::RunCommand(testing::CliPath() + " run " +
-                                           testing::SharedModel(kModel) + " --input input=" +
-                                           input + " --output-dir " + dir + "/out --repeat 2",
+  const int code = testing::RunCommand(testing::CliPath() + " run " + testing::SharedModel(kModel) +
+                                           " --input input=" + input + " --output-dir " + dir +
+                                           "/out --repeat 2",
                                        &out, &err);
   ASSERT_EQ(code, 0) << out << err;
   EXPECT_NE(out.find("output  float [1,1000]"), std::string::npos) << out;

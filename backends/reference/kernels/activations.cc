@@ -47,8 +47,7 @@ Status ReluKernel(KernelContext& ctx) {
     ctx.SetOutput(0, std::move(y));
     return Status::Ok();
   }
-  return RunUnary<TypeClass::kSigned>(
-      ctx, [](auto v) { return v < 0 ? decltype(v){0} : v; });
+  return RunUnary<TypeClass::kSigned>(ctx, [](auto v) { return v < 0 ? decltype(v){0} : v; });
 }
 
 Status LeakyReluKernel(KernelContext& ctx) {
@@ -140,8 +139,8 @@ Status SoftplusKernel(KernelContext& ctx) {
 }
 
 Status SoftsignKernel(KernelContext& ctx) {
-  return RunUnary<TypeClass::kFloat>(
-      ctx, [](auto x) { return x / (decltype(x){1} + std::fabs(x)); });
+  return RunUnary<TypeClass::kFloat>(ctx,
+                                     [](auto x) { return x / (decltype(x){1} + std::fabs(x)); });
 }
 
 Status ThresholdedReluKernel(KernelContext& ctx) {

@@ -18,13 +18,13 @@ bool IsCastable(DataType t) {
 // Opsets 1-5 name the target type as a string ("FLOAT", "INT64", ...).
 Result<DataType> TypeFromName(const KernelContext& ctx, const std::string& name) {
   static const std::pair<const char*, DataType> kNames[] = {
-      {"FLOAT", DataType::kFloat},     {"UINT8", DataType::kUint8},
-      {"INT8", DataType::kInt8},       {"UINT16", DataType::kUint16},
-      {"INT16", DataType::kInt16},     {"INT32", DataType::kInt32},
-      {"INT64", DataType::kInt64},     {"STRING", DataType::kString},
-      {"BOOL", DataType::kBool},       {"FLOAT16", DataType::kFloat16},
-      {"DOUBLE", DataType::kDouble},   {"UINT32", DataType::kUint32},
-      {"UINT64", DataType::kUint64},   {"BFLOAT16", DataType::kBfloat16},
+      {"FLOAT", DataType::kFloat},   {"UINT8", DataType::kUint8},
+      {"INT8", DataType::kInt8},     {"UINT16", DataType::kUint16},
+      {"INT16", DataType::kInt16},   {"INT32", DataType::kInt32},
+      {"INT64", DataType::kInt64},   {"STRING", DataType::kString},
+      {"BOOL", DataType::kBool},     {"FLOAT16", DataType::kFloat16},
+      {"DOUBLE", DataType::kDouble}, {"UINT32", DataType::kUint32},
+      {"UINT64", DataType::kUint64}, {"BFLOAT16", DataType::kBfloat16},
   };
   for (const auto& [n, t] : kNames) {
     if (name == n) return t;

@@ -17,6 +17,30 @@
 namespace graphopt::reference {
 namespace {
 
+// A per-thread scratch area for im2col/col2im columns, reused across calls so each Conv does not
+// pay for allocating, zero-filling and page-faulting megabytes; very large requests get a
+// temporary buffer instead of being retained.
+template <typename T>
+class ColumnBuffer {
+ public:
+  explicit ColumnBuffer(size_t n) {
+    constexpr size_t kRetainLimit = size_t{16} << 20;  // elements kept per thread at most
+    thread_local std::vector<T> cached;
+    if (n > kRetainLimit) {
+      owned_.resize(n);
+      data_ = owned_.data();
+      return;
+    }
+    if (cached.size() < n) cached.resize(n);
+    data_ = cached.data();
+  }
+  T* data() { return data_; }
+
+ private:
+  std::vector<T> owned_;
+  T* data_ = nullptr;
+};
+
 // Unfolds the input of `channels` channels into rows (c, kz, ky, kx) x columns (oz, oy, ox).
 template <typename T>
 void Im2Col(const T* x, int64_t channels, const Geometry3D& g, T* col) {
@@ -37,8 +61,8 @@ void Im2Col(const T* x, int64_t channels, const Geometry3D& g, T* col) {
           const int64_t off_x = kx * g.dilation[2] - g.pad[2];
           int64_t x0, x1;
           ValidOutputRange(g.out[2], g.stride[2], off_x, g.in[2], &x0, &x1);
-          const bool full = z0 == 0 && z1 == g.out[0] && y0 == 0 && y1 == g.out[1] && x0 == 0 &&
-                            x1 == g.out[2];
+          const bool full =
+              z0 == 0 && z1 == g.out[0] && y0 == 0 && y1 == g.out[1] && x0 == 0 && x1 == g.out[2];
           if (!full) std::fill(row, row + out_size, T(0));
           for (int64_t oz = z0; oz < z1; ++oz) {
             const int64_t iz = oz * g.stride[0] + off_z;
@@ -94,6 +118,16 @@ void Col2Im(const T* col, int64_t channels, const Geometry3D& g, T* x) {
   }
 }
 
+// dst[i] += w * src[i * stride] over n elements; restrict lets the compiler vectorize.
+template <typename T>
+void ScaledAccumulate(T* __restrict dst, const T* __restrict src, T w, int64_t n, int64_t stride) {
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) dst[i] += w * src[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] += w * src[i * stride];
+  }
+}
+
 // Depthwise convolution (one input channel per group, `multiplier` outputs per group) as a
 // direct loop: kernel taps outermost so the innermost loop runs along a contiguous output row.
 template <typename T>
@@ -129,11 +163,7 @@ void DepthwiseConv(const T* x, const T* w, int64_t batch, int64_t channels, int6
                 const int64_t iy = oy * g.stride[1] + off_y;
                 const T* src = xc + (iz * g.in[1] + iy) * g.in[2];
                 T* dst = ym + (oz * g.out[1] + oy) * g.out[2];
-                if (sx == 1) {
-                  for (int64_t ox = x0; ox < x1; ++ox) dst[ox] += wv * src[ox + off_x];
-                } else {
-                  for (int64_t ox = x0; ox < x1; ++ox) dst[ox] += wv * src[ox * sx + off_x];
-                }
+                if (x1 > x0) ScaledAccumulate(dst + x0, src + x0 * sx + off_x, wv, x1 - x0, sx);
               }
             }
           }
@@ -171,7 +201,8 @@ Status CheckKernelShape(const KernelContext& ctx, const std::vector<int64_t>& we
 template <typename T>
 Result<Tensor> ConvForward(const KernelContext& ctx, const Tensor& x, const Tensor& w,
                            const Tensor* bias) {
-  if (x.rank() < 3) return ctx.Fail("input must be [N, C, D1, ...], got " + ShapeToString(x.shape()));
+  if (x.rank() < 3)
+    return ctx.Fail("input must be [N, C, D1, ...], got " + ShapeToString(x.shape()));
   if (w.rank() != x.rank()) {
     return ctx.Fail("weight rank " + std::to_string(w.rank()) + " differs from input rank " +
                     std::to_string(x.rank()));
@@ -210,7 +241,7 @@ Result<Tensor> ConvForward(const KernelContext& ctx, const Tensor& x, const Tens
     const bool pointwise = ksize == 1 && in_size == out_size && g.pad[0] == 0 && g.pad[1] == 0 &&
                            g.pad[2] == 0 && g.stride[0] == 1 && g.stride[1] == 1 &&
                            g.stride[2] == 1;
-    std::vector<T> col(pointwise ? 0 : static_cast<size_t>(group_channels * ksize * out_size));
+    ColumnBuffer<T> col(pointwise ? 0 : static_cast<size_t>(group_channels * ksize * out_size));
     const int64_t k = group_channels * ksize;
     for (int64_t n = 0; n < batch; ++n) {
       for (int64_t gi = 0; gi < group; ++gi) {
@@ -255,7 +286,8 @@ Status ConvTransposeGeometry(const KernelContext& ctx, const Shape& x_shape,
   if (output_padding.empty()) output_padding.assign(rank, 0);
   if (output_padding.size() != rank) return ctx.Fail("output_padding has wrong length");
   std::vector<int64_t> output_shape = ctx.node().GetInts("output_shape");
-  if (output_shape.size() == rank + 2) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+  if (output_shape.size() == rank + 2)
+    output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
   if (!output_shape.empty() && output_shape.size() != rank) {
     return ctx.Fail("output_shape has wrong length");
   }
@@ -277,8 +309,8 @@ Status ConvTransposeGeometry(const KernelContext& ctx, const Shape& x_shape,
     } else {
       if (auto_pad == "VALID") geo->pad_begin[i] = geo->pad_end[i] = 0;
       // An explicit output_shape keeps the begin pads and crops or zero-extends at the end.
-      geo->output[i] = output_shape.empty() ? full - geo->pad_begin[i] - geo->pad_end[i]
-                                            : output_shape[i];
+      geo->output[i] =
+          output_shape.empty() ? full - geo->pad_begin[i] - geo->pad_end[i] : output_shape[i];
       geo->pad_end[i] = full - geo->pad_begin[i] - geo->output[i];
     }
     if (geo->output[i] <= 0) return ctx.Fail("output spatial size would be non-positive");
@@ -328,7 +360,7 @@ Status ConvTransposeKernel(KernelContext& ctx) {
     const T* wp = w->data<T>();
     const int64_t x_size = g.OutputSize(), y_size = g.InputSize(), ksize = g.KernelSize();
     const int64_t rows = out_per_group * ksize;
-    std::vector<T> col(static_cast<size_t>(rows * x_size));
+    ColumnBuffer<T> col(static_cast<size_t>(rows * x_size));
     for (int64_t n = 0; n < batch; ++n) {
       for (int64_t gi = 0; gi < group; ++gi) {
         const T* xg = xp + (n * channels + gi * in_per_group) * x_size;
@@ -338,6 +370,46 @@ Status ConvTransposeKernel(KernelContext& ctx) {
       }
     }
     if (bias) AddChannelBias(bias->data<T>(), batch, out_channels, y_size, yp);
+    ctx.SetOutput(0, std::move(y));
+    return Status::Ok();
+  });
+}
+
+// Col2Im (opset 18): the standalone adjoint of im2col. Input [N, C * prod(block), L] holds one
+// column per block position; overlapping contributions add up in the [N, C, image...] output.
+Status Col2ImKernel(KernelContext& ctx) {
+  return ComputeInFloat(ctx, [&](auto tag, const FloatInputs& in) -> Status {
+    using T = decltype(tag);
+    if (!in[1] || !in[2]) return ctx.Fail("image_shape and block_shape are required");
+    const Tensor& cols = *in[0];
+    const std::vector<int64_t> image = in[1]->ToInt64Vector();
+    const std::vector<int64_t> block = in[2]->ToInt64Vector();
+    if (cols.rank() != 3) return ctx.Fail("input must be [N, C*prod(block_shape), L]");
+    if (image.size() != block.size() || image.empty()) {
+      return ctx.Fail("image_shape and block_shape must have the same non-zero length");
+    }
+    for (int64_t d : image) {
+      if (d <= 0) return ctx.Fail("image_shape must be positive");
+    }
+    SpatialGeometry geo;
+    Status st = ComputeSpatialGeometry(ctx, image, block, false, &geo);
+    if (!st.ok()) return st;
+    Geometry3D g;
+    if (!ToGeometry3D(geo, &g)) return ctx.Unsupported("more than 3 spatial dims");
+    const int64_t ksize = g.KernelSize();
+    if (cols.shape()[1] % ksize != 0 || cols.shape()[2] != g.OutputSize()) {
+      return ctx.Fail("input " + ShapeToString(cols.shape()) + " does not fit " +
+                      std::to_string(g.OutputSize()) + " blocks of " + std::to_string(ksize));
+    }
+    const int64_t batch = cols.shape()[0], channels = cols.shape()[1] / ksize;
+    Shape y_shape = {batch, channels};
+    y_shape.insert(y_shape.end(), image.begin(), image.end());
+    Tensor y(FloatTypeOf<T>(), y_shape);
+    T* yp = y.mutable_data<T>();
+    for (int64_t n = 0; n < batch; ++n) {
+      Col2Im(cols.data<T>() + n * cols.shape()[1] * cols.shape()[2], channels, g,
+             yp + n * channels * g.InputSize());
+    }
     ctx.SetOutput(0, std::move(y));
     return Status::Ok();
   });
@@ -433,6 +505,7 @@ Status QLinearConvKernel(KernelContext& ctx) {
 
 REGISTER_KERNEL("", "Conv", 1, kLatestOpset, ConvKernel);
 REGISTER_KERNEL("", "ConvTranspose", 1, kLatestOpset, ConvTransposeKernel);
+REGISTER_KERNEL("", "Col2Im", 18, kLatestOpset, Col2ImKernel);
 REGISTER_KERNEL("", "ConvInteger", 10, kLatestOpset, ConvIntegerKernel);
 REGISTER_KERNEL("", "QLinearConv", 10, kLatestOpset, QLinearConvKernel);
 

@@ -182,9 +182,9 @@ Status SignKernel(KernelContext& ctx) {
   });
 }
 
-#define GRAPHOPT_FLOAT_UNARY(Name, expr)                                         \
-  Status Name##Kernel(KernelContext& ctx) {                                     \
-    return RunUnary<TypeClass::kFloat>(ctx, [](auto x) { return (expr); });     \
+#define GRAPHOPT_FLOAT_UNARY(Name, expr)                                    \
+  Status Name##Kernel(KernelContext& ctx) {                                 \
+    return RunUnary<TypeClass::kFloat>(ctx, [](auto x) { return (expr); }); \
   }
 
 GRAPHOPT_FLOAT_UNARY(Sqrt, std::sqrt(x))
@@ -218,14 +218,14 @@ Status RunVariadic(KernelContext& ctx, Fn&& fn, Tensor* result) {
   Tensor acc = *first;
   if (ctx.num_inputs() == 1) {
     // Still reject types the op does not accept.
-    if (!IsHalfLike(acc.dtype()) &&
-        !DispatchTypeClass<kClass>(acc.dtype(), [](auto) {})) {
+    if (!IsHalfLike(acc.dtype()) && !DispatchTypeClass<kClass>(acc.dtype(), [](auto) {})) {
       return UnsupportedType(ctx, acc.dtype());
     }
   }
   for (size_t i = 1; i < ctx.num_inputs(); ++i) {
     ASSIGN_OR_RETURN(const Tensor* next, RequiredInput(ctx, i));
-    ASSIGN_OR_RETURN(acc, (BinaryElementwise<kClass, BinaryResult::kSameType>(ctx, acc, *next, fn)));
+    ASSIGN_OR_RETURN(acc,
+                     (BinaryElementwise<kClass, BinaryResult::kSameType>(ctx, acc, *next, fn)));
   }
   *result = std::move(acc);
   return Status::Ok();
@@ -288,7 +288,8 @@ T SaturateTo(double v) {
     if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) {
       return std::numeric_limits<T>::lowest();
     }
-    if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+    if (v >= static_cast<double>(std::numeric_limits<T>::max()))
+      return std::numeric_limits<T>::max();
     return static_cast<T>(v);
   }
 }
@@ -321,6 +322,8 @@ Status ClipAttrKernel(KernelContext& ctx) {
 // Opset 11+: bounds are optional scalar inputs of X's type.
 Status ClipInputKernel(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, RequiredInput(ctx, 0));
+  if (!IsFloatingPoint(x->dtype()) && !IsInteger(x->dtype()))
+    return UnsupportedType(ctx, x->dtype());
   double lo = -std::numeric_limits<double>::infinity();
   double hi = std::numeric_limits<double>::infinity();
   for (size_t i = 1; i <= 2; ++i) {
@@ -351,8 +354,7 @@ Status BitwiseXorKernel(KernelContext& ctx) {
 }
 
 Status BitwiseNotKernel(KernelContext& ctx) {
-  return RunUnary<TypeClass::kInteger>(ctx,
-                                       [](auto x) { return static_cast<decltype(x)>(~x); });
+  return RunUnary<TypeClass::kInteger>(ctx, [](auto x) { return static_cast<decltype(x)>(~x); });
 }
 
 Status BitShiftKernel(KernelContext& ctx) {

@@ -75,6 +75,16 @@ Status UnsupportedType(const KernelContext& ctx, DataType t) {
   return ctx.Fail("element type " + std::string(DataTypeName(t)) + " is not supported");
 }
 
+Result<std::vector<int64_t>> OptionalIntegerInput(const KernelContext& ctx, size_t i) {
+  const Tensor* t = ctx.input(i);
+  if (!t) return std::vector<int64_t>{};
+  if (!IsInteger(t->dtype())) {
+    return ctx.Fail("input " + std::to_string(i) + " must be an integer tensor, not " +
+                    std::string(DataTypeName(t->dtype())));
+  }
+  return t->ToInt64Vector();
+}
+
 Result<Tensor> AlignLegacyBroadcast(const KernelContext& ctx, const Tensor& a, const Tensor& b) {
   if (ctx.opset() >= 7) return b;
   if (ctx.node().GetInt("broadcast", 0) == 0) {

@@ -13,8 +13,6 @@
 
 namespace graphopt::reference {
 
-// The newest default-domain opset whose semantics these kernels implement.
-inline constexpr int kLatestOpset = 27;
 
 // How N inputs broadcast to one output shape. Output dims of extent 1 are dropped and adjacent
 // dims merged where every input broadcasts the same way, so the innermost run is as long as
@@ -108,25 +106,80 @@ template <TypeClass kClass, typename Fn>
 bool DispatchTypeClass(DataType t, Fn&& fn) {
   constexpr bool kFloats = TypeClassHasFloat<kClass>();
   constexpr bool kSignedInts = kClass == TypeClass::kSigned || kClass == TypeClass::kNumeric ||
-                               kClass == TypeClass::kInteger ||
-                               kClass == TypeClass::kNumericOrBool;
+                               kClass == TypeClass::kInteger || kClass == TypeClass::kNumericOrBool;
   constexpr bool kUnsignedInts = kClass == TypeClass::kNumeric || kClass == TypeClass::kInteger ||
                                  kClass == TypeClass::kUnsigned ||
                                  kClass == TypeClass::kNumericOrBool;
   constexpr bool kBools = kClass == TypeClass::kBool || kClass == TypeClass::kNumericOrBool;
   switch (t) {
-    case DataType::kFloat: if constexpr (kFloats) { fn(float{}); return true; } break;
-    case DataType::kDouble: if constexpr (kFloats) { fn(double{}); return true; } break;
-    case DataType::kInt8: if constexpr (kSignedInts) { fn(int8_t{}); return true; } break;
-    case DataType::kInt16: if constexpr (kSignedInts) { fn(int16_t{}); return true; } break;
-    case DataType::kInt32: if constexpr (kSignedInts) { fn(int32_t{}); return true; } break;
-    case DataType::kInt64: if constexpr (kSignedInts) { fn(int64_t{}); return true; } break;
-    case DataType::kUint8: if constexpr (kUnsignedInts) { fn(uint8_t{}); return true; } break;
-    case DataType::kUint16: if constexpr (kUnsignedInts) { fn(uint16_t{}); return true; } break;
-    case DataType::kUint32: if constexpr (kUnsignedInts) { fn(uint32_t{}); return true; } break;
-    case DataType::kUint64: if constexpr (kUnsignedInts) { fn(uint64_t{}); return true; } break;
-    case DataType::kBool: if constexpr (kBools) { fn(uint8_t{}); return true; } break;
-    default: break;
+    case DataType::kFloat:
+      if constexpr (kFloats) {
+        fn(float{});
+        return true;
+      }
+      break;
+    case DataType::kDouble:
+      if constexpr (kFloats) {
+        fn(double{});
+        return true;
+      }
+      break;
+    case DataType::kInt8:
+      if constexpr (kSignedInts) {
+        fn(int8_t{});
+        return true;
+      }
+      break;
+    case DataType::kInt16:
+      if constexpr (kSignedInts) {
+        fn(int16_t{});
+        return true;
+      }
+      break;
+    case DataType::kInt32:
+      if constexpr (kSignedInts) {
+        fn(int32_t{});
+        return true;
+      }
+      break;
+    case DataType::kInt64:
+      if constexpr (kSignedInts) {
+        fn(int64_t{});
+        return true;
+      }
+      break;
+    case DataType::kUint8:
+      if constexpr (kUnsignedInts) {
+        fn(uint8_t{});
+        return true;
+      }
+      break;
+    case DataType::kUint16:
+      if constexpr (kUnsignedInts) {
+        fn(uint16_t{});
+        return true;
+      }
+      break;
+    case DataType::kUint32:
+      if constexpr (kUnsignedInts) {
+        fn(uint32_t{});
+        return true;
+      }
+      break;
+    case DataType::kUint64:
+      if constexpr (kUnsignedInts) {
+        fn(uint64_t{});
+        return true;
+      }
+      break;
+    case DataType::kBool:
+      if constexpr (kBools) {
+        fn(uint8_t{});
+        return true;
+      }
+      break;
+    default:
+      break;
   }
   return false;
 }
@@ -134,6 +187,9 @@ bool DispatchTypeClass(DataType t, Fn&& fn) {
 // Fails naming the input when it is missing.
 Result<const Tensor*> RequiredInput(const KernelContext& ctx, size_t i);
 Status UnsupportedType(const KernelContext& ctx, DataType t);
+// An optional integer 1-D input (axes, K...) as int64s; empty when omitted, an error when the
+// tensor is not of an integer type.
+Result<std::vector<int64_t>> OptionalIntegerInput(const KernelContext& ctx, size_t i);
 
 // y = fn(x) element-wise, y of x's dtype. fn is generic over the element type.
 template <TypeClass kClass, typename Fn>

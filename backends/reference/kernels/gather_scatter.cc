@@ -21,15 +21,16 @@ bool ReadIndex(const Tensor& indices, int64_t i, int64_t dim, int64_t* out) {
 }
 
 Status IndexError(const KernelContext& ctx, const Tensor& indices, int64_t i, int64_t dim) {
-  return ctx.Fail("index " + std::to_string(indices.GetInt64(i)) + " is out of range for a dim of " +
-                  std::to_string(dim));
+  return ctx.Fail("index " + std::to_string(indices.GetInt64(i)) +
+                  " is out of range for a dim of " + std::to_string(dim));
 }
 
 Status Gather(KernelContext& ctx) {
   const Tensor& data = *ctx.input(0);
   const Tensor& indices = *ctx.input(1);
   int64_t axis = ctx.node().GetInt("axis", 0);
-  if (!NormalizeAxis(axis, data.rank()) || axis >= data.rank()) return ctx.Fail("axis out of range");
+  if (!NormalizeAxis(axis, data.rank()) || axis >= data.rank())
+    return ctx.Fail("axis out of range");
   const auto a = static_cast<size_t>(axis);
   const int64_t dim = data.shape()[a];
   Shape out_shape(data.shape().begin(), data.shape().begin() + axis);
@@ -93,7 +94,8 @@ Status GatherElements(KernelContext& ctx) {
   const Tensor& data = *ctx.input(0);
   const Tensor& indices = *ctx.input(1);
   int64_t axis = ctx.node().GetInt("axis", 0);
-  if (!NormalizeAxis(axis, data.rank()) || axis >= data.rank()) return ctx.Fail("axis out of range");
+  if (!NormalizeAxis(axis, data.rank()) || axis >= data.rank())
+    return ctx.Fail("axis out of range");
   std::vector<int64_t> offsets;
   RETURN_IF_ERROR(ElementOffsets(ctx, data.shape(), indices, axis, &offsets));
   ctx.SetOutput(0, GatherFlat(data, indices.shape(), offsets));
@@ -184,10 +186,14 @@ Status ScatterInto(KernelContext& ctx, Tensor& out, const Tensor& updates,
       for (int64_t e = 0; e < per_offset; ++e) {
         T& d = dst[offsets[i] + e];
         const T s = src[static_cast<int64_t>(i) * per_offset + e];
-        if (reduction == "add") d = static_cast<T>(d + s);
-        else if (reduction == "mul") d = static_cast<T>(d * s);
-        else if (reduction == "max") d = std::max(d, s);
-        else d = std::min(d, s);
+        if (reduction == "add")
+          d = static_cast<T>(d + s);
+        else if (reduction == "mul")
+          d = static_cast<T>(d * s);
+        else if (reduction == "max")
+          d = std::max(d, s);
+        else
+          d = std::min(d, s);
       }
     }
   });
@@ -202,7 +208,8 @@ Status ScatterElements(KernelContext& ctx) {
   const Tensor& updates = *ctx.input(2);
   if (updates.shape() != indices.shape()) return ctx.Fail("updates and indices differ in shape");
   int64_t axis = ctx.node().GetInt("axis", 0);
-  if (!NormalizeAxis(axis, data.rank()) || axis >= data.rank()) return ctx.Fail("axis out of range");
+  if (!NormalizeAxis(axis, data.rank()) || axis >= data.rank())
+    return ctx.Fail("axis out of range");
   std::vector<int64_t> offsets;
   RETURN_IF_ERROR(ElementOffsets(ctx, data.shape(), indices, axis, &offsets));
   Tensor out = data;  // shares until written: mutable_data() detaches
@@ -296,7 +303,8 @@ Status Unique(KernelContext& ctx) {
   const std::vector<int64_t> within = OffsetTableIndex(slice_offsets);
   std::vector<std::vector<double>> slices(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) {
-    for (int64_t off : within) slices[static_cast<size_t>(j)].push_back(src.GetDouble(off + j * strides[a]));
+    for (int64_t off : within)
+      slices[static_cast<size_t>(j)].push_back(src.GetDouble(off + j * strides[a]));
   }
   std::vector<int64_t> firsts;  // first occurrence of each distinct slice, in order of appearance
   std::map<std::vector<double>, int64_t> first_of;
@@ -333,6 +341,47 @@ Status Unique(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// KV-cache update: update[b, ..., s, ...] lands at cache position write_indices[b] + s along
+// `axis` (modulo the cache length in circular mode); everything else is the past cache.
+Status TensorScatter(KernelContext& ctx) {
+  const Tensor& past = *ctx.input(0);
+  const Tensor& update = *ctx.input(1);
+  int64_t axis = ctx.node().GetInt("axis", -2);
+  if (!NormalizeAxis(axis, past.rank()) || axis >= past.rank() || axis == 0) {
+    return ctx.Fail("axis out of range (it must not be the batch axis)");
+  }
+  const bool circular = ctx.node().GetString("mode", "linear") == "circular";
+  const auto a = static_cast<size_t>(axis);
+  if (update.rank() != past.rank()) return ctx.Fail("update and cache differ in rank");
+  for (size_t k = 0; k < past.shape().size(); ++k) {
+    if (k != a && update.shape()[k] != past.shape()[k]) return ctx.Fail("update shape mismatch");
+  }
+  const int64_t max_len = past.shape()[a], len = update.shape()[a];
+  int64_t outer = 1, inner = 1;
+  for (size_t k = 0; k < a; ++k) outer *= past.shape()[k];
+  for (size_t k = a + 1; k < past.shape().size(); ++k) inner *= past.shape()[k];
+  const int64_t per_batch = past.shape()[0] == 0 ? 0 : outer / past.shape()[0];
+  Tensor out = past;  // shares until written
+  DispatchByWidth(past.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* dst = MutableElementsOf<T>(out);
+    const T* src = ElementsOf<T>(update);
+    for (int64_t o = 0; o < outer; ++o) {
+      const int64_t batch = per_batch ? o / per_batch : 0;
+      const int64_t start = ctx.input(2) ? ctx.input(2)->GetInt64(batch) : 0;
+      for (int64_t s = 0; s < len; ++s) {
+        int64_t pos = start + s;
+        if (circular) pos %= max_len;
+        if (pos < 0 || pos >= max_len) continue;
+        const T* from = src + (o * len + s) * inner;
+        std::copy(from, from + inner, dst + (o * max_len + pos) * inner);
+      }
+    }
+  });
+  ctx.SetOutput(0, std::move(out));
+  return Status::Ok();
+}
+
 }  // namespace
 
 REGISTER_KERNEL("", "Gather", 1, 99, Gather);
@@ -344,5 +393,6 @@ REGISTER_KERNEL("", "ScatterND", 11, 99, ScatterND);
 REGISTER_KERNEL("", "NonZero", 9, 99, NonZero);
 REGISTER_KERNEL("", "Compress", 9, 99, Compress);
 REGISTER_KERNEL("", "Unique", 11, 99, Unique);
+REGISTER_KERNEL("", "TensorScatter", 24, 99, TensorScatter);
 
 }  // namespace graphopt::reference

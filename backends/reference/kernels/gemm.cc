@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backends/reference/kernel.h"
@@ -20,11 +21,20 @@ namespace {
 template <typename Body>
 bool DispatchIntegerMatMul(DataType type, Body&& body) {
   switch (type) {
-    case DataType::kInt32: body(int32_t{}); return true;
-    case DataType::kInt64: body(int64_t{}); return true;
-    case DataType::kUint32: body(uint32_t{}); return true;
-    case DataType::kUint64: body(uint64_t{}); return true;
-    default: return false;
+    case DataType::kInt32:
+      body(int32_t{});
+      return true;
+    case DataType::kInt64:
+      body(int64_t{});
+      return true;
+    case DataType::kUint32:
+      body(uint32_t{});
+      return true;
+    case DataType::kUint64:
+      body(uint64_t{});
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -170,10 +180,11 @@ Result<Tensor> ShiftedToInt64(const KernelContext& ctx, const Tensor& t, const T
   const int64_t rows = s.size() < 2 ? 1 : s[s.size() - 2];
   const int64_t dim = per_row ? rows : cols;
   if (static_cast<int64_t>(z.size()) != dim) {
-    return ctx.Fail("zero point of shape " + ShapeToString(zero_point->shape()) +
-                    " does not fit " + ShapeToString(s));
+    return ctx.Fail("zero point of shape " + ShapeToString(zero_point->shape()) + " does not fit " +
+                    ShapeToString(s));
   }
-  for (int64_t i = 0; i < n; ++i) p[i] -= z[static_cast<size_t>(per_row ? (i / cols) % rows : i % cols)];
+  for (int64_t i = 0; i < n; ++i)
+    p[i] -= z[static_cast<size_t>(per_row ? (i / cols) % rows : i % cols)];
   return out;
 }
 
@@ -279,6 +290,115 @@ bool ParseTerm(const std::string& term, int64_t rank, std::vector<int>* labels,
   return true;
 }
 
+// Copies `src` (shape `shape`) into the axis order `perm`: out axis i is input axis perm[i].
+template <typename T>
+std::vector<T> PermuteAxes(const T* src, const Shape& shape, const std::vector<size_t>& perm) {
+  const std::vector<int64_t> in_strides = Strides(shape);
+  Shape out_shape;
+  std::vector<int64_t> strides;
+  for (size_t p : perm) {
+    out_shape.push_back(shape[p]);
+    strides.push_back(in_strides[p]);
+  }
+  const int64_t n = NumElements(out_shape);
+  std::vector<T> out(static_cast<size_t>(n));
+  std::vector<int64_t> counter(perm.size(), 0);
+  int64_t offset = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    out[static_cast<size_t>(i)] = src[offset];
+    for (size_t ax = perm.size(); ax-- > 0;) {
+      offset += strides[ax];
+      if (++counter[ax] < out_shape[ax]) break;
+      offset -= strides[ax] * out_shape[ax];
+      counter[ax] = 0;
+    }
+  }
+  return out;
+}
+
+// Two-operand einsum without diagonals, broadcasting or one-sided sums is a batched GEMM after
+// transposes: A -> [batch, left, contracted], B -> [batch, contracted, right]. Returns false
+// (leaving `y` alone) when the equation does not have that form.
+template <typename T>
+bool EinsumAsBatchedGemm(const std::vector<const Tensor*>& inputs,
+                         const std::vector<std::vector<int>>& labels,
+                         const std::vector<int>& out_labels, const std::vector<int64_t>& label_size,
+                         Tensor* y) {
+  if constexpr (!std::is_floating_point_v<T>) {
+    return false;
+  } else {
+    if (inputs.size() != 2) return false;
+    auto position = [](const std::vector<int>& v, int l) {
+      return static_cast<size_t>(std::find(v.begin(), v.end(), l) - v.begin());
+    };
+    for (size_t t = 0; t < 2; ++t) {
+      for (size_t ax = 0; ax < labels[t].size(); ++ax) {
+        const int l = labels[t][ax];
+        if (position(labels[t], l) != ax) return false;  // repeated label: a diagonal
+        if (inputs[t]->shape()[ax] != label_size[static_cast<size_t>(l)]) return false;
+      }
+    }
+    for (size_t i = 0; i < out_labels.size(); ++i) {
+      if (position(out_labels, out_labels[i]) != i) return false;
+    }
+    const std::vector<int>& la = labels[0];
+    const std::vector<int>& lb = labels[1];
+    auto in = [&](const std::vector<int>& v, int l) { return position(v, l) < v.size(); };
+    std::vector<int> batch, left, right, contracted;
+    for (int l : out_labels) {
+      if (in(la, l) && in(lb, l))
+        batch.push_back(l);
+      else if (in(la, l))
+        left.push_back(l);
+      else
+        right.push_back(l);
+    }
+    for (int l : la) {
+      if (!in(out_labels, l)) {
+        if (!in(lb, l)) return false;  // summed over one operand only
+        contracted.push_back(l);
+      }
+    }
+    for (int l : lb) {
+      if (!in(out_labels, l) && !in(la, l)) return false;
+    }
+    auto product = [&](const std::vector<int>& v) {
+      int64_t p = 1;
+      for (int l : v) p *= label_size[static_cast<size_t>(l)];
+      return p;
+    };
+    std::vector<size_t> perm_a, perm_b;
+    for (const auto* group : {&batch, &left, &contracted}) {
+      for (int l : *group) perm_a.push_back(position(la, l));
+    }
+    for (const auto* group : {&batch, &contracted, &right}) {
+      for (int l : *group) perm_b.push_back(position(lb, l));
+    }
+    const std::vector<T> a = PermuteAxes(inputs[0]->data<T>(), inputs[0]->shape(), perm_a);
+    const std::vector<T> b = PermuteAxes(inputs[1]->data<T>(), inputs[1]->shape(), perm_b);
+    const int64_t nb = product(batch), m = product(left), k = product(contracted),
+                  n = product(right);
+    std::vector<T> c(static_cast<size_t>(nb * m * n));
+    for (int64_t i = 0; i < nb; ++i) {
+      Gemm(false, false, m, n, k, T(1), a.data() + i * m * k, k, b.data() + i * k * n, n, T(0),
+           c.data() + i * m * n, n);
+    }
+    // c is laid out [batch, left, right]; move its axes into the output's label order.
+    std::vector<int> c_labels = batch;
+    c_labels.insert(c_labels.end(), left.begin(), left.end());
+    c_labels.insert(c_labels.end(), right.begin(), right.end());
+    Shape c_shape, y_shape;
+    for (int l : c_labels) c_shape.push_back(label_size[static_cast<size_t>(l)]);
+    std::vector<size_t> perm_c;
+    for (int l : out_labels) {
+      perm_c.push_back(position(c_labels, l));
+      y_shape.push_back(label_size[static_cast<size_t>(l)]);
+    }
+    *y = Tensor::FromVector<T>(FloatTypeOf<T>(), y_shape, PermuteAxes(c.data(), c_shape, perm_c));
+    return true;
+  }
+}
+
 template <typename T>
 Status EinsumTyped(KernelContext& ctx, const std::vector<const Tensor*>& inputs, DataType type) {
   std::string eq;
@@ -290,7 +410,8 @@ Status EinsumTyped(KernelContext& ctx, const std::vector<const Tensor*>& inputs,
   std::vector<std::string> terms;
   for (size_t start = 0;;) {
     const size_t comma = lhs.find(',', start);
-    terms.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    terms.push_back(
+        lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -332,12 +453,17 @@ Status EinsumTyped(KernelContext& ctx, const std::vector<const Tensor*>& inputs,
       if (label_size[static_cast<size_t>(l)] < 0) return ctx.Fail("output label not in inputs");
     }
   } else {
-    for (int64_t j = ellipsis_rank; j > 0; --j) out_labels.push_back(kEllipsisLabel + static_cast<int>(j - 1));
+    for (int64_t j = ellipsis_rank; j > 0; --j)
+      out_labels.push_back(kEllipsisLabel + static_cast<int>(j - 1));
     for (int l = 0; l < kEllipsisLabel; ++l) {
       if (label_count[static_cast<size_t>(l)] == 1) out_labels.push_back(l);
     }
   }
   // Loop order: output labels, then the summed ones.
+  if (Tensor fast; EinsumAsBatchedGemm<T>(inputs, input_labels, out_labels, label_size, &fast)) {
+    ctx.SetOutput(0, std::move(fast));
+    return Status::Ok();
+  }
   std::vector<int> loop = out_labels;
   for (int l = 0; l < kMaxLabels; ++l) {
     if (label_size[static_cast<size_t>(l)] >= 0 &&

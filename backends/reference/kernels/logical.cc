@@ -32,8 +32,8 @@ Status LessKernel(KernelContext& ctx) {
 }
 
 Status LessOrEqualKernel(KernelContext& ctx) {
-  return RunBinary<TypeClass::kNumeric, BinaryResult::kBool>(
-      ctx, [](auto x, auto y) { return x <= y; });
+  return RunBinary<TypeClass::kNumeric, BinaryResult::kBool>(ctx,
+                                                             [](auto x, auto y) { return x <= y; });
 }
 
 Status GreaterKernel(KernelContext& ctx) {
@@ -42,8 +42,8 @@ Status GreaterKernel(KernelContext& ctx) {
 }
 
 Status GreaterOrEqualKernel(KernelContext& ctx) {
-  return RunBinary<TypeClass::kNumeric, BinaryResult::kBool>(
-      ctx, [](auto x, auto y) { return x >= y; });
+  return RunBinary<TypeClass::kNumeric, BinaryResult::kBool>(ctx,
+                                                             [](auto x, auto y) { return x >= y; });
 }
 
 Status AndKernel(KernelContext& ctx) {
@@ -124,10 +124,18 @@ Status WhereKernel(KernelContext& ctx) {
   const uint8_t* c = cond->data<uint8_t>();
   Tensor out(x->dtype(), plan.out_shape);
   switch (ElementSize(x->dtype())) {
-    case 1: SelectWhere(c, x->data<uint8_t>(), y->data<uint8_t>(), out.mutable_data<uint8_t>(), plan); break;
-    case 2: SelectWhere(c, x->data<uint16_t>(), y->data<uint16_t>(), out.mutable_data<uint16_t>(), plan); break;
-    case 4: SelectWhere(c, x->data<uint32_t>(), y->data<uint32_t>(), out.mutable_data<uint32_t>(), plan); break;
-    case 8: SelectWhere(c, x->data<uint64_t>(), y->data<uint64_t>(), out.mutable_data<uint64_t>(), plan); break;
+    case 1:
+      SelectWhere(c, x->data<uint8_t>(), y->data<uint8_t>(), out.mutable_data<uint8_t>(), plan);
+      break;
+    case 2:
+      SelectWhere(c, x->data<uint16_t>(), y->data<uint16_t>(), out.mutable_data<uint16_t>(), plan);
+      break;
+    case 4:
+      SelectWhere(c, x->data<uint32_t>(), y->data<uint32_t>(), out.mutable_data<uint32_t>(), plan);
+      break;
+    case 8:
+      SelectWhere(c, x->data<uint64_t>(), y->data<uint64_t>(), out.mutable_data<uint64_t>(), plan);
+      break;
     default:
       if (x->dtype() != DataType::kString) return UnsupportedType(ctx, x->dtype());
       SelectWhere(c, x->strings().data(), y->strings().data(), out.mutable_strings().data(), plan);

@@ -21,7 +21,8 @@ std::vector<double> ToDoubles(const Tensor& t) {
 }
 
 // Checks that a per-channel parameter holds exactly `channels` values.
-Status CheckChannels(const KernelContext& ctx, const Tensor* t, const char* name, int64_t channels) {
+Status CheckChannels(const KernelContext& ctx, const Tensor* t, const char* name,
+                     int64_t channels) {
   if (!t) return ctx.Fail(std::string(name) + " input is missing");
   if (t->size() != channels) {
     return ctx.Fail(std::string(name) + " has " + std::to_string(t->size()) + " values for " +
@@ -79,7 +80,8 @@ Status BatchNormalizationKernel(KernelContext& ctx) {
       std::vector<double> batch_mean, batch_var;
       ChannelMoments(xp, batch, channels, plane, &batch_mean, &batch_var);
       if (ctx.output_requested(1) || ctx.output_requested(2)) {
-        Tensor running_mean(in[3]->dtype(), in[3]->shape()), running_var(in[4]->dtype(), in[4]->shape());
+        Tensor running_mean(in[3]->dtype(), in[3]->shape()),
+            running_var(in[4]->dtype(), in[4]->shape());
         for (int64_t c = 0; c < channels; ++c) {
           const size_t i = static_cast<size_t>(c);
           const double rm = mean[i] * momentum + batch_mean[i] * (1 - momentum);
@@ -147,7 +149,8 @@ Status InstanceNormalizationKernel(KernelContext& ctx) {
   return ComputeInFloat(ctx, [&](auto tag, const FloatInputs& in) -> Status {
     using T = decltype(tag);
     const Tensor& x = *in[0];
-    if (x.rank() < 3) return ctx.Fail("input must be [N, C, D1, ...], got " + ShapeToString(x.shape()));
+    if (x.rank() < 3)
+      return ctx.Fail("input must be [N, C, D1, ...], got " + ShapeToString(x.shape()));
     const int64_t channels = x.shape()[1];
     const int64_t planes = x.shape()[0] * channels;
     Status st = CheckChannels(ctx, in[1], "scale", channels);
@@ -173,7 +176,8 @@ Status LayerNormTyped(KernelContext& ctx, const Tensor& x, const Tensor& scale, 
                       DataType out_type) {
   int64_t axis = ctx.node().GetInt("axis", -1);
   if (!NormalizeAxis(axis, x.rank()) || x.rank() == 0) {
-    return ctx.Fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(x.rank()));
+    return ctx.Fail("axis " + std::to_string(axis) + " out of range for rank " +
+                    std::to_string(x.rank()));
   }
   const Shape inner_shape(x.shape().begin() + axis, x.shape().end());
   const int64_t inner = NumElements(inner_shape);
@@ -191,26 +195,27 @@ Status LayerNormTyped(KernelContext& ctx, const Tensor& x, const Tensor& scale, 
   const double epsilon = ctx.node().GetFloat("epsilon", 1e-5f);
   Tensor y(x.dtype(), x.shape());
   std::vector<double> means, inv_stds;
-  NormalizeRuns(x.data<T>(), outer, inner, epsilon, y.mutable_data<T>(),
-                [&](int64_t, int64_t i, double v) {
-                  const size_t k = static_cast<size_t>(i);
-                  return v * s[static_cast<size_t>(scale_index[k])] +
-                         (bias ? b[static_cast<size_t>(bias_index[k])] : 0.0);
-                },
-                &means, &inv_stds);
+  NormalizeRuns(
+      x.data<T>(), outer, inner, epsilon, y.mutable_data<T>(),
+      [&](int64_t, int64_t i, double v) {
+        const size_t k = static_cast<size_t>(i);
+        return v * s[static_cast<size_t>(scale_index[k])] +
+               (bias ? b[static_cast<size_t>(bias_index[k])] : 0.0);
+      },
+      &means, &inv_stds);
   ctx.SetOutput(0, FromFloatTensor(y, out_type));
   Shape stat_shape = x.shape();
   for (size_t i = static_cast<size_t>(axis); i < stat_shape.size(); ++i) stat_shape[i] = 1;
-  const DataType stat_type = x.dtype() == DataType::kDouble &&
-                                     ctx.node().GetInt("stash_type", 1) != 1
-                                 ? DataType::kDouble
-                                 : DataType::kFloat;
+  const DataType stat_type =
+      x.dtype() == DataType::kDouble && ctx.node().GetInt("stash_type", 1) != 1 ? DataType::kDouble
+                                                                                : DataType::kFloat;
   if (ctx.output_requested(1)) {
-    ctx.SetOutput(1, Tensor::FromVector<double>(DataType::kDouble, stat_shape, means).CastTo(stat_type));
+    ctx.SetOutput(
+        1, Tensor::FromVector<double>(DataType::kDouble, stat_shape, means).CastTo(stat_type));
   }
   if (ctx.output_requested(2)) {
-    ctx.SetOutput(2,
-                  Tensor::FromVector<double>(DataType::kDouble, stat_shape, inv_stds).CastTo(stat_type));
+    ctx.SetOutput(
+        2, Tensor::FromVector<double>(DataType::kDouble, stat_shape, inv_stds).CastTo(stat_type));
   }
   return Status::Ok();
 }
@@ -224,6 +229,48 @@ Status LayerNormalizationKernel(KernelContext& ctx) {
     return LayerNormTyped<float>(ctx, *in[0], *in[1], in[2], type);
   }
   return ctx.Unsupported("element type " + std::string(DataTypeName(type)));
+}
+
+// RMSNormalization (opset 23): x / sqrt(mean(x^2 over axes [axis, rank)) + epsilon) * scale.
+Status RmsNormalizationKernel(KernelContext& ctx) {
+  return ComputeInFloat(ctx, [&](auto tag, const FloatInputs& in) -> Status {
+    using T = decltype(tag);
+    if (!in[1]) return ctx.Fail("scale input is required");
+    const Tensor& x = *in[0];
+    const Tensor& scale = *in[1];
+    int64_t axis = ctx.node().GetInt("axis", -1);
+    if (x.rank() == 0 || !NormalizeAxis(axis, x.rank())) {
+      return ctx.Fail("axis out of range for rank " + std::to_string(x.rank()));
+    }
+    const Shape inner_shape(x.shape().begin() + axis, x.shape().end());
+    Shape check;
+    if (!BroadcastShapes({scale.shape(), inner_shape}, &check) || check != inner_shape) {
+      return ctx.Fail("scale " + ShapeToString(scale.shape()) + " does not broadcast to " +
+                      ShapeToString(inner_shape));
+    }
+    const std::vector<int64_t> scale_index = BroadcastIndex(scale.shape(), inner_shape);
+    const std::vector<double> s = ToDoubles(scale);
+    const double epsilon = ctx.node().GetFloat("epsilon", 1e-5f);
+    const int64_t inner = NumElements(inner_shape);
+    const int64_t outer = inner ? x.size() / inner : 0;
+    Tensor y(x.dtype(), x.shape());
+    const T* xp = x.data<T>();
+    T* yp = y.mutable_data<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* src = xp + o * inner;
+      double sq = 0;
+      for (int64_t i = 0; i < inner; ++i)
+        sq += static_cast<double>(src[i]) * static_cast<double>(src[i]);
+      const double inv = 1.0 / std::sqrt(sq / static_cast<double>(inner) + epsilon);
+      for (int64_t i = 0; i < inner; ++i) {
+        yp[o * inner + i] =
+            static_cast<T>(static_cast<double>(src[i]) * inv *
+                           s[static_cast<size_t>(scale_index[static_cast<size_t>(i)])]);
+      }
+    }
+    ctx.SetOutput(0, std::move(y));
+    return Status::Ok();
+  });
 }
 
 Status GroupNormalizationKernel(KernelContext& ctx) {
@@ -339,7 +386,8 @@ Status MeanVarianceNormalizationKernel(KernelContext& ctx) {
     std::vector<int64_t> axes = ctx.node().GetInts("axes", {0, 2, 3});
     Shape reduced = x.shape();
     for (int64_t& a : axes) {
-      if (!NormalizeAxis(a, x.rank())) return ctx.Fail("axis " + std::to_string(a) + " out of range");
+      if (!NormalizeAxis(a, x.rank()))
+        return ctx.Fail("axis " + std::to_string(a) + " out of range");
       reduced[static_cast<size_t>(a)] = 1;
     }
     // Each element's statistics slot: its index in the reduced shape.
@@ -371,6 +419,7 @@ Status MeanVarianceNormalizationKernel(KernelContext& ctx) {
 REGISTER_KERNEL("", "BatchNormalization", 1, kLatestOpset, BatchNormalizationKernel);
 REGISTER_KERNEL("", "InstanceNormalization", 1, kLatestOpset, InstanceNormalizationKernel);
 REGISTER_KERNEL("", "LayerNormalization", 17, kLatestOpset, LayerNormalizationKernel);
+REGISTER_KERNEL("", "RMSNormalization", 23, kLatestOpset, RmsNormalizationKernel);
 REGISTER_KERNEL("", "GroupNormalization", 18, kLatestOpset, GroupNormalizationKernel);
 REGISTER_KERNEL("", "LpNormalization", 1, kLatestOpset, LpNormalizationKernel);
 REGISTER_KERNEL("", "LRN", 1, kLatestOpset, LrnKernel);

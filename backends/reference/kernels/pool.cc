@@ -16,65 +16,82 @@
 namespace graphopt::reference {
 namespace {
 
-// For each output position: the plane offsets of its in-bounds taps, and how many taps fall
-// inside the padded input (the divisor of AveragePool with count_include_pad).
+// Per axis and output index: the kernel taps [k_begin, k_end) that land inside the input, and how
+// many taps fall inside the padded input (the divisor of AveragePool with count_include_pad).
+// Taps along one axis form an arithmetic progression, so a range describes them.
+struct AxisWindows {
+  std::vector<int64_t> k_begin, k_end, padded;
+};
+
 struct WindowTable {
-  std::vector<int64_t> begin;  // taps of output o are taps[begin[o] .. begin[o+1])
-  std::vector<int64_t> taps;
-  std::vector<int64_t> padded_count;
+  AxisWindows axis[3];
 };
 
 WindowTable BuildWindowTable(const Geometry3D& g) {
   WindowTable t;
-  const int64_t out_size = g.OutputSize();
-  t.begin.reserve(static_cast<size_t>(out_size + 1));
-  t.padded_count.reserve(static_cast<size_t>(out_size));
-  // Per axis and output index: in-bounds input positions and the padded-range count.
-  std::vector<std::vector<int64_t>> axis_taps[3];
-  std::vector<int64_t> axis_padded[3];
   for (int a = 0; a < 3; ++a) {
-    axis_taps[a].resize(static_cast<size_t>(g.out[a]));
-    axis_padded[a].resize(static_cast<size_t>(g.out[a]));
+    AxisWindows& w = t.axis[a];
     for (int64_t o = 0; o < g.out[a]; ++o) {
-      int64_t padded = 0;
+      int64_t begin = g.kernel[a], end = 0, padded = 0;
       for (int64_t k = 0; k < g.kernel[a]; ++k) {
         const int64_t i = o * g.stride[a] - g.pad[a] + k * g.dilation[a];
-        if (i >= 0 && i < g.in[a]) axis_taps[a][static_cast<size_t>(o)].push_back(i);
+        if (i >= 0 && i < g.in[a]) {
+          begin = std::min(begin, k);
+          end = k + 1;
+        }
         if (i >= -g.pad[a] && i < g.in[a] + g.pad_end[a]) ++padded;
       }
-      axis_padded[a][static_cast<size_t>(o)] = padded;
+      w.k_begin.push_back(std::min(begin, end));
+      w.k_end.push_back(end);
+      w.padded.push_back(padded);
     }
   }
+  return t;
+}
+
+// Calls visit(output_index, tap_count, padded_count, tap_fn) for every output position, where
+// tap_fn(f) calls f(plane_offset) for each in-bounds tap of that window.
+template <typename Visit>
+void ForEachWindow(const Geometry3D& g, const WindowTable& t, Visit&& visit) {
+  int64_t o = 0;
   for (int64_t oz = 0; oz < g.out[0]; ++oz) {
+    const size_t z = static_cast<size_t>(oz);
     for (int64_t oy = 0; oy < g.out[1]; ++oy) {
-      for (int64_t ox = 0; ox < g.out[2]; ++ox) {
-        t.begin.push_back(static_cast<int64_t>(t.taps.size()));
-        for (int64_t iz : axis_taps[0][static_cast<size_t>(oz)]) {
-          for (int64_t iy : axis_taps[1][static_cast<size_t>(oy)]) {
-            for (int64_t ix : axis_taps[2][static_cast<size_t>(ox)]) {
-              t.taps.push_back((iz * g.in[1] + iy) * g.in[2] + ix);
+      const size_t y = static_cast<size_t>(oy);
+      for (int64_t ox = 0; ox < g.out[2]; ++ox, ++o) {
+        const size_t x = static_cast<size_t>(ox);
+        const int64_t kz0 = t.axis[0].k_begin[z], kz1 = t.axis[0].k_end[z];
+        const int64_t ky0 = t.axis[1].k_begin[y], ky1 = t.axis[1].k_end[y];
+        const int64_t kx0 = t.axis[2].k_begin[x], kx1 = t.axis[2].k_end[x];
+        const int64_t taps = (kz1 - kz0) * (ky1 - ky0) * (kx1 - kx0);
+        const int64_t padded = t.axis[0].padded[z] * t.axis[1].padded[y] * t.axis[2].padded[x];
+        const int64_t bz = oz * g.stride[0] - g.pad[0];
+        const int64_t by = oy * g.stride[1] - g.pad[1];
+        const int64_t bx = ox * g.stride[2] - g.pad[2];
+        visit(o, taps, padded, [&](auto&& f) {
+          for (int64_t kz = kz0; kz < kz1; ++kz) {
+            const int64_t iz = bz + kz * g.dilation[0];
+            for (int64_t ky = ky0; ky < ky1; ++ky) {
+              const int64_t row = (iz * g.in[1] + by + ky * g.dilation[1]) * g.in[2] + bx;
+              for (int64_t kx = kx0; kx < kx1; ++kx) f(row + kx * g.dilation[2]);
             }
           }
-        }
-        t.padded_count.push_back(axis_padded[0][static_cast<size_t>(oz)] *
-                                 axis_padded[1][static_cast<size_t>(oy)] *
-                                 axis_padded[2][static_cast<size_t>(ox)]);
+        });
       }
     }
   }
-  t.begin.push_back(static_cast<int64_t>(t.taps.size()));
-  return t;
 }
 
 // Geometry of a windowed pool from kernel_shape and the window attributes.
 Status PoolGeometry(const KernelContext& ctx, const Tensor& x, SpatialGeometry* geo,
                     Geometry3D* g) {
-  if (x.rank() < 3) return ctx.Fail("input must be [N, C, D1, ...], got " + ShapeToString(x.shape()));
+  if (x.rank() < 3)
+    return ctx.Fail("input must be [N, C, D1, ...], got " + ShapeToString(x.shape()));
   const std::vector<int64_t> kernel = ctx.node().GetInts("kernel_shape");
   if (kernel.empty()) return ctx.Fail("kernel_shape attribute is required");
   const bool ceil_mode = ctx.node().GetInt("ceil_mode", 0) != 0;
-  Status st = ComputeSpatialGeometry(ctx, {x.shape().begin() + 2, x.shape().end()}, kernel,
-                                     ceil_mode, geo);
+  Status st =
+      ComputeSpatialGeometry(ctx, {x.shape().begin() + 2, x.shape().end()}, kernel, ceil_mode, geo);
   if (!st.ok()) return st;
   if (!ToGeometry3D(*geo, g)) return ctx.Unsupported("more than 3 spatial dims");
   return Status::Ok();
@@ -120,24 +137,30 @@ Status MaxPoolTyped(KernelContext& ctx, const Tensor& x) {
   int64_t* ip = want_indices ? indices.mutable_data<int64_t>() : nullptr;
   for (int64_t p = 0; p < planes; ++p) {
     const T* xc = xp + p * in_size;
-    for (int64_t o = 0; o < out_size; ++o) {
+    T* yc = yp + p * out_size;
+    int64_t* ic = ip ? ip + p * out_size : nullptr;
+    ForEachWindow(g, table, [&](int64_t o, int64_t, int64_t, auto&& taps) {
       T best = std::numeric_limits<T>::lowest();
+      if (!ic) {
+        // Branch-free max: random data would mispredict a compare-and-branch on every tap.
+        taps([&](int64_t at) { best = std::max(best, xc[at]); });
+        yc[o] = best;
+        return;
+      }
       int64_t best_at = -1;
-      for (int64_t t = table.begin[static_cast<size_t>(o)];
-           t < table.begin[static_cast<size_t>(o) + 1]; ++t) {
-        const int64_t at = table.taps[static_cast<size_t>(t)];
+      taps([&](int64_t at) {
         if (best_at < 0 || xc[at] > best) {
           best = xc[at];
           best_at = at;
         }
+      });
+      yc[o] = best;
+      {
+        const int64_t local =
+            best_at < 0 ? 0 : (column_major ? ColumnMajorIndex(best_at, geo.input) : best_at);
+        ic[o] = p * in_size + local;
       }
-      yp[p * out_size + o] = best;
-      if (ip) {
-        const int64_t local = best_at < 0 ? 0 : (column_major ? ColumnMajorIndex(best_at, geo.input)
-                                                              : best_at);
-        ip[p * out_size + o] = p * in_size + local;
-      }
-    }
+    });
   }
   ctx.SetOutput(0, std::move(y));
   if (want_indices) ctx.SetOutput(1, std::move(indices));
@@ -170,21 +193,18 @@ Status SumPoolTyped(KernelContext& ctx, const Tensor& x, double p) {
   T* yp = y.mutable_data<T>();
   for (int64_t pl = 0; pl < planes; ++pl) {
     const T* xc = xp + pl * in_size;
-    for (int64_t o = 0; o < out_size; ++o) {
-      const int64_t t0 = table.begin[static_cast<size_t>(o)];
-      const int64_t t1 = table.begin[static_cast<size_t>(o) + 1];
+    T* yc = yp + pl * out_size;
+    ForEachWindow(g, table, [&](int64_t o, int64_t count, int64_t padded, auto&& taps) {
       double acc = 0;
       if (p == 0) {
-        for (int64_t t = t0; t < t1; ++t) acc += xc[table.taps[static_cast<size_t>(t)]];
-        const int64_t count = include_pad ? table.padded_count[static_cast<size_t>(o)] : t1 - t0;
-        yp[pl * out_size + o] = static_cast<T>(count > 0 ? acc / static_cast<double>(count) : 0.0);
+        taps([&](int64_t at) { acc += static_cast<double>(xc[at]); });
+        const int64_t divisor = include_pad ? padded : count;
+        yc[o] = static_cast<T>(divisor > 0 ? acc / static_cast<double>(divisor) : 0.0);
       } else {
-        for (int64_t t = t0; t < t1; ++t) {
-          acc += std::pow(std::abs(static_cast<double>(xc[table.taps[static_cast<size_t>(t)]])), p);
-        }
-        yp[pl * out_size + o] = static_cast<T>(std::pow(acc, 1.0 / p));
+        taps([&](int64_t at) { acc += std::pow(std::abs(static_cast<double>(xc[at])), p); });
+        yc[o] = static_cast<T>(std::pow(acc, 1.0 / p));
       }
-    }
+    });
   }
   ctx.SetOutput(0, std::move(y));
   return Status::Ok();
@@ -229,9 +249,12 @@ Status GlobalPoolTyped(KernelContext& ctx, const Tensor& x, GlobalReduce kind, d
     double acc = kind == GlobalReduce::kMax ? -std::numeric_limits<double>::infinity() : 0.0;
     for (int64_t i = 0; i < plane; ++i) {
       const double v = static_cast<double>(xc[i]);
-      if (kind == GlobalReduce::kAverage) acc += v;
-      else if (kind == GlobalReduce::kMax) acc = std::max(acc, v);
-      else acc += std::pow(std::abs(v), p);
+      if (kind == GlobalReduce::kAverage)
+        acc += v;
+      else if (kind == GlobalReduce::kMax)
+        acc = std::max(acc, v);
+      else
+        acc += std::pow(std::abs(v), p);
     }
     if (kind == GlobalReduce::kAverage) acc = plane ? acc / static_cast<double>(plane) : 0.0;
     if (kind == GlobalReduce::kLp) acc = std::pow(acc, 1.0 / p);
@@ -322,6 +345,68 @@ Status MaxUnpoolKernel(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// MaxRoiPool (Caffe-style ROI max pooling): each roi [batch, x1, y1, x2, y2], scaled by
+// spatial_scale and rounded, is split into pooled_shape bins whose maxima form the output.
+template <typename T>
+Status MaxRoiPoolTyped(KernelContext& ctx, const Tensor& x, const Tensor& rois) {
+  if (x.rank() != 4) return ctx.Fail("input must be [N, C, H, W], got " + ShapeToString(x.shape()));
+  if (rois.rank() != 2 || rois.shape()[1] != 5) {
+    return ctx.Fail("rois must be [num_rois, 5], got " + ShapeToString(rois.shape()));
+  }
+  const std::vector<int64_t> pooled = ctx.node().GetInts("pooled_shape");
+  if (pooled.size() != 2 || pooled[0] <= 0 || pooled[1] <= 0) {
+    return ctx.Fail("pooled_shape must hold two positive values");
+  }
+  const double scale = ctx.node().GetFloat("spatial_scale", 1.0f);
+  const int64_t batch = x.shape()[0], channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+  const int64_t num_rois = rois.shape()[0], ph = pooled[0], pw = pooled[1];
+  Tensor y(x.dtype(), {num_rois, channels, ph, pw});
+  const T* xp = x.data<T>();
+  T* yp = y.mutable_data<T>();
+  for (int64_t r = 0; r < num_rois; ++r) {
+    const int64_t n = static_cast<int64_t>(rois.GetDouble(r * 5));
+    if (n < 0 || n >= batch)
+      return ctx.Fail("roi batch index " + std::to_string(n) + " out of range");
+    const int64_t x1 = static_cast<int64_t>(std::round(rois.GetDouble(r * 5 + 1) * scale));
+    const int64_t y1 = static_cast<int64_t>(std::round(rois.GetDouble(r * 5 + 2) * scale));
+    const int64_t x2 = static_cast<int64_t>(std::round(rois.GetDouble(r * 5 + 3) * scale));
+    const int64_t y2 = static_cast<int64_t>(std::round(rois.GetDouble(r * 5 + 4) * scale));
+    const double bin_h =
+        static_cast<double>(std::max<int64_t>(y2 - y1 + 1, 1)) / static_cast<double>(ph);
+    const double bin_w =
+        static_cast<double>(std::max<int64_t>(x2 - x1 + 1, 1)) / static_cast<double>(pw);
+    for (int64_t c = 0; c < channels; ++c) {
+      const T* plane = xp + (n * channels + c) * h * w;
+      for (int64_t i = 0; i < ph; ++i) {
+        const int64_t hs =
+            std::clamp<int64_t>(static_cast<int64_t>(std::floor(i * bin_h)) + y1, 0, h);
+        const int64_t he =
+            std::clamp<int64_t>(static_cast<int64_t>(std::ceil((i + 1) * bin_h)) + y1, 0, h);
+        for (int64_t j = 0; j < pw; ++j) {
+          const int64_t ws =
+              std::clamp<int64_t>(static_cast<int64_t>(std::floor(j * bin_w)) + x1, 0, w);
+          const int64_t we =
+              std::clamp<int64_t>(static_cast<int64_t>(std::ceil((j + 1) * bin_w)) + x1, 0, w);
+          const bool empty = he <= hs || we <= ws;
+          T best = empty ? T(0) : std::numeric_limits<T>::lowest();
+          for (int64_t yy = hs; yy < he; ++yy)
+            for (int64_t xx = ws; xx < we; ++xx) best = std::max(best, plane[yy * w + xx]);
+          yp[((r * channels + c) * ph + i) * pw + j] = best;
+        }
+      }
+    }
+  }
+  ctx.SetOutput(0, std::move(y));
+  return Status::Ok();
+}
+
+Status MaxRoiPoolKernel(KernelContext& ctx) {
+  return ComputeInFloat(ctx, [&](auto tag, const FloatInputs& in) -> Status {
+    if (!in[1]) return ctx.Fail("rois input is missing");
+    return MaxRoiPoolTyped<decltype(tag)>(ctx, *in[0], *in[1]);
+  });
+}
+
 }  // namespace
 
 REGISTER_KERNEL("", "MaxPool", 1, kLatestOpset, MaxPoolKernel);
@@ -330,6 +415,7 @@ REGISTER_KERNEL("", "LpPool", 1, kLatestOpset, LpPoolKernel);
 REGISTER_KERNEL("", "GlobalAveragePool", 1, kLatestOpset, GlobalAveragePoolKernel);
 REGISTER_KERNEL("", "GlobalMaxPool", 1, kLatestOpset, GlobalMaxPoolKernel);
 REGISTER_KERNEL("", "GlobalLpPool", 1, kLatestOpset, GlobalLpPoolKernel);
+REGISTER_KERNEL("", "MaxRoiPool", 1, kLatestOpset, MaxRoiPoolKernel);
 REGISTER_KERNEL("", "MaxUnpool", 9, kLatestOpset, MaxUnpoolKernel);
 
 }  // namespace graphopt::reference

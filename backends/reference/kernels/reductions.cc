@@ -15,27 +15,31 @@ enum class Reduce { kSum, kMean, kMax, kMin, kProd, kL1, kL2, kLogSum, kLogSumEx
 
 // Accumulators: double for floating types, 64-bit for integers (wrapping like T would).
 template <typename T>
-using AccumulatorOf = std::conditional_t<std::is_floating_point_v<T>, double,
-                                         std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>;
+using AccumulatorOf =
+    std::conditional_t<std::is_floating_point_v<T>, double,
+                       std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>;
 
 template <typename A>
 A InitialValue(Reduce op) {
   switch (op) {
-    case Reduce::kProd: return A{1};
+    case Reduce::kProd:
+      return A{1};
     case Reduce::kMax:
       return std::is_floating_point_v<A> ? -std::numeric_limits<A>::infinity()
                                          : std::numeric_limits<A>::lowest();
     case Reduce::kMin:
       return std::is_floating_point_v<A> ? std::numeric_limits<A>::infinity()
                                          : std::numeric_limits<A>::max();
-    default: return A{0};
+    default:
+      return A{0};
   }
 }
 
 template <typename A>
 A Combine(Reduce op, A acc, A v) {
   switch (op) {
-    case Reduce::kProd: return acc * v;
+    case Reduce::kProd:
+      return acc * v;
     case Reduce::kMax:
       if constexpr (std::is_floating_point_v<A>) {
         if (std::isnan(v)) return v;
@@ -49,11 +53,14 @@ A Combine(Reduce op, A acc, A v) {
     case Reduce::kL1:
       if constexpr (std::is_signed_v<A>) return acc + (v < 0 ? -v : v);
       return acc + v;
-    case Reduce::kL2: case Reduce::kSumSquare: return acc + v * v;
+    case Reduce::kL2:
+    case Reduce::kSumSquare:
+      return acc + v * v;
     case Reduce::kLogSumExp:
       if constexpr (std::is_floating_point_v<A>) return acc + std::exp(v);
       return acc + static_cast<A>(std::exp(static_cast<double>(v)));
-    default: return acc + v;
+    default:
+      return acc + v;
   }
 }
 
@@ -63,17 +70,20 @@ A Finish(Reduce op, A acc, int64_t count) {
     case Reduce::kMean:
       if constexpr (std::is_floating_point_v<A>) return acc / static_cast<A>(count);
       return count == 0 ? A{0} : static_cast<A>(acc / static_cast<A>(count));
-    case Reduce::kL2: return static_cast<A>(std::sqrt(static_cast<double>(acc)));
-    case Reduce::kLogSum: case Reduce::kLogSumExp:
+    case Reduce::kL2:
+      return static_cast<A>(std::sqrt(static_cast<double>(acc)));
+    case Reduce::kLogSum:
+    case Reduce::kLogSumExp:
       return static_cast<A>(std::log(static_cast<double>(acc)));
-    default: return acc;
+    default:
+      return acc;
   }
 }
 
 // Which axes a reduction covers and the shapes around it.
 struct ReductionShape {
-  Shape keep_shape;  // input shape with reduced dims set to 1
-  Shape out_shape;   // keep_shape, or without the reduced dims when keepdims=0
+  Shape keep_shape;   // input shape with reduced dims set to 1
+  Shape out_shape;    // keep_shape, or without the reduced dims when keepdims=0
   int64_t count = 1;  // elements folded into each output
 };
 
@@ -146,16 +156,26 @@ void ReduceTyped(const Tensor& x, const ReductionShape& rs, Tensor* out) {
 template <typename T>
 void ReduceDispatch(const Tensor& x, const ReductionShape& rs, Reduce op, Tensor* out) {
   switch (op) {
-    case Reduce::kSum: return ReduceTyped<T, Reduce::kSum>(x, rs, out);
-    case Reduce::kMean: return ReduceTyped<T, Reduce::kMean>(x, rs, out);
-    case Reduce::kMax: return ReduceTyped<T, Reduce::kMax>(x, rs, out);
-    case Reduce::kMin: return ReduceTyped<T, Reduce::kMin>(x, rs, out);
-    case Reduce::kProd: return ReduceTyped<T, Reduce::kProd>(x, rs, out);
-    case Reduce::kL1: return ReduceTyped<T, Reduce::kL1>(x, rs, out);
-    case Reduce::kL2: return ReduceTyped<T, Reduce::kL2>(x, rs, out);
-    case Reduce::kLogSum: return ReduceTyped<T, Reduce::kLogSum>(x, rs, out);
-    case Reduce::kLogSumExp: return ReduceTyped<T, Reduce::kLogSumExp>(x, rs, out);
-    case Reduce::kSumSquare: return ReduceTyped<T, Reduce::kSumSquare>(x, rs, out);
+    case Reduce::kSum:
+      return ReduceTyped<T, Reduce::kSum>(x, rs, out);
+    case Reduce::kMean:
+      return ReduceTyped<T, Reduce::kMean>(x, rs, out);
+    case Reduce::kMax:
+      return ReduceTyped<T, Reduce::kMax>(x, rs, out);
+    case Reduce::kMin:
+      return ReduceTyped<T, Reduce::kMin>(x, rs, out);
+    case Reduce::kProd:
+      return ReduceTyped<T, Reduce::kProd>(x, rs, out);
+    case Reduce::kL1:
+      return ReduceTyped<T, Reduce::kL1>(x, rs, out);
+    case Reduce::kL2:
+      return ReduceTyped<T, Reduce::kL2>(x, rs, out);
+    case Reduce::kLogSum:
+      return ReduceTyped<T, Reduce::kLogSum>(x, rs, out);
+    case Reduce::kLogSumExp:
+      return ReduceTyped<T, Reduce::kLogSumExp>(x, rs, out);
+    case Reduce::kSumSquare:
+      return ReduceTyped<T, Reduce::kSumSquare>(x, rs, out);
   }
 }
 
@@ -164,7 +184,10 @@ Status RunReduce(KernelContext& ctx, Reduce op, bool axes_input) {
   ASSIGN_OR_RETURN(const Tensor* input, RequiredInput(ctx, 0));
   const ir::Node& node = ctx.node();
   const bool keepdims = node.GetInt("keepdims", 1) != 0;
-  const std::vector<int64_t> axes = axes_input ? OptionalInts(ctx, 1) : node.GetInts("axes");
+  std::vector<int64_t> axes = node.GetInts("axes");
+  if (axes_input) {
+    ASSIGN_OR_RETURN(axes, OptionalIntegerInput(ctx, 1));
+  }
   if (axes.empty() && node.GetInt("noop_with_empty_axes", 0) != 0) {
     ctx.SetOutput(0, *input);
     return Status::Ok();
@@ -172,9 +195,8 @@ Status RunReduce(KernelContext& ctx, Reduce op, bool axes_input) {
   ASSIGN_OR_RETURN(ReductionShape rs, ResolveReduction(ctx, input->shape(), axes, keepdims));
   const Tensor x = ToFloatTensor(*input);
   Tensor out(x.dtype(), rs.keep_shape);
-  const bool ok = DispatchTypeClass<TypeClass::kNumericOrBool>(x.dtype(), [&](auto tag) {
-    ReduceDispatch<decltype(tag)>(x, rs, op, &out);
-  });
+  const bool ok = DispatchTypeClass<TypeClass::kNumericOrBool>(
+      x.dtype(), [&](auto tag) { ReduceDispatch<decltype(tag)>(x, rs, op, &out); });
   if (!ok) return UnsupportedType(ctx, input->dtype());
   ctx.SetOutput(0, FromFloatTensor(out, input->dtype()).Reshaped(rs.out_shape));
   return Status::Ok();
@@ -208,9 +230,12 @@ Result<AxisView> ViewAroundAxis(const KernelContext& ctx, const Shape& shape, in
   AxisView v;
   for (int64_t d = 0; d < rank; ++d) {
     const int64_t dim = shape[static_cast<size_t>(d)];
-    if (d < axis) v.outer *= dim;
-    else if (d == axis) v.len = dim;
-    else v.inner *= dim;
+    if (d < axis)
+      v.outer *= dim;
+    else if (d == axis)
+      v.len = dim;
+    else
+      v.inner *= dim;
   }
   return v;
 }

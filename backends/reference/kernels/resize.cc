@@ -27,9 +27,9 @@ struct ResizeOptions {
 // The input taps and weights of each output index along one axis.
 struct AxisPlan {
   int64_t taps = 1;
-  std::vector<int64_t> index;   // [out * taps], already clamped into the input
-  std::vector<double> weight;   // [out * taps]
-  std::vector<char> outside;    // [out]: tf_crop_and_resize extrapolation
+  std::vector<int64_t> index;  // [out * taps], already clamped into the input
+  std::vector<double> weight;  // [out * taps]
+  std::vector<char> outside;   // [out]: tf_crop_and_resize extrapolation
   bool IsIdentity(int64_t in_len) const {
     if (taps != 1 || static_cast<int64_t>(index.size()) != in_len) return false;
     for (size_t o = 0; o < index.size(); ++o) {
@@ -89,8 +89,8 @@ AxisPlan PlanAxis(const ResizeOptions& opt, int64_t in_len, int64_t out_len, dou
   plan.weight.resize(static_cast<size_t>(out_len * plan.taps));
   plan.outside.assign(static_cast<size_t>(out_len), 0);
   for (int64_t o = 0; o < out_len; ++o) {
-    const double x = SourceCoordinate(opt, static_cast<double>(o), in_len, out_len, scale,
-                                      roi_start, roi_end);
+    const double x =
+        SourceCoordinate(opt, static_cast<double>(o), in_len, out_len, scale, roi_start, roi_end);
     int64_t* idx = &plan.index[static_cast<size_t>(o * plan.taps)];
     double* w = &plan.weight[static_cast<size_t>(o * plan.taps)];
     if (opt.coordinate_mode == "tf_crop_and_resize" &&
@@ -190,7 +190,8 @@ void ApplyAxis(const AxisPlan& plan, size_t axis, double extrapolation, Shape* s
         const double w = plan.weight[static_cast<size_t>(o * plan.taps + k)];
         if (w == 0) continue;
         const T* s = src + plan.index[static_cast<size_t>(o * plan.taps + k)] * inner;
-        for (int64_t i = 0; i < inner; ++i) acc[static_cast<size_t>(i)] += w * static_cast<double>(s[i]);
+        for (int64_t i = 0; i < inner; ++i)
+          acc[static_cast<size_t>(i)] += w * static_cast<double>(s[i]);
       }
       for (int64_t i = 0; i < inner; ++i) row[i] = static_cast<T>(acc[static_cast<size_t>(i)]);
     }
@@ -233,9 +234,9 @@ Status BuildRequest(const KernelContext& ctx, const Shape& in_shape, bool is_ups
     opt.antialias = node.GetInt("antialias", 0) != 0;
     opt.extrapolation_value = node.GetFloat("extrapolation_value", 0.0f);
   }
-  static const char* kModes[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                                 "align_corners", "asymmetric", "tf_half_pixel_for_nn",
-                                 "tf_crop_and_resize"};
+  static const char* kModes[] = {
+      "half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
+      "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize"};
   if (std::find(std::begin(kModes), std::end(kModes), opt.coordinate_mode) == std::end(kModes)) {
     return ctx.Fail("unknown coordinate_transformation_mode '" + opt.coordinate_mode + "'");
   }
@@ -261,7 +262,8 @@ Status BuildRequest(const KernelContext& ctx, const Shape& in_shape, bool is_ups
     for (int64_t i = 0; i < s.size(); ++i) scale_values.push_back(s.GetDouble(i));
   }
   const bool has_sizes = Present(sizes);
-  if (has_sizes && !scale_values.empty()) return ctx.Fail("only one of scales and sizes may be given");
+  if (has_sizes && !scale_values.empty())
+    return ctx.Fail("only one of scales and sizes may be given");
   if (!has_sizes && scale_values.empty()) return ctx.Fail("one of scales and sizes is required");
 
   std::vector<int64_t> axes = opset >= 18 ? node.GetInts("axes") : std::vector<int64_t>();
@@ -305,10 +307,11 @@ Status BuildRequest(const KernelContext& ctx, const Shape& in_shape, bool is_ups
     const size_t a = static_cast<size_t>(axes[i]);
     if (size_values[i] < 0) return ctx.Fail("sizes must not be negative");
     req->out_shape[a] = size_values[i];
-    req->scales[a] = in_shape[a] ? static_cast<double>(size_values[i]) / static_cast<double>(in_shape[a]) : 1.0;
+    req->scales[a] =
+        in_shape[a] ? static_cast<double>(size_values[i]) / static_cast<double>(in_shape[a]) : 1.0;
   }
-  const std::string policy = opset >= 18 ? node.GetString("keep_aspect_ratio_policy", "stretch")
-                                         : std::string("stretch");
+  const std::string policy =
+      opset >= 18 ? node.GetString("keep_aspect_ratio_policy", "stretch") : std::string("stretch");
   if (policy == "not_larger" || policy == "not_smaller") {
     double scale = req->scales[static_cast<size_t>(axes[0])];
     for (int64_t a : axes) {
@@ -357,6 +360,14 @@ Status ResizeCommon(KernelContext& ctx, bool is_upsample) {
   ResizeRequest req;
   Status st = BuildRequest(ctx, x->shape(), is_upsample, &req);
   if (!st.ok()) return st;
+  // Scales are data, so a bad one could ask for an absurd tensor: refuse before allocating.
+  constexpr double kMaxOutputBytes = 8.0 * (1ull << 30);
+  double bytes =
+      static_cast<double>(ElementSize(IsHalfLike(x->dtype()) ? DataType::kFloat : x->dtype()));
+  for (int64_t d : req.out_shape) bytes *= static_cast<double>(d);
+  if (bytes > kMaxOutputBytes) {
+    return ctx.Fail("output " + ShapeToString(req.out_shape) + " would exceed 8 GiB");
+  }
   if (IsHalfLike(x->dtype())) {
     ctx.SetOutput(0, FromFloatTensor(ResizeTyped<float>(req, ToFloatTensor(*x)), x->dtype()));
     return Status::Ok();

@@ -18,9 +18,7 @@ namespace {
 
 enum class CellKind { kRnn, kGru, kLstm };
 
-int GateCount(CellKind kind) {
-  return kind == CellKind::kRnn ? 1 : kind == CellKind::kGru ? 3 : 4;
-}
+int GateCount(CellKind kind) { return kind == CellKind::kRnn ? 1 : kind == CellKind::kGru ? 3 : 4; }
 
 // One named activation with its alpha/beta, as listed in the `activations` attribute.
 struct Activation {
@@ -44,9 +42,9 @@ struct Activation {
 };
 
 bool KnownActivation(const std::string& n) {
-  static const char* kNames[] = {"sigmoid",    "tanh",        "relu", "affine",
-                                 "leakyrelu",  "thresholdedrelu", "scaledtanh",
-                                 "hardsigmoid", "elu",        "softsign", "softplus"};
+  static const char* kNames[] = {
+      "sigmoid",    "tanh",        "relu", "affine",   "leakyrelu", "thresholdedrelu",
+      "scaledtanh", "hardsigmoid", "elu",  "softsign", "softplus"};
   return std::find_if(std::begin(kNames), std::end(kNames),
                       [&](const char* k) { return n == k; }) != std::end(kNames);
 }
@@ -58,7 +56,8 @@ Status ReadActivations(const KernelContext& ctx, const std::vector<std::string>&
   std::vector<std::string> names;
   if (const ir::Attribute* a = ctx.node().attr("activations")) names = a->strings;
   if (names.empty()) {
-    for (int64_t d = 0; d < directions; ++d) names.insert(names.end(), defaults.begin(), defaults.end());
+    for (int64_t d = 0; d < directions; ++d)
+      names.insert(names.end(), defaults.begin(), defaults.end());
   }
   if (names.size() != defaults.size() * static_cast<size_t>(directions)) {
     return ctx.Fail("activations lists " + std::to_string(names.size()) + " functions, expected " +
@@ -129,7 +128,8 @@ Status RunRecurrent(KernelContext& ctx, const FloatInputs& in, CellKind kind) {
     lens = sl->ToInt64Vector();
     if (static_cast<int64_t>(lens.size()) != batch) return ctx.Fail("sequence_lens has wrong size");
     for (int64_t l : lens) {
-      if (l < 0 || l > seq) return ctx.Fail("sequence_lens value " + std::to_string(l) + " out of range");
+      if (l < 0 || l > seq)
+        return ctx.Fail("sequence_lens value " + std::to_string(l) + " out of range");
     }
   }
   const Shape state_shape = layout ? Shape{batch, dirs, hidden} : Shape{dirs, batch, hidden};
@@ -139,9 +139,10 @@ Status RunRecurrent(KernelContext& ctx, const FloatInputs& in, CellKind kind) {
   if (init_h && init_h->shape() != state_shape) return ctx.Fail("initial_h has wrong shape");
   if (init_c && init_c->shape() != state_shape) return ctx.Fail("initial_c has wrong shape");
   if (peep && peep->shape() != Shape{dirs, 3 * hidden}) return ctx.Fail("P has wrong shape");
-  std::vector<std::string> defaults = kind == CellKind::kRnn   ? std::vector<std::string>{"Tanh"}
-                                      : kind == CellKind::kGru ? std::vector<std::string>{"Sigmoid", "Tanh"}
-                                                               : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
+  std::vector<std::string> defaults = kind == CellKind::kRnn ? std::vector<std::string>{"Tanh"}
+                                      : kind == CellKind::kGru
+                                          ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                          : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
   std::vector<Activation> acts;
   Status st = ReadActivations(ctx, defaults, dirs, &acts);
   if (!st.ok()) return st;
@@ -154,17 +155,19 @@ Status RunRecurrent(KernelContext& ctx, const FloatInputs& in, CellKind kind) {
   std::vector<T> xs = layout ? SwapLeadingAxes(x->data<T>(), batch, seq, input)
                              : std::vector<T>(x->data<T>(), x->data<T>() + x->size());
   std::vector<T> hs0, cs0;
-  if (init_h) hs0 = layout ? SwapLeadingAxes(init_h->data<T>(), batch, dirs, hidden)
-                           : std::vector<T>(init_h->data<T>(), init_h->data<T>() + init_h->size());
-  if (init_c) cs0 = layout ? SwapLeadingAxes(init_c->data<T>(), batch, dirs, hidden)
-                           : std::vector<T>(init_c->data<T>(), init_c->data<T>() + init_c->size());
+  if (init_h)
+    hs0 = layout ? SwapLeadingAxes(init_h->data<T>(), batch, dirs, hidden)
+                 : std::vector<T>(init_h->data<T>(), init_h->data<T>() + init_h->size());
+  if (init_c)
+    cs0 = layout ? SwapLeadingAxes(init_c->data<T>(), batch, dirs, hidden)
+                 : std::vector<T>(init_c->data<T>(), init_c->data<T>() + init_c->size());
 
   std::vector<T> y(static_cast<size_t>(seq * dirs * batch * hidden), T(0));
   std::vector<T> y_h(static_cast<size_t>(dirs * batch * hidden), T(0));
   std::vector<T> y_c(static_cast<size_t>(dirs * batch * hidden), T(0));
   std::vector<T> xw(static_cast<size_t>(seq * batch * gh));
   std::vector<T> hr(static_cast<size_t>(batch * gh));
-  std::vector<T> rh(static_cast<size_t>(batch * hidden));  // GRU: r .* H
+  std::vector<T> rh(static_cast<size_t>(batch * hidden));   // GRU: r .* H
   std::vector<T> hrh(static_cast<size_t>(batch * hidden));  // GRU: (r .* H) Rh^T
   auto clipped = [&](double v) { return clip > 0 ? std::clamp(v, -clip, clip) : v; };
 
@@ -187,10 +190,15 @@ Status RunRecurrent(KernelContext& ctx, const FloatInputs& in, CellKind kind) {
     }
     const Activation* f = &acts[static_cast<size_t>(d) * defaults.size()];
     // X W^T for every step at once.
-    Gemm(false, true, seq * batch, gh, input, T(1), xs.data(), input, wd, input, T(0), xw.data(), gh);
+    Gemm(false, true, seq * batch, gh, input, T(1), xs.data(), input, wd, input, T(0), xw.data(),
+         gh);
     std::vector<T> h(static_cast<size_t>(batch * hidden), T(0)), c(h);
-    if (init_h) std::copy(hs0.begin() + d * batch * hidden, hs0.begin() + (d + 1) * batch * hidden, h.begin());
-    if (init_c) std::copy(cs0.begin() + d * batch * hidden, cs0.begin() + (d + 1) * batch * hidden, c.begin());
+    if (init_h)
+      std::copy(hs0.begin() + d * batch * hidden, hs0.begin() + (d + 1) * batch * hidden,
+                h.begin());
+    if (init_c)
+      std::copy(cs0.begin() + d * batch * hidden, cs0.begin() + (d + 1) * batch * hidden,
+                c.begin());
     for (int64_t s = 0; s < seq; ++s) {
       Gemm(false, true, batch, gh, hidden, T(1), h.data(), hidden, rd, hidden, T(0), hr.data(), gh);
       if (kind == CellKind::kGru && !linear_before_reset) {
@@ -201,9 +209,11 @@ Status RunRecurrent(KernelContext& ctx, const FloatInputs& in, CellKind kind) {
           const T* g = xw.data() + (t * batch + b) * gh;
           for (int64_t j = 0; j < hidden; ++j) {
             const size_t rj = static_cast<size_t>(hidden + j);
-            const double rv = f[0](clipped(static_cast<double>(g[rj]) + wb[rj] +
-                                           static_cast<double>(hr[static_cast<size_t>(b * gh) + rj]) + rb[rj]));
-            rh[static_cast<size_t>(b * hidden + j)] = static_cast<T>(rv * static_cast<double>(h[static_cast<size_t>(b * hidden + j)]));
+            const double rv =
+                f[0](clipped(static_cast<double>(g[rj]) + wb[rj] +
+                             static_cast<double>(hr[static_cast<size_t>(b * gh) + rj]) + rb[rj]));
+            rh[static_cast<size_t>(b * hidden + j)] =
+                static_cast<T>(rv * static_cast<double>(h[static_cast<size_t>(b * hidden + j)]));
           }
         }
         Gemm(false, true, batch, hidden, hidden, T(1), rh.data(), hidden, rd + 2 * hidden * hidden,
@@ -231,7 +241,8 @@ Status RunRecurrent(KernelContext& ctx, const FloatInputs& in, CellKind kind) {
             const size_t hk = static_cast<size_t>(2 * hidden + j);
             if (linear_before_reset) {
               const double rv = f[0](clipped(pre(1, j)));
-              hpre = static_cast<double>(g[hk]) + wb[hk] + rv * (static_cast<double>(hrow[hk]) + rb[hk]);
+              hpre = static_cast<double>(g[hk]) + wb[hk] +
+                     rv * (static_cast<double>(hrow[hk]) + rb[hk]);
             } else {
               hpre = static_cast<double>(g[hk]) + wb[hk] +
                      static_cast<double>(hrh[static_cast<size_t>(b * hidden + j)]) + rb[hk];
@@ -242,11 +253,14 @@ Status RunRecurrent(KernelContext& ctx, const FloatInputs& in, CellKind kind) {
             const double cprev = static_cast<double>(cb[j]);
             const size_t jj = static_cast<size_t>(j);
             const double i_gate = f[0](clipped(pre(0, j) + p[jj] * cprev));
-            const double f_gate = input_forget ? 1 - i_gate
-                                               : f[0](clipped(pre(2, j) + p[static_cast<size_t>(2 * hidden) + jj] * cprev));
+            const double f_gate =
+                input_forget
+                    ? 1 - i_gate
+                    : f[0](clipped(pre(2, j) + p[static_cast<size_t>(2 * hidden) + jj] * cprev));
             const double c_tilde = f[1](clipped(pre(3, j)));
             const double cnew = f_gate * cprev + i_gate * c_tilde;
-            const double o_gate = f[0](clipped(pre(1, j) + p[static_cast<size_t>(hidden) + jj] * cnew));
+            const double o_gate =
+                f[0](clipped(pre(1, j) + p[static_cast<size_t>(hidden) + jj] * cnew));
             hnew = o_gate * f[2](cnew);
             cb[j] = static_cast<T>(cnew);
           }

@@ -50,7 +50,8 @@ Status ReadWindowAttributes(const KernelContext& ctx, const std::vector<int64_t>
   if (g->dilations.empty()) g->dilations.assign(rank, 1);
   std::vector<int64_t> pads = node.GetInts("pads", std::vector<int64_t>(2 * rank, 0));
   if (pads.empty()) pads.assign(2 * rank, 0);
-  if (g->strides.size() != rank) return ctx.Fail("strides " + Join(g->strides) + " has wrong length");
+  if (g->strides.size() != rank)
+    return ctx.Fail("strides " + Join(g->strides) + " has wrong length");
   if (g->dilations.size() != rank) {
     return ctx.Fail("dilations " + Join(g->dilations) + " has wrong length");
   }

@@ -61,8 +61,8 @@ Status Constant(KernelContext& ctx) {
   } else if (const auto* a = n.attr("value_float")) {
     ctx.SetOutput(0, Tensor::ScalarFloat(a->f));
   } else if (const auto* a = n.attr("value_floats")) {
-    ctx.SetOutput(0, Tensor::FromVector<float>(DataType::kFloat,
-                                               {static_cast<int64_t>(a->floats.size())}, a->floats));
+    ctx.SetOutput(0, Tensor::FromVector<float>(
+                         DataType::kFloat, {static_cast<int64_t>(a->floats.size())}, a->floats));
   } else if (const auto* a = n.attr("value_int")) {
     ctx.SetOutput(0, Tensor::FromVector<int64_t>(DataType::kInt64, {}, {a->i}));
   } else if (const auto* a = n.attr("value_ints")) {
@@ -89,8 +89,8 @@ Status ConstantOfShape(KernelContext& ctx) {
     if (a->t.size() != 1) return ctx.Fail("value must hold exactly one element");
     value = a->t;
   }
-  ctx.SetOutput(0, GatherFlat(value, shape, std::vector<int64_t>(
-                                                static_cast<size_t>(NumElements(shape)), 0)));
+  ctx.SetOutput(0, GatherFlat(value, shape,
+                              std::vector<int64_t>(static_cast<size_t>(NumElements(shape)), 0)));
   return Status::Ok();
 }
 
@@ -129,8 +129,8 @@ Status Reshape(KernelContext& ctx) {
   for (size_t i = 0; i < target.size(); ++i) {
     int64_t d = target[i];
     if (d == 0 && !allow_zero) {
-      if (i >= in.shape().size()) return ctx.Fail("shape copies dim " + std::to_string(i) +
-                                                   " that the input does not have");
+      if (i >= in.shape().size())
+        return ctx.Fail("shape copies dim " + std::to_string(i) + " that the input does not have");
       d = in.shape()[i];
     }
     if (d == -1) {
@@ -248,7 +248,8 @@ Status Concat(KernelContext& ctx) {
       return ctx.Fail("inputs differ in rank or type");
     }
     for (int64_t a = 0; a < first.rank(); ++a) {
-      if (a != axis && t->shape()[static_cast<size_t>(a)] != first.shape()[static_cast<size_t>(a)]) {
+      if (a != axis &&
+          t->shape()[static_cast<size_t>(a)] != first.shape()[static_cast<size_t>(a)]) {
         return ctx.Fail("input shapes " + ShapeToString(first.shape()) + " and " +
                         ShapeToString(t->shape()) + " differ off the concat axis");
       }
@@ -279,10 +280,12 @@ Status Split(KernelContext& ctx) {
     if (ctx.node().HasAttr("num_outputs")) {
       const int64_t parts = ctx.node().GetInt("num_outputs", n);
       const int64_t chunk = (dim + parts - 1) / parts;
-      for (int64_t i = 0; i < parts; ++i) sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - chunk * i)));
+      for (int64_t i = 0; i < parts; ++i)
+        sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - chunk * i)));
     } else {
-      if (dim % n != 0) return ctx.Fail("axis of size " + std::to_string(dim) +
-                                        " does not split evenly into " + std::to_string(n));
+      if (dim % n != 0)
+        return ctx.Fail("axis of size " + std::to_string(dim) + " does not split evenly into " +
+                        std::to_string(n));
       sizes.assign(static_cast<size_t>(n), dim / n);
     }
   }
@@ -352,7 +355,8 @@ Status Slice(KernelContext& ctx) {
     }
     out_shape[a] = count;
     offsets[a].resize(static_cast<size_t>(count));
-    for (int64_t k = 0; k < count; ++k) offsets[a][static_cast<size_t>(k)] = (start + k * step) * strides[a];
+    for (int64_t k = 0; k < count; ++k)
+      offsets[a][static_cast<size_t>(k)] = (start + k * step) * strides[a];
   }
   for (size_t a = 0; a < offsets.size(); ++a) {
     if (sliced[a]) continue;
@@ -386,7 +390,8 @@ Status Tile(KernelContext& ctx) {
     const int64_t dim = in.shape()[a];
     out_shape[a] = dim * repeats[a];
     offsets[a].resize(static_cast<size_t>(out_shape[a]));
-    for (int64_t i = 0; i < out_shape[a]; ++i) offsets[a][static_cast<size_t>(i)] = (i % dim) * strides[a];
+    for (int64_t i = 0; i < out_shape[a]; ++i)
+      offsets[a][static_cast<size_t>(i)] = (i % dim) * strides[a];
   }
   ctx.SetOutput(0, GatherFlat(in, out_shape, OffsetTableIndex(offsets)));
   return Status::Ok();
@@ -456,8 +461,8 @@ Status Pad(KernelContext& ctx) {
       offsets[a][static_cast<size_t>(i)] = c < 0 ? -1 : c * strides[a];
     }
   }
-  ctx.SetOutput(0, GatherFlat(in, out_shape, OffsetTableIndex(offsets),
-                              fill.defined() ? &fill : nullptr));
+  ctx.SetOutput(
+      0, GatherFlat(in, out_shape, OffsetTableIndex(offsets), fill.defined() ? &fill : nullptr));
   return Status::Ok();
 }
 
@@ -502,7 +507,8 @@ Status DepthToSpace(KernelContext& ctx) {
   const bool crd = ctx.node().GetString("mode", "DCR") == "CRD";
   const int64_t oc = c / (b * b);
   Tensor t = crd ? in.Reshaped({n, oc, b, b, h, w}) : in.Reshaped({n, b, b, oc, h, w});
-  Tensor moved = crd ? TransposeTensor(t, {0, 1, 4, 2, 5, 3}) : TransposeTensor(t, {0, 3, 4, 1, 5, 2});
+  Tensor moved =
+      crd ? TransposeTensor(t, {0, 1, 4, 2, 5, 3}) : TransposeTensor(t, {0, 3, 4, 1, 5, 2});
   ctx.SetOutput(0, moved.Reshaped({n, oc, h * b, w * b}));
   return Status::Ok();
 }
@@ -512,7 +518,8 @@ Status SpaceToDepth(KernelContext& ctx) {
   if (in.rank() != 4) return ctx.Fail("input must be 4-D");
   const int64_t b = ctx.node().GetInt("blocksize", 0);
   const int64_t n = in.shape()[0], c = in.shape()[1], h = in.shape()[2], w = in.shape()[3];
-  if (b <= 0 || h % b != 0 || w % b != 0) return ctx.Fail("spatial dims not divisible by blocksize");
+  if (b <= 0 || h % b != 0 || w % b != 0)
+    return ctx.Fail("spatial dims not divisible by blocksize");
   Tensor moved = TransposeTensor(in.Reshaped({n, c, h / b, b, w / b, b}), {0, 3, 5, 1, 2, 4});
   ctx.SetOutput(0, moved.Reshaped({n, c * b * b, h / b, w / b}));
   return Status::Ok();
@@ -607,6 +614,37 @@ Status ReverseSequence(KernelContext& ctx) {
   return Status::Ok();
 }
 
+// Centers the input in the target size per axis: cropping takes the middle (the extra odd
+// element comes off the end), padding adds zeros on both sides (the extra one at the end).
+Status CenterCropPad(KernelContext& ctx) {
+  const Tensor& in = *ctx.input(0);
+  const std::vector<int64_t> target = ctx.input(1)->ToInt64Vector();
+  std::vector<int64_t> axes = ctx.node().GetInts("axes");
+  if (axes.empty()) {
+    for (int64_t a = 0; a < in.rank(); ++a) axes.push_back(a);
+  }
+  if (axes.size() != target.size()) return ctx.Fail("shape must have one entry per axis");
+  Shape out_shape = in.shape();
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = axes[i];
+    if (!NormalizeAxis(a, in.rank()) || a >= in.rank()) return ctx.Fail("axis out of range");
+    if (target[i] < 0) return ctx.Fail("negative target size");
+    out_shape[static_cast<size_t>(a)] = target[i];
+  }
+  const auto strides = Strides(in.shape());
+  std::vector<std::vector<int64_t>> offsets(out_shape.size());
+  for (size_t a = 0; a < out_shape.size(); ++a) {
+    const int64_t dim = in.shape()[a], want = out_shape[a];
+    const int64_t shift = want <= dim ? (dim - want) / 2 : -((want - dim) / 2);
+    for (int64_t i = 0; i < want; ++i) {
+      const int64_t c = i + shift;
+      offsets[a].push_back(c < 0 || c >= dim ? -1 : c * strides[a]);
+    }
+  }
+  ctx.SetOutput(0, GatherFlat(in, out_shape, OffsetTableIndex(offsets)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 REGISTER_KERNEL("", "Identity", 1, 99, Identity);
@@ -632,5 +670,6 @@ REGISTER_KERNEL("", "Trilu", 14, 99, Trilu);
 REGISTER_KERNEL("", "EyeLike", 9, 99, EyeLike);
 REGISTER_KERNEL("", "OneHot", 9, 99, OneHot);
 REGISTER_KERNEL("", "ReverseSequence", 10, 99, ReverseSequence);
+REGISTER_KERNEL("", "CenterCropPad", 18, 99, CenterCropPad);
 
 }  // namespace graphopt::reference
