@@ -1,5 +1,5 @@
-// Helpers of the fusion golden tests: random constants, BatchNormalization parameters, op
-// counts, and a structural signature to assert that a refused fusion left the graph alone.
+// Helpers of the fusion golden tests: random constants, BatchNormalization parameters and a
+// structural signature to assert that a refused fusion left the graph alone.
 #pragma once
 
 #include <cmath>
@@ -10,11 +10,6 @@
 
 namespace graphopt::testing {
 
-inline int64_t CountOp(const ir::Model& m, const std::string& op) {
-  auto ops = ir::CountOps(*m.graph);
-  return ops.count(op) ? ops.at(op) : 0;
-}
-
 // Random values in [-1, 1] of `type` (computed as float, then cast); the name is made unique.
 inline ir::Value* RandomInit(ModelBuilder& b, const std::string& name, const Shape& shape,
                              uint64_t seed, DataType type = DataType::kFloat) {
@@ -23,8 +18,8 @@ inline ir::Value* RandomInit(ModelBuilder& b, const std::string& name, const Sha
 }
 
 // Values in [lo, lo + 1]: positive variances, scales away from zero.
-inline ir::Value* PositiveInit(ModelBuilder& b, const std::string& name, int64_t n,
-                               uint64_t seed, DataType type = DataType::kFloat, float lo = 0.5f) {
+inline ir::Value* PositiveInit(ModelBuilder& b, const std::string& name, int64_t n, uint64_t seed,
+                               DataType type = DataType::kFloat, float lo = 0.5f) {
   Tensor t = RandomFloats({n}, seed);
   std::vector<float> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = lo + std::fabs(t.data<float>()[i]);

@@ -1,0 +1,14 @@
+// Folds an inference BatchNormalization into the Conv before it: the per-channel scale goes
+// into the Conv's weights, the shift into its bias.
+#pragma once
+
+#include "optimizer/pass/rule_set.h"
+
+namespace graphopt {
+
+class FuseConvBatchNorm : public RuleSetPass {
+ public:
+  FuseConvBatchNorm();
+};
+
+}  // namespace graphopt

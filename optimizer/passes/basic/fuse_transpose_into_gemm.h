@@ -1,0 +1,13 @@
+// Folds a matrix Transpose feeding Gemm's A or B into the Gemm's transA/transB flag.
+#pragma once
+
+#include "optimizer/pass/rule_set.h"
+
+namespace graphopt {
+
+class FuseTransposeIntoGemm : public RuleSetPass {
+ public:
+  FuseTransposeIntoGemm();
+};
+
+}  // namespace graphopt
