@@ -36,6 +36,7 @@ struct OptimizeArgs {
   std::vector<std::string> dims, enable, disable;
   bool external_data = false, quiet = false, no_verify = false;
   double atol = 1e-4, rtol = 1e-3;
+  int64_t opset = 0;
 };
 
 int RunOptimize(const OptimizeArgs& a) {
@@ -47,6 +48,7 @@ int RunOptimize(const OptimizeArgs& a) {
   }
   options.level = *level;
   options.target = a.target;
+  options.opset = a.opset;
   std::string error;
   if (!ParseDims(a.dims, &options.dims, &error)) {
     std::cerr << "graphopt: " << error << "\n";
@@ -87,6 +89,7 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("-o,--output", args->output, "where to write the optimized model")->required();
   cmd->add_option("--level", args->level, "disabled|basic|extended|layout|all (default basic)");
   cmd->add_option("--target", args->target, "target profile (see `graphopt targets`)");
+  cmd->add_option("--opset", args->opset, "raise the model's opset to N (<= 17) first");
   cmd->add_option("--dim", args->dims, "fix a symbolic dim: NAME=VALUE (repeatable)");
   cmd->add_option("--enable", args->enable, "passes to run in addition (comma separated)");
   cmd->add_option("--disable", args->disable, "passes not to run (comma separated)");

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "optimizer/ir/opset_conversion.h"
 #include "optimizer/ir/shape_inference.h"
 #include "optimizer/target.h"
 
@@ -45,6 +46,7 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
 
   auto start = Clock::now();
   Progress(options, "optimizing");
+  if (options.opset > 0) RETURN_IF_ERROR(ir::ConvertOpset(model, options.opset));
   ir::FixDims(model, options.dims);
   // Shape inference failing on an exotic model is not fatal: passes then see fewer shapes.
   (void)ir::InferShapes(model);

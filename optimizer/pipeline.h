@@ -25,6 +25,9 @@ struct ProgressEvent {
 struct PipelineOptions {
   Level level = Level::kBasic;
   std::string target = "generic";
+  // Raise the default-domain opset to this first (0 keeps the model's), e.g. 17 so that
+  // LayerNormalization becomes available.
+  int64_t opset = 0;
   std::map<std::string, int64_t> dims;  // --dim NAME=VALUE: fixes symbolic dims everywhere
   std::set<std::string> enable;
   std::set<std::string> disable;

@@ -1,7 +1,9 @@
 // A target profile: which operators an artifact may contain for one runtime. Passes ask the
-// profile before emitting a fused operator; they never hard-code a runtime.
+// profile before emitting a fused operator; they never hard-code a runtime. Profiles are data
+// (backends/targets/*.json), embedded into the binary at build time and loaded at start.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -14,25 +16,52 @@ namespace graphopt {
 struct TargetProfile {
   std::string name;
   std::string description;
-  bool portable = true;                       // runs on any ONNX runtime
-  std::map<std::string, int> domains;         // domain -> opset version it may import
-  std::set<std::string> fused_ops;            // "com.microsoft.Gelu", "HardSwish", ...
-  std::set<std::string> layouts;              // "NCHWc", "NHWC" when the runtime has them
+  std::string runtime;                 // what executes the artifact, for reports
+  bool portable = true;                // runs on any ONNX runtime
+  std::map<std::string, int> domains;  // domain -> opset version it may import
+  std::set<std::string> fused_ops;     // "com.microsoft.Gelu", "HardSwish", ...
+  std::set<std::string> layouts;       // "NCHWc", "NHWC" when the runtime has them
+  std::string preferred_layout;        // "NCHW" when the runtime prefers none
+  // Fused op -> first default-domain opset at which it may be emitted ("HardSwish" -> 14).
+  // Ops absent here have no opset condition.
+  std::map<std::string, int> since_opset;
+  // Fused op -> the `activation` attribute values the runtime accepts on it
+  // ("com.microsoft.FusedConv" -> {"Relu", ...}). Ops absent here take no activation.
+  std::map<std::string, std::set<std::string>> activations;
+  std::vector<std::string> sources;  // where the operator lists come from
 
+  // True when the profile lists the fused op (regardless of the model's opset).
   bool Allows(const std::string& domain, const std::string& op) const;
+  // True when the profile lists the op and a model whose default-domain opset is
+  // `default_opset` may contain it: the opset reaches the op's since_opset and does not pass
+  // the default-domain version the profile allows.
+  bool AllowsAt(const std::string& domain, const std::string& op, int64_t default_opset) const;
+  // True when `op` may carry `activation` (e.g. FusedConv with "Relu").
+  bool AllowsActivation(const std::string& domain, const std::string& op,
+                        const std::string& activation) const;
+  // The key used in fused_ops: plain name for standard ops, "domain.op" otherwise.
+  static std::string Key(const std::string& domain, const std::string& op);
 };
 
-// Profiles known to this build (the built-in set plus any registered at start-up).
+// Parses one profile file (the JSON format of backends/targets/*.json).
+Result<TargetProfile> ParseTargetProfile(const std::string& json_text);
+
+// Profiles known to this build (the embedded set plus any registered at start-up).
 class TargetRegistry {
  public:
   static TargetRegistry& Get();
   void Add(TargetProfile profile);
+  // Parses a profile file and adds it (replacing a profile of the same name).
+  Status AddFromJson(const std::string& json_text);
   Result<const TargetProfile*> Find(const std::string& name) const;
   std::vector<const TargetProfile*> All() const;
+  // Problems met while loading the embedded profiles (empty when all loaded).
+  const std::vector<std::string>& load_errors() const { return load_errors_; }
 
  private:
   TargetRegistry();
   std::map<std::string, TargetProfile> profiles_;
+  std::vector<std::string> load_errors_;
 };
 
 }  // namespace graphopt

@@ -1,0 +1,137 @@
+#include "optimizer/passes/extended/fuse_conv_activation.h"
+
+#include <limits>
+
+#include "optimizer/pass/rewrite_util.h"
+#include "optimizer/target.h"
+
+namespace graphopt {
+
+namespace {
+
+constexpr const char* kMs = "com.microsoft";
+
+// FusedConv's activation for `act`: its name and `activation_params`, or nullopt when the
+// activation's parameters are not constants. Defaults are the ONNX ones.
+std::optional<std::vector<float>> ActivationParams(PassContext& ctx, const ir::Node* act) {
+  const std::string& op = act->op_type();
+  if (op == "Relu" || op == "Sigmoid" || op == "Tanh") return std::vector<float>{};
+  if (op == "LeakyRelu") return std::vector<float>{act->GetFloat("alpha", 0.01f)};
+  if (op == "HardSigmoid") {
+    return std::vector<float>{act->GetFloat("alpha", 0.2f), act->GetFloat("beta", 0.5f)};
+  }
+  if (op == "Clip") {
+    auto bounds = pattern::ClipBounds(act, ctx.opset());
+    if (!bounds) return std::nullopt;
+    // FusedConv takes both bounds; an absent one is the float range's end.
+    const double lowest = std::numeric_limits<float>::lowest();
+    const double highest = std::numeric_limits<float>::max();
+    return std::vector<float>{static_cast<float>(std::max(bounds->first, lowest)),
+                              static_cast<float>(std::min(bounds->second, highest))};
+  }
+  return std::nullopt;
+}
+
+// A Conv (or a FusedConv that has no activation yet) whose output only `reader` reads.
+// FusedConv runs float32 only.
+ir::Node* FusableConv(const ir::Value* v) {
+  if (!v || !v->producer() || !HasSingleUse(v) || v->producer_index() != 0) return nullptr;
+  ir::Node* conv = v->producer();
+  const bool plain = conv->Is("Conv");
+  const bool fused =
+      conv->domain() == kMs && conv->op_type() == "FusedConv" && !conv->HasAttr("activation");
+  if (!plain && !fused) return nullptr;
+  if (v->elem_type() != DataType::kFloat) return nullptr;
+  return conv;
+}
+
+// Copies `conv` into a new FusedConv whose output replaces `root`'s; `z` is the optional summand.
+ir::Node* MakeFusedConv(ir::Graph& g, ir::Node* conv, ir::Node* root, ir::Value* z) {
+  std::vector<ir::Value*> inputs(conv->inputs().begin(), conv->inputs().end());
+  if (z) {
+    inputs.resize(3, nullptr);
+    inputs.push_back(z);
+  }
+  std::vector<ir::Attribute> attrs;
+  for (const ir::Attribute& a : conv->attributes()) {
+    ir::Attribute copy;
+    copy.name = a.name;
+    copy.type = a.type;
+    copy.f = a.f;
+    copy.i = a.i;
+    copy.s = a.s;
+    copy.ints = a.ints;
+    copy.floats = a.floats;
+    attrs.push_back(std::move(copy));
+  }
+  ir::Node* fused = pattern::ReplaceWithFused(g, root, "FusedConv", kMs, inputs);
+  if (!fused) return nullptr;
+  for (auto& a : attrs) fused->mutable_attributes().push_back(std::move(a));
+  return fused;
+}
+
+void SetActivation(ir::Node* fused, const std::string& op, const std::vector<float>& params) {
+  fused->SetString("activation", op);
+  if (!params.empty()) fused->SetFloats("activation_params", params);
+}
+
+// activation(Conv(x)) -> FusedConv(x; activation), also onto a FusedConv made from Conv + Add.
+bool ConvActivation(PassContext& ctx, ir::Node* act, std::vector<std::string>* consumed) {
+  ir::Node* conv = FusableConv(act->input(0));
+  if (!conv || !ctx.target.AllowsActivation(kMs, "FusedConv", act->op_type())) return false;
+  auto params = ActivationParams(ctx, act);
+  if (!params) return false;
+  ir::Graph& g = *ctx.model.graph;
+  *consumed = pattern::NodeNames({act, conv});
+  if (conv->domain() == kMs) {
+    // Already fused with an Add: the activation joins it in place.
+    if (!ReplaceValue(g, act->output(0), conv->output(0))) return false;
+    SetActivation(conv, act->op_type(), *params);
+    RemoveIfDead(g, act);
+    return true;
+  }
+  // Conv's attributes are copied before the rewrite deletes it.
+  ir::Node* fused = MakeFusedConv(g, conv, act, nullptr);
+  if (!fused) return false;
+  SetActivation(fused, act->op_type(), *params);
+  return true;
+}
+
+// Conv(x) + z -> FusedConv(x, z): ONNX Runtime adds Z into the convolution's output before the
+// activation, so Z must have the output's exact shape (no broadcasting).
+bool ConvAdd(PassContext& ctx, ir::Node* add, std::vector<std::string>* consumed) {
+  if (!ctx.target.Allows(kMs, "FusedConv")) return false;
+  for (size_t k : {size_t{0}, size_t{1}}) {
+    ir::Node* conv = FusableConv(add->input(k));
+    if (!conv || conv->domain() == kMs) continue;
+    ir::Value* z = add->input(1 - k);
+    auto conv_shape = StaticShape(conv->output(0));
+    auto z_shape = StaticShape(z);
+    auto add_shape = StaticShape(add->output(0));
+    if (!conv_shape || !z_shape || *conv_shape != *z_shape || add_shape != conv_shape) continue;
+    if (z->elem_type() != DataType::kFloat) continue;
+    *consumed = pattern::NodeNames({add, conv});
+    if (MakeFusedConv(*ctx.model.graph, conv, add, z)) return true;
+  }
+  return false;
+}
+
+std::vector<FusionRule> Rules() {
+  std::vector<FusionRule> rules;
+  for (const char* act : {"Relu", "Clip", "Sigmoid", "HardSigmoid", "LeakyRelu", "Tanh"}) {
+    rules.push_back({"conv_activation", act, "", ConvActivation});
+  }
+  rules.push_back({"conv_add", "Add", "", ConvAdd});
+  return rules;
+}
+
+}  // namespace
+
+FuseConvActivation::FuseConvActivation() : FusionPass(Rules()) {}
+
+GRAPHOPT_REGISTER_PASS(FuseConvActivation, "fuse_conv_activation", kExtended, 240,
+                       "Conv + Relu/Clip/Sigmoid/HardSigmoid/LeakyRelu/Tanh and Conv + Add "
+                       "(+ activation) into com.microsoft.FusedConv",
+                       "com.microsoft.FusedConv");
+
+}  // namespace graphopt

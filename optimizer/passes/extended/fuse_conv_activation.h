@@ -1,0 +1,14 @@
+// Fuses Conv + activation (Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Tanh) and Conv + Add
+// (+ activation) into com.microsoft.FusedConv, for the activations the target's FusedConv takes.
+#pragma once
+
+#include "optimizer/pass/pattern.h"
+
+namespace graphopt {
+
+class FuseConvActivation : public FusionPass {
+ public:
+  FuseConvActivation();
+};
+
+}  // namespace graphopt

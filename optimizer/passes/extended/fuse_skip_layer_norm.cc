@@ -1,0 +1,146 @@
+#include "optimizer/passes/extended/fuse_skip_layer_norm.h"
+
+#include "optimizer/pass/rewrite_util.h"
+#include "optimizer/target.h"
+
+namespace graphopt {
+
+namespace {
+
+constexpr const char* kMs = "com.microsoft";
+
+// Add(m, bias) read only by `reader`, bias a constant [D] of m's type: returns m.
+ir::Value* StripBias(ir::Value* v, int64_t hidden, ir::Value** bias, ir::Node** add) {
+  if (!v->producer() || !v->producer()->Is("Add") || !HasSingleUse(v)) return nullptr;
+  ir::Node* n = v->producer();
+  for (size_t k : {size_t{1}, size_t{0}}) {
+    const Tensor* b = ConstantValue(n->input(k));
+    ir::Value* m = n->input(1 - k);
+    if (!b || b->rank() != 1 || b->shape()[0] != hidden || b->dtype() != m->elem_type()) continue;
+    if (StaticShape(m) != StaticShape(v)) continue;
+    *bias = n->input(k);
+    *add = n;
+    return m;
+  }
+  return nullptr;
+}
+
+bool FuseSkip(PassContext& ctx, ir::Node* norm, bool simplified,
+              std::vector<std::string>* consumed) {
+  const char* op = simplified ? "SkipSimplifiedLayerNormalization" : "SkipLayerNormalization";
+  if (!ctx.target.Allows(kMs, op)) return false;
+  // Only the plain output: the fused op's optional mean/inv_std outputs differ in shape.
+  for (size_t i = 1; i < norm->outputs().size(); ++i) {
+    if (norm->output(i) && (!norm->output(i)->uses().empty() || norm->output(i)->is_graph_output()))
+      return false;
+  }
+  ir::Value* sum = norm->input(0);
+  ir::Value* gamma = norm->input(1);
+  if (!sum || !gamma || !sum->producer() || !sum->producer()->Is("Add")) return false;
+  ir::Node* add = sum->producer();
+  auto shape = StaticShape(sum);
+  // SkipLayerNormalization normalizes (batch, sequence, hidden) over hidden.
+  if (!shape || shape->size() != 3) return false;
+  const int64_t hidden = shape->back();
+  const int64_t axis = norm->GetInt("axis", -1);
+  if (axis != -1 && axis != 2) return false;
+  const Tensor* g = ConstantValue(gamma);
+  if (!g || g->rank() != 1 || g->shape()[0] != hidden) return false;
+  if (norm->input(2)) {
+    const Tensor* b = ConstantValue(norm->input(2));
+    if (!b || b->rank() != 1 || b->shape()[0] != hidden) return false;
+  }
+  ir::Value* a = add->input(0);
+  ir::Value* b = add->input(1);
+  if (a == b || StaticShape(a) != shape || StaticShape(b) != shape) return false;
+  if (sum->elem_type() != DataType::kFloat) return false;
+  // A constant bias folded into one of the operands (a Linear's bias before the residual Add).
+  std::vector<ir::Node*> nodes{norm, add};
+  ir::Value* bias = nullptr;
+  ir::Node* bias_add = nullptr;
+  ir::Value* input = a;
+  ir::Value* skip = b;
+  if (ir::Value* m = StripBias(b, hidden, &bias, &bias_add)) {
+    input = m;
+    skip = a;
+  } else if (ir::Value* m2 = StripBias(a, hidden, &bias, &bias_add)) {
+    input = m2;
+    skip = b;
+  }
+  if (bias_add) nodes.push_back(bias_add);
+  *consumed = pattern::NodeNames(nodes);
+  ir::Graph& graph = *ctx.model.graph;
+  std::vector<ir::Value*> inputs{input, skip, gamma, norm->input(2), bias};
+  while (!inputs.empty() && !inputs.back()) inputs.pop_back();
+  // The sum stays available to its other readers through output 3.
+  const bool sum_used_elsewhere = sum->uses().size() > 1 || sum->is_graph_output();
+  ir::Value* y = graph.NewValue(norm->name() + "_out");
+  std::vector<ir::Value*> outputs{y};
+  ir::Value* sum_out = nullptr;
+  if (sum_used_elsewhere) {
+    sum_out = graph.NewValue(sum->name() + "_sum");
+    outputs = {y, nullptr, nullptr, sum_out};
+  }
+  ir::Node* fused = graph.AddNodeWithOutputs(op, inputs, outputs,
+                                             graph.UniqueNodeName(norm->name() + "_skip"), kMs);
+  y->type() = norm->output(0)->type();
+  if (sum_out) sum_out->type() = sum->type();
+  if (!ReplaceValue(graph, norm->output(0), y)) {
+    graph.RemoveNode(fused);
+    return false;
+  }
+  fused->SetFloat("epsilon", norm->GetFloat("epsilon", 1e-5f));
+  RemoveIfDead(graph, norm);  // takes the Adds along unless the sum has other readers
+  if (sum_out && ReplaceValue(graph, sum, sum_out)) RemoveIfDead(graph, add);
+  return true;
+}
+
+// A SkipLayerNormalization made before its input's bias Add appeared (fuse_attention emits
+// the output projection as MatMul + Add): the bias moves into input 4.
+bool LateBias(PassContext& ctx, ir::Node* skip_ln, std::vector<std::string>* consumed) {
+  if (skip_ln->input(4)) return false;
+  for (size_t i = 5; i < skip_ln->outputs().size(); ++i) {
+    if (skip_ln->output(i)) return false;
+  }
+  auto shape = StaticShape(skip_ln->input(0));
+  if (!shape || shape->size() != 3) return false;
+  for (size_t k : {size_t{0}, size_t{1}}) {
+    ir::Value* bias = nullptr;
+    ir::Node* add = nullptr;
+    ir::Value* m = StripBias(skip_ln->input(k), shape->back(), &bias, &add);
+    if (!m || StaticShape(skip_ln->input(1 - k)) != shape) continue;
+    *consumed = pattern::NodeNames({skip_ln, add});
+    ir::Value* other = skip_ln->input(1 - k);
+    skip_ln->SetInput(0, m);
+    skip_ln->SetInput(1, other);
+    while (skip_ln->inputs().size() < 5) skip_ln->AddInput(nullptr);
+    skip_ln->SetInput(4, bias);
+    RemoveIfDead(*ctx.model.graph, add);
+    return true;
+  }
+  return false;
+}
+
+bool SkipLayerNorm(PassContext& ctx, ir::Node* norm, std::vector<std::string>* consumed) {
+  return FuseSkip(ctx, norm, false, consumed);
+}
+
+bool SkipSimplifiedLayerNorm(PassContext& ctx, ir::Node* norm, std::vector<std::string>* consumed) {
+  return FuseSkip(ctx, norm, true, consumed);
+}
+
+}  // namespace
+
+FuseSkipLayerNorm::FuseSkipLayerNorm()
+    : FusionPass({{"skip_layer_norm", "LayerNormalization", "", SkipLayerNorm},
+                  {"skip_simplified_layer_norm", "SimplifiedLayerNormalization", "",
+                   SkipSimplifiedLayerNorm},
+                  {"skip_layer_norm_bias", "SkipLayerNormalization", kMs, LateBias}}) {}
+
+GRAPHOPT_REGISTER_PASS(FuseSkipLayerNorm, "fuse_skip_layer_norm", kExtended, 230,
+                       "residual Add (+ bias Add) + LayerNormalization into "
+                       "com.microsoft.SkipLayerNormalization (and the simplified form)",
+                       "com.microsoft.SkipLayerNormalization",
+                       "com.microsoft.SkipSimplifiedLayerNormalization");
+
+}  // namespace graphopt
