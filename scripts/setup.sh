@@ -13,6 +13,7 @@ PKGS=(
   libssl-dev
   libopenblas-dev
   prometheus
+  postgresql python3-yaml
   python3-grpcio python3-grpc-tools python3-protobuf
   )
 # ortbench (ONNX Runtime comparison) needs node and npm; install them only when absent, since

@@ -82,11 +82,26 @@ TEST_F(CliClientTest, SubmitWaitDownloadsTheArtifactOfGraphoptOptimize) {
   EXPECT_NE(out.find(job_id + " "), std::string::npos) << out;
   ASSERT_EQ(Graphopt("jobs --state failed --json", &out, &err), 0) << err;
   EXPECT_EQ(out.find(job_id), std::string::npos) << out;
-  ASSERT_EQ(Graphopt("download " + job_id + " -q -o " + dir + "/again.onnx", &out, &err), 0)
-      << err;
+  ASSERT_EQ(Graphopt("download " + job_id + " -q -o " + dir + "/again.onnx", &out, &err), 0) << err;
   EXPECT_EQ(ReadBytes(dir + "/again.onnx"), ReadBytes(*reference_));
   ASSERT_EQ(Graphopt("watch " + job_id, &out, &err), 0) << err;
   EXPECT_EQ(out, "succeeded\n");
+}
+
+// docs/API.md: a model with external data is uploaded as the model plus one upload per data
+// file, named in CreateJob by the location the model uses; submit does that by itself.
+TEST_F(CliClientTest, SubmitUploadsExternalDataFiles) {
+  const std::string dir = TempDir();
+  const std::string model = dir + "/split.onnx";
+  ASSERT_EQ(RunCommand(CliPath() + " optimize " + SharedModel(kModel) + " -o " + model +
+                       " --level disabled --external-data -q"),
+            0);
+  ASSERT_FALSE(ReadBytes(model + ".data").empty()) << "the model has no external data file";
+  ASSERT_EQ(RunCommand(CliPath() + " optimize " + model + " -o " + dir + "/reference.onnx -q"), 0);
+  std::string out, err;
+  ASSERT_EQ(Graphopt("submit " + model + " --fresh -o " + dir + "/out.onnx", &out, &err), 0) << err;
+  EXPECT_NE(err.find("uploaded split.onnx.data"), std::string::npos) << err;
+  EXPECT_EQ(ReadBytes(dir + "/out.onnx"), ReadBytes(dir + "/reference.onnx"));
 }
 
 TEST_F(CliClientTest, SubmitWithoutWaitPrintsTheIdAndACachedResultComesBackAtOnce) {
@@ -118,14 +133,14 @@ TEST_F(CliClientTest, RpcErrorsAreOneLineWithTheCodeAndExit2) {
 
   // Nobody listening.
   const uint16_t dead_port = FreeLoopbackPort();
-  EXPECT_EQ(RunCommand(CliPath() + " jobs --server 127.0.0.1:" + std::to_string(dead_port),
-                       &out, &err),
-            2);
+  EXPECT_EQ(
+      RunCommand(CliPath() + " jobs --server 127.0.0.1:" + std::to_string(dead_port), &out, &err),
+      2);
   EXPECT_EQ(err.rfind("graphopt: UNAVAILABLE: ", 0), 0u) << err;
   // The environment variable is the default server.
-  EXPECT_EQ(RunCommand("GRAPHOPT_SERVER=" + server_->address() + " " + CliPath() + " jobs",
-                       &out, &err),
-            0)
+  EXPECT_EQ(
+      RunCommand("GRAPHOPT_SERVER=" + server_->address() + " " + CliPath() + " jobs", &out, &err),
+      0)
       << err;
 
   // Local mistakes are caught before any RPC.
@@ -146,6 +161,15 @@ TEST_F(CliClientTest, TheServerCountsWhatTheClientsDid) {
       << metrics.body;
   EXPECT_NE(metrics.body.find("graphopt_grpc_requests_total{method=\"UploadModel\",code=\"OK\"}"),
             std::string::npos);
+  // The live server's exposition passes Prometheus' own linter.
+  if (RunCommand("command -v promtool") != 0) {
+    GTEST_SKIP() << "promtool not installed (Debian package 'prometheus')";
+  }
+  const std::string file = TempDir() + "/metrics.txt";
+  std::ofstream(file) << metrics.body;
+  std::string lint;
+  EXPECT_EQ(RunCommand("promtool check metrics < " + file, &lint, &lint), 0) << lint;
+  EXPECT_EQ(lint, "");
 }
 
 // Cancelling needs slow jobs: a server of its own with one worker and a delay per pass.

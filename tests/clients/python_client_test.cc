@@ -17,9 +17,7 @@ namespace {
 // Debian's python3-grpcio lives in /usr/bin/python3's dist-packages, not in pyenv's python.
 const std::string kPython = "/usr/bin/python3";
 
-bool HavePythonGrpc() {
-  return RunCommand(kPython + " -c 'import grpc, google.protobuf'") == 0;
-}
+bool HavePythonGrpc() { return RunCommand(kPython + " -c 'import grpc, google.protobuf'") == 0; }
 
 class PythonClientTest : public ::testing::Test {
  protected:
@@ -41,11 +39,10 @@ TEST_F(PythonClientTest, ExampleOptimizesTheSharedModelLikeTheCli) {
   const std::string model = SharedModel("squeezenet1_1.raw.onnx");
   ASSERT_EQ(RunCommand(CliPath() + " optimize " + model + " -o " + dir + "/reference.onnx -q"), 0);
   std::string out, err;
-  const int rc = RunCommand(env_ + kPython + " " GRAPHOPT_PYTHON_CLIENT_DIR
-                                   "/examples/optimize_model.py " +
-                                model + " --out " + dir + "/py.onnx --report " + dir +
-                                "/py.json --server " + server_->address(),
-                            &out, &err);
+  const int rc = RunCommand(
+      env_ + kPython + " " GRAPHOPT_PYTHON_CLIENT_DIR "/examples/optimize_model.py " + model +
+          " --out " + dir + "/py.onnx --report " + dir + "/py.json --server " + server_->address(),
+      &out, &err);
   ASSERT_EQ(rc, 0) << err << server_->Log();
   const auto summary = nlohmann::json::parse(out.substr(out.rfind('{')));
   EXPECT_EQ(summary["state"], "succeeded");
@@ -61,22 +58,20 @@ TEST_F(PythonClientTest, ExampleReportsServerErrorsWithExitCode2) {
   const std::string bogus = TempDir() + "/bogus.onnx";
   std::ofstream(bogus) << "not a model";
   std::string out, err;
-  EXPECT_EQ(RunCommand(env_ + kPython + " " GRAPHOPT_PYTHON_CLIENT_DIR
-                              "/examples/optimize_model.py " +
-                           bogus + " --out " + TempDir() + "/x.onnx --server " +
-                           server_->address(),
-                       &out, &err),
-            2);
+  EXPECT_EQ(
+      RunCommand(env_ + kPython + " " GRAPHOPT_PYTHON_CLIENT_DIR "/examples/optimize_model.py " +
+                     bogus + " --out " + TempDir() + "/x.onnx --server " + server_->address(),
+                 &out, &err),
+      2);
   EXPECT_NE(err.find("INVALID_ARGUMENT"), std::string::npos) << err;
 }
 
 TEST_F(PythonClientTest, LibraryHelpers) {
   std::string out, err;
-  const int rc = RunCommand(env_ + kPython + " " GRAPHOPT_CLIENT_TESTS_DIR
-                                   "/python_client_checks.py " +
-                                server_->address() + " " +
-                                SharedModel("squeezenet1_1.raw.onnx") + " " + TempDir(),
-                            &out, &err);
+  const int rc = RunCommand(
+      env_ + kPython + " " GRAPHOPT_CLIENT_TESTS_DIR "/python_client_checks.py " +
+          server_->address() + " " + SharedModel("squeezenet1_1.raw.onnx") + " " + TempDir(),
+      &out, &err);
   EXPECT_EQ(rc, 0) << out << err << server_->Log();
   EXPECT_NE(out.find("all checks passed"), std::string::npos) << out << err;
 }

@@ -18,8 +18,7 @@ class ChildProcess {
 
   // Runs argv[0] (looked up on PATH) with stdout and stderr appended to `log_path`. False,
   // with a reason in *error, when it cannot be started.
-  bool Start(const std::vector<std::string>& argv, const std::string& log_path,
-             std::string* error);
+  bool Start(const std::vector<std::string>& argv, const std::string& log_path, std::string* error);
   // True while the process has not exited.
   bool Running();
   // SIGTERM, then SIGKILL if it has not exited after `grace_seconds`; returns the exit

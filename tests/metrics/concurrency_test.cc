@@ -37,8 +37,8 @@ TEST(Concurrency, CountersGaugesAndHistogramsLoseNoUpdates) {
   EXPECT_EQ(gauge.Value(), total);
   const auto s = hist.Read();
   const uint64_t quarter = kThreads / 4 * kPerThread;
-  EXPECT_EQ(s.cumulative_counts, (std::vector<uint64_t>{quarter, 2 * quarter, 3 * quarter,
-                                                        4 * quarter}));
+  EXPECT_EQ(s.cumulative_counts,
+            (std::vector<uint64_t>{quarter, 2 * quarter, 3 * quarter, 4 * quarter}));
   EXPECT_DOUBLE_EQ(s.sum, quarter * (0.5 + 1.5 + 2.5 + 3.5));
 }
 
@@ -56,8 +56,7 @@ TEST(Concurrency, ChildrenCreatedRacingGetOneInstancePerLabelSet) {
   }
   for (auto& th : threads) th.join();
   for (int k = 0; k < kKeys; ++k) {
-    EXPECT_EQ(family.WithLabels({"k" + std::to_string(k)}).Value(),
-              kThreads * kPerThread / kKeys)
+    EXPECT_EQ(family.WithLabels({"k" + std::to_string(k)}).Value(), kThreads * kPerThread / kKeys)
         << "key k" << k;
   }
   const auto families = r.Collect();

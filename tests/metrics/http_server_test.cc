@@ -47,9 +47,9 @@ TEST_F(MetricsHttpServerTest, ServesMetricsInTheTextFormat) {
   EXPECT_NE(r.body.find("# TYPE process_open_fds gauge\n"), std::string::npos);
   // The scrape sees the latest value.
   metrics_.JobStateEntered("succeeded", "basic", "generic");
-  EXPECT_NE(HttpRequest(server_->port(), "GET", "/metrics?x=1")
-                .body.find("target=\"generic\"} 2\n"),
-            std::string::npos);
+  EXPECT_NE(
+      HttpRequest(server_->port(), "GET", "/metrics?x=1").body.find("target=\"generic\"} 2\n"),
+      std::string::npos);
 }
 
 TEST_F(MetricsHttpServerTest, HealthAndReadiness) {
@@ -109,7 +109,7 @@ TEST_F(MetricsHttpServerTest, StopClosesIdleConnectionsAndFreesThePort) {
   server_->Stop();
   EXPECT_TRUE(idle.ClosedByPeer());
   EXPECT_EQ(HttpRequest(port, "GET", "/healthz").status, 0);  // nobody listens
-  server_->Stop();                                              // idempotent
+  server_->Stop();                                            // idempotent
   // The port can be bound again at once.
   MetricsHttpOptions again;
   again.port = port;
@@ -135,8 +135,7 @@ TEST(MetricsHttpServer, BindFailureIsAnErrorValue) {
 }
 
 TEST(MetricsHttpRouting, HandlerExceptionsBecome500) {
-  MetricsHttpHandlers handlers{[]() -> std::string { throw std::runtime_error("boom"); },
-                               nullptr};
+  MetricsHttpHandlers handlers{[]() -> std::string { throw std::runtime_error("boom"); }, nullptr};
   const HttpReply r = RouteRequest("GET", "/metrics", handlers);
   EXPECT_EQ(r.status, 500);
   EXPECT_NE(r.body.find("boom"), std::string::npos);

@@ -72,12 +72,10 @@ TEST(PrometheusScrape, RealPrometheusSeesTheJobCounterMove) {
   const std::string log = dir + "/prometheus.log";
   testing::ChildProcess prometheus;
   std::string error;
-  ASSERT_TRUE(prometheus.Start({"prometheus", "--config.file=" + config,
-                               "--storage.tsdb.path=" + dir + "/data",
-                               "--web.listen-address=127.0.0.1:" +
-                                   std::to_string(prometheus_port),
-                               "--log.level=warn"},
-                              log, &error))
+  ASSERT_TRUE(prometheus.Start(
+      {"prometheus", "--config.file=" + config, "--storage.tsdb.path=" + dir + "/data",
+       "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port), "--log.level=warn"},
+      log, &error))
       << error;
 
   // Ready within 30 s (usually about one).

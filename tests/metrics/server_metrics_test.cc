@@ -78,10 +78,9 @@ TEST(ServerMetrics, ExportsBuildInfoAndProcessMetrics) {
   EXPECT_TRUE(HasLine(text, "graphopt_build_info{version=\"" + info.version + "\",build_type=\"" +
                                 info.build_type + "\",compiler=\"" + info.compiler + "\"} 1"))
       << text;
-  for (const char* name :
-       {"process_resident_memory_bytes", "process_virtual_memory_bytes",
-        "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
-        "process_start_time_seconds"}) {
+  for (const char* name : {"process_resident_memory_bytes", "process_virtual_memory_bytes",
+                           "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
+                           "process_start_time_seconds"}) {
     EXPECT_NE(text.find(std::string("\n") + name + " "), std::string::npos) << name;
     EXPECT_NE(text.find(std::string("# TYPE ") + name + " "), std::string::npos) << name;
   }

@@ -30,7 +30,8 @@ TEST_F(ServerE2eTest, EightClientsTenJobsEachAllSucceed) {
       for (int j = 0; j < kJobsPerClient; ++j) {
         v1::Job job;
         // fresh: every job really runs instead of being answered from the cache.
-        grpc::Status st = CreateJob(*stub, JobRequest(model.digest(), "basic", /*fresh=*/true), &job);
+        grpc::Status st =
+            CreateJob(*stub, JobRequest(model.digest(), "basic", /*fresh=*/true), &job);
         if (!st.ok()) {
           failures[c] = "create: " + st.error_message();
           return;
@@ -216,9 +217,9 @@ TEST_F(ServerE2eTest, ErrorsCarryProperCodes) {
 }
 
 TEST_F(ServerE2eTest, FullQueueIsResourceExhaustedAndTimeLimitIsDeadlineExceeded) {
-  auto server = ServerProcess::Start(
-      DataDir(), {"--workers", "1", "--queue-size", "1", "--debug-pass-delay-ms", "400",
-                  "--job-timeout", "1"});
+  auto server =
+      ServerProcess::Start(DataDir(), {"--workers", "1", "--queue-size", "1",
+                                       "--debug-pass-delay-ms", "400", "--job-timeout", "1"});
   ASSERT_TRUE(server);
   auto stub = server->NewStub();
   v1::Model model;

@@ -4,9 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "server/e2e_fixture.h"
 #include "optimizer/io/model_io.h"
 #include "optimizer/ir/shape_inference.h"
+#include "server/e2e_fixture.h"
 #include "server/store/sha256.h"
 
 namespace graphopt::testing {
@@ -47,7 +47,9 @@ TEST_F(ServerE2eTest, SqueezenetBasicMatchesCliByteForByte) {
   EXPECT_EQ(events.front().type(), v1::JobEvent::TYPE_SNAPSHOT);
   EXPECT_EQ(events.front().job().id(), job.id());
   // The stream ends with the terminal event (or with a terminal snapshot for a late watcher).
-  if (events.size() > 1) EXPECT_EQ(events.back().type(), v1::JobEvent::TYPE_SUCCEEDED);
+  if (events.size() > 1) {
+    EXPECT_EQ(events.back().type(), v1::JobEvent::TYPE_SUCCEEDED);
+  }
   EXPECT_EQ(events.back().state(), v1::JOB_STATE_SUCCEEDED) << server->Log();
   EXPECT_EQ(events.back().job().state(), v1::JOB_STATE_SUCCEEDED);
   int passes = 0;
@@ -61,7 +63,9 @@ TEST_F(ServerE2eTest, SqueezenetBasicMatchesCliByteForByte) {
     }
   }
   // The watch may start after the job did; passes are reported unless it was already over.
-  if (events.front().state() != v1::JOB_STATE_SUCCEEDED) EXPECT_GT(passes, 0);
+  if (events.front().state() != v1::JOB_STATE_SUCCEEDED) {
+    EXPECT_GT(passes, 0);
+  }
 
   v1::Job done;
   ASSERT_TRUE(GetJob(*stub, job.id(), &done).ok());
@@ -93,9 +97,9 @@ TEST_F(ServerE2eTest, SqueezenetBasicMatchesCliByteForByte) {
       << err;
   const std::string cli_bytes = ReadFileBytes(cli_out);
   ASSERT_FALSE(cli_bytes.empty());
-  EXPECT_TRUE(artifact == cli_bytes) << "server artifact (" << artifact.size()
-                                     << " bytes) differs from the CLI's (" << cli_bytes.size()
-                                     << " bytes)";
+  EXPECT_TRUE(artifact == cli_bytes)
+      << "server artifact (" << artifact.size() << " bytes) differs from the CLI's ("
+      << cli_bytes.size() << " bytes)";
   auto loaded = LoadModelFromBytes(artifact);
   EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
 }
@@ -123,7 +127,8 @@ TEST_F(ServerE2eTest, ModelWithExternalDataUploadedAsSeparateFiles) {
   ASSERT_TRUE(server);
   auto stub = server->NewStub();
   v1::Model model, data;
-  ASSERT_TRUE(UploadFile(*stub, folder + "/big.onnx", &model).ok());
+  grpc::Status main_upload = UploadFile(*stub, folder + "/big.onnx", &model);
+  ASSERT_TRUE(main_upload.ok()) << main_upload.error_message();
   grpc::Status up = UploadFile(*stub, data_path, &data, v1::FILE_KIND_EXTERNAL_DATA);
   ASSERT_TRUE(up.ok()) << up.error_message();
   EXPECT_EQ(data.kind(), v1::FILE_KIND_EXTERNAL_DATA);
@@ -155,8 +160,11 @@ TEST_F(ServerE2eTest, ModelWithExternalDataUploadedAsSeparateFiles) {
 
   const std::string cli_out = root_ + "/external_cli.onnx";
   std::string err;
-  ASSERT_EQ(RunCommand(CliPath() + " optimize " + folder + "/big.onnx -o " + cli_out +
-                           " --level basic -q", nullptr, &err), 0) << err;
+  ASSERT_EQ(RunCommand(
+                CliPath() + " optimize " + folder + "/big.onnx -o " + cli_out + " --level basic -q",
+                nullptr, &err),
+            0)
+      << err;
   EXPECT_TRUE(artifact == ReadFileBytes(cli_out));
   // The artifact is self-contained: it loads from bytes alone.
   EXPECT_TRUE(LoadModelFromBytes(artifact).ok());

@@ -93,7 +93,8 @@ class JobManagerTest : public ::testing::Test {
   bool WaitRunning(JobManager& manager, const std::string& id) {
     for (int i = 0; i < 2000; ++i) {
       auto job = manager.GetJob(id);
-      if (job.ok() && job->state == JobState::kRunning && !job->progress.pass_name.empty()) return true;
+      if (job.ok() && job->state == JobState::kRunning && !job->progress.pass_name.empty())
+        return true;
       std::this_thread::sleep_for(5ms);
     }
     return false;
@@ -192,14 +193,14 @@ TEST_F(JobManagerTest, WatcherGetsSnapshotThenEveryEventInOrder) {
   std::vector<std::pair<JobEventType, bool>> seen;
   std::vector<std::string> passes;
   bool finished = false;
-  auto subscription = manager->Watch(job->id, [&](const JobEventRecord& e, const JobRecord& j,
-                                                  bool snapshot) {
-    std::lock_guard lock(mu);
-    seen.push_back({e.type, snapshot});
-    if (e.type == JobEventType::kPass) passes.push_back(e.progress.pass_name);
-    if (IsTerminal(j.state)) finished = true;
-    cv.notify_all();
-  });
+  auto subscription =
+      manager->Watch(job->id, [&](const JobEventRecord& e, const JobRecord& j, bool snapshot) {
+        std::lock_guard lock(mu);
+        seen.push_back({e.type, snapshot});
+        if (e.type == JobEventType::kPass) passes.push_back(e.progress.pass_name);
+        if (IsTerminal(j.state)) finished = true;
+        cv.notify_all();
+      });
   ASSERT_TRUE(subscription.ok());
   ASSERT_TRUE(manager->CancelJob(blocker->id).ok());
   {
@@ -216,11 +217,12 @@ TEST_F(JobManagerTest, WatcherGetsSnapshotThenEveryEventInOrder) {
 
   // A late watcher of a finished job gets its final state and nothing else.
   int calls = 0;
-  auto late = manager->Watch(job->id, [&](const JobEventRecord& e, const JobRecord& j, bool snapshot) {
-    ++calls;
-    EXPECT_TRUE(snapshot);
-    EXPECT_EQ(j.state, JobState::kSucceeded);
-  });
+  auto late =
+      manager->Watch(job->id, [&](const JobEventRecord& e, const JobRecord& j, bool snapshot) {
+        ++calls;
+        EXPECT_TRUE(snapshot);
+        EXPECT_EQ(j.state, JobState::kSucceeded);
+      });
   ASSERT_TRUE(late.ok());
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(manager->Watch("job-none", [](auto&, auto&, bool) {}).status().code(),

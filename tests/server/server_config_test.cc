@@ -21,8 +21,8 @@ TEST(ServerConfigTest, Defaults) {
 TEST(ServerConfigTest, FlagsAndSizeSuffixes) {
   auto parsed = ParseServerConfig({"--listen", "0.0.0.0:6000", "--workers", "3", "--queue-size",
                                    "7", "--max-upload-bytes", "2MB", "--job-timeout", "1.5",
-                                   "--log-format", "json", "--grace-period", "4",
-                                   "--data-dir", "/tmp/x", "--metrics-listen", "off"});
+                                   "--log-format", "json", "--grace-period", "4", "--data-dir",
+                                   "/tmp/x", "--metrics-listen", "off"});
   ASSERT_TRUE(parsed.config.has_value()) << parsed.output;
   const ServerConfig& c = *parsed.config;
   EXPECT_EQ(c.listen, "0.0.0.0:6000");
@@ -54,13 +54,12 @@ TEST(ServerConfigTest, EnvironmentVariablesAndFlagPrecedence) {
 }
 
 TEST(ServerConfigTest, BadValuesAreRejectedWithAMessage) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--listen", "nonsense"},
-           {"--listen", "host:99999"},
-           {"--workers", "-1"},
-           {"--log-format", "xml"},
-           {"--queue-size", "0"},
-           {"--no-such-flag"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--listen", "nonsense"},
+                                                                {"--listen", "host:99999"},
+                                                                {"--workers", "-1"},
+                                                                {"--log-format", "xml"},
+                                                                {"--queue-size", "0"},
+                                                                {"--no-such-flag"}}) {
     auto parsed = ParseServerConfig(args);
     EXPECT_FALSE(parsed.config.has_value()) << args[0];
     EXPECT_NE(parsed.exit_code, 0) << args[0];

@@ -3,10 +3,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -70,8 +70,9 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::string& data_dir,
   const int port = FreeLoopbackPort();
   server->address_ = "127.0.0.1:" + std::to_string(port);
   server->log_path_ = data_dir + ".server.log";
-  std::vector<std::string> args = {GRAPHOPT_SERVER_BINARY, "--listen", server->address_,
-                                   "--metrics-listen", "127.0.0.1:0", "--data-dir", data_dir};
+  std::vector<std::string> args = {
+      GRAPHOPT_SERVER_BINARY, "--listen",   server->address_, "--metrics-listen",
+      "127.0.0.1:0",          "--data-dir", data_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -224,19 +225,22 @@ grpc::Status Download(v1::OptimizerService::Stub& stub, const std::string& id,
     bytes->append(chunk.data());
   }
   grpc::Status status = reader->Finish();
-  if (status.ok()) EXPECT_EQ(total, static_cast<int64_t>(bytes->size()));
+  if (status.ok()) {
+    EXPECT_EQ(total, static_cast<int64_t>(bytes->size()));
+  }
   return status;
 }
 
-v1::Job WaitForFinish(v1::OptimizerService::Stub& stub, const std::string& id, int timeout_seconds) {
+v1::Job WaitForFinish(v1::OptimizerService::Stub& stub, const std::string& id,
+                      int timeout_seconds) {
   v1::Job job;
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_seconds);
   while (Clock::now() < deadline) {
     job.Clear();
     grpc::Status status = GetJob(stub, id, &job);
-    if (status.ok() && (job.state() == v1::JOB_STATE_SUCCEEDED ||
-                        job.state() == v1::JOB_STATE_FAILED ||
-                        job.state() == v1::JOB_STATE_CANCELLED)) {
+    if (status.ok() &&
+        (job.state() == v1::JOB_STATE_SUCCEEDED || job.state() == v1::JOB_STATE_FAILED ||
+         job.state() == v1::JOB_STATE_CANCELLED)) {
       return job;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

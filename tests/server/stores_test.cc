@@ -132,8 +132,10 @@ TEST(SqliteJobStoreTest, ListJobsPagesNewestFirstWithStateFilter) {
   auto store = SqliteJobStore::Open(TempDir() + "/jobs.db");
   ASSERT_TRUE(store.ok());
   for (int i = 0; i < 7; ++i) {
-    ASSERT_TRUE((*store)->InsertJob(MakeJob("j" + std::to_string(i),
-                                            i % 2 ? JobState::kFailed : JobState::kQueued)).ok());
+    ASSERT_TRUE((*store)
+                    ->InsertJob(MakeJob("j" + std::to_string(i),
+                                        i % 2 ? JobState::kFailed : JobState::kQueued))
+                    .ok());
   }
   JobListQuery query;
   query.page_size = 3;
@@ -213,7 +215,8 @@ TEST(FileBlobStoreTest, WriteCommitReadDedupeAndReopen) {
   std::string content(11, '\0');
   EXPECT_EQ((*reader)->Read(content.data(), content.size()).value(), 11u);
   EXPECT_EQ(content, "hello world");
-  EXPECT_EQ((*store)->Open("sha256:" + std::string(64, '0')).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ((*store)->Open("sha256:" + std::string(64, '0')).status().code(),
+            StatusCode::kNotFound);
   EXPECT_EQ((*store)->Open("../../etc/passwd").status().code(), StatusCode::kInvalidArgument);
 
   const std::string copy = TempDir() + "/copy/blob.bin";

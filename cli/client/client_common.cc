@@ -1,0 +1,216 @@
+// Shared pieces of the client subcommands.
+#include "cli/client/client_common.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+#include "cli/command.h"
+
+namespace graphopt::cli {
+
+std::string DefaultServerAddress() {
+  const char* env = std::getenv("GRAPHOPT_SERVER");
+  return env != nullptr && *env != '\0' ? env : "127.0.0.1:50051";
+}
+
+void AddServerOption(CLI::App* cmd, std::string* server) {
+  *server = DefaultServerAddress();
+  cmd->add_option("--server", *server,
+                  "HOST:PORT of graphopt-server (default $GRAPHOPT_SERVER or 127.0.0.1:50051)");
+}
+
+std::unique_ptr<api::OptimizerService::Stub> MakeStub(const std::string& server) {
+  grpc::ChannelArguments args;
+  // Artifacts and chunks are streamed, but a Job with a large report summary must still fit.
+  args.SetMaxReceiveMessageSize(64 << 20);
+  return api::OptimizerService::NewStub(
+      grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args));
+}
+
+void SetUnaryDeadline(grpc::ClientContext* context) {
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+}
+
+namespace {
+
+const char* CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+}  // namespace
+
+int ReportRpcError(const grpc::Status& status, const std::string& server) {
+  std::string message = status.error_message();
+  for (char& c : message) {
+    if (c == '\n') c = ' ';  // one line, whatever the server said
+  }
+  std::cerr << "graphopt: " << CodeName(status.error_code()) << ": " << message;
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    std::cerr << " (is graphopt-server running at " << server << "? set --server or "
+              << "$GRAPHOPT_SERVER)";
+  }
+  std::cerr << "\n";
+  return kExitError;
+}
+
+std::optional<api::Level> LevelFromName(const std::string& name) {
+  if (name == "disabled") return api::LEVEL_DISABLED;
+  if (name == "basic") return api::LEVEL_BASIC;
+  if (name == "extended") return api::LEVEL_EXTENDED;
+  if (name == "layout") return api::LEVEL_LAYOUT;
+  if (name == "all") return api::LEVEL_ALL;
+  return std::nullopt;
+}
+
+std::string LevelName(api::Level level) {
+  switch (level) {
+    case api::LEVEL_DISABLED:
+      return "disabled";
+    case api::LEVEL_EXTENDED:
+      return "extended";
+    case api::LEVEL_LAYOUT:
+      return "layout";
+    case api::LEVEL_ALL:
+      return "all";
+    default:
+      return "basic";  // LEVEL_UNSPECIFIED means basic
+  }
+}
+
+std::optional<api::JobState> JobStateFromName(const std::string& name) {
+  if (name == "queued") return api::JOB_STATE_QUEUED;
+  if (name == "running") return api::JOB_STATE_RUNNING;
+  if (name == "succeeded") return api::JOB_STATE_SUCCEEDED;
+  if (name == "failed") return api::JOB_STATE_FAILED;
+  if (name == "cancelled") return api::JOB_STATE_CANCELLED;
+  return std::nullopt;
+}
+
+std::string JobStateName(api::JobState state) {
+  switch (state) {
+    case api::JOB_STATE_QUEUED:
+      return "queued";
+    case api::JOB_STATE_RUNNING:
+      return "running";
+    case api::JOB_STATE_SUCCEEDED:
+      return "succeeded";
+    case api::JOB_STATE_FAILED:
+      return "failed";
+    case api::JOB_STATE_CANCELLED:
+      return "cancelled";
+    default:
+      return "unknown";
+  }
+}
+
+bool IsTerminal(api::JobState state) {
+  return state == api::JOB_STATE_SUCCEEDED || state == api::JOB_STATE_FAILED ||
+         state == api::JOB_STATE_CANCELLED;
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "-";
+  const std::time_t seconds = static_cast<std::time_t>(t.seconds());
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &utc);
+  return buf;
+}
+
+std::string FormatBytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof(buf), "%.0f B", bytes);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f %s", bytes, units[unit]);
+  }
+  return buf;
+}
+
+std::string PassProgressText(const api::JobProgress& p) {
+  if (p.pass_count() <= 0) return "";
+  const int shown = std::min(p.pass_index() + 1, p.pass_count());
+  return "pass " + std::to_string(shown) + "/" + std::to_string(p.pass_count()) + " " +
+         p.pass_name();
+}
+
+double PassFraction(const api::JobProgress& p) {
+  if (p.pass_count() <= 0) return -1;
+  return static_cast<double>(std::min(p.pass_index() + 1, p.pass_count())) / p.pass_count();
+}
+
+int ExitCodeForJob(const api::Job& job) {
+  if (job.state() == api::JOB_STATE_SUCCEEDED) return kExitOk;
+  if (job.state() == api::JOB_STATE_FAILED && job.report().verification_status() == "failed") {
+    return kExitMismatch;
+  }
+  return kExitError;
+}
+
+std::string DescribeOutcome(const api::Job& job) {
+  std::string line = "job " + job.id() + " " + JobStateName(job.state());
+  if (job.state() == api::JOB_STATE_SUCCEEDED) {
+    const auto& r = job.report();
+    line += ": " + std::to_string(r.nodes_before()) + " -> " + std::to_string(r.nodes_after()) +
+            " nodes, " + FormatBytes(static_cast<double>(r.bytes_before())) + " -> " +
+            FormatBytes(static_cast<double>(r.bytes_after())) + ", verification " +
+            (r.verification_status().empty() ? "unknown" : r.verification_status());
+    if (!job.cached_from_job_id().empty())
+      line += " (cached from " + job.cached_from_job_id() + ")";
+  } else if (job.has_error() && !job.error().code().empty()) {
+    line += ": " + job.error().code() + ": " + job.error().message();
+  }
+  return line;
+}
+
+}  // namespace graphopt::cli

@@ -1,0 +1,59 @@
+// What every client subcommand shares: the --server option, the channel and stub, one-line
+// error reporting for gRPC failures, and names for the API's enums.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "graphopt/v1/optimizer.grpc.pb.h"
+
+namespace CLI {
+class App;
+}
+
+namespace graphopt::cli {
+
+namespace api = ::graphopt::v1;
+
+// "HOST:PORT" from --server, else $GRAPHOPT_SERVER, else 127.0.0.1:50051.
+std::string DefaultServerAddress();
+// Adds --server to a subcommand, defaulting to DefaultServerAddress().
+void AddServerOption(CLI::App* cmd, std::string* server);
+
+// A stub on an insecure channel to `server` (the service is meant for a private network; TLS
+// belongs to the ingress in front of it).
+std::unique_ptr<api::OptimizerService::Stub> MakeStub(const std::string& server);
+
+// Unary calls get this deadline; streams (upload, watch, download) get none.
+void SetUnaryDeadline(grpc::ClientContext* context);
+
+// Prints "graphopt: CODE: message" (plus a hint for UNAVAILABLE) on stderr; returns kExitError.
+int ReportRpcError(const grpc::Status& status, const std::string& server);
+
+// "basic" -> LEVEL_BASIC; nullopt for an unknown name.
+std::optional<api::Level> LevelFromName(const std::string& name);
+std::string LevelName(api::Level level);                                 // "basic"
+std::optional<api::JobState> JobStateFromName(const std::string& name);  // "running"
+std::string JobStateName(api::JobState state);                           // "running"
+bool IsTerminal(api::JobState state);
+
+// Seconds-precision UTC time ("2024-05-01 12:00:03Z"), "-" when unset.
+std::string FormatTimestamp(const google::protobuf::Timestamp& t);
+// 1536 -> "1.5 KiB".
+std::string FormatBytes(double bytes);
+
+// "pass 3/8 fold_constants" (pass_index counts from 0 and names the pass about to run; shown
+// 1-based). "" when the job reports no pass.
+std::string PassProgressText(const api::JobProgress& progress);
+// Fraction of passes started, or -1 when unknown.
+double PassFraction(const api::JobProgress& progress);
+
+// The exit code a finished job maps to: 0 succeeded, 1 verification mismatch, 2 otherwise.
+int ExitCodeForJob(const api::Job& job);
+// One line for a finished job on stderr ("job X succeeded: 120 -> 95 nodes, verified").
+std::string DescribeOutcome(const api::Job& job);
+
+}  // namespace graphopt::cli

@@ -1,0 +1,53 @@
+// `graphopt download JOB -o OUT.onnx [--report R.json]`: fetch a succeeded job's results.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <memory>
+
+#include "cli/client/client_operations.h"
+#include "cli/command.h"
+
+namespace graphopt::cli {
+
+namespace {
+
+struct DownloadArgs {
+  std::string server, job_id, output, report;
+  bool quiet = false;
+};
+
+int RunDownload(const DownloadArgs& a) {
+  if (a.output.empty() && a.report.empty()) {
+    std::cerr << "graphopt: nothing to download: give -o OUT.onnx and/or --report R.json\n";
+    return kExitError;
+  }
+  auto stub = MakeStub(a.server);
+  if (!a.output.empty()) {
+    if (int rc =
+            DownloadToFile(*stub, a.server, a.job_id, api::ARTIFACT_KIND_MODEL, a.output, a.quiet);
+        rc != kExitOk) {
+      return rc;
+    }
+  }
+  if (!a.report.empty()) {
+    return DownloadToFile(*stub, a.server, a.job_id, api::ARTIFACT_KIND_REPORT, a.report, a.quiet);
+  }
+  return kExitOk;
+}
+
+CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
+  auto a = std::make_shared<DownloadArgs>();
+  CLI::App* cmd = app.add_subcommand("download", "download a job's optimized model and report");
+  cmd->add_option("job", a->job_id, "job id")->required();
+  AddServerOption(cmd, &a->server);
+  cmd->add_option("-o,--output", a->output, "where to write the optimized model");
+  cmd->add_option("--report", a->report, "where to write the JSON report");
+  cmd->add_flag("-q,--quiet", a->quiet, "no progress on stderr");
+  return [a] { return RunDownload(*a); };
+};
+
+GRAPHOPT_REGISTER_COMMAND("download", 65, Setup);
+
+}  // namespace
+
+}  // namespace graphopt::cli

@@ -1,0 +1,160 @@
+// `graphopt submit`: upload a model to graphopt-server, create an optimization job, and
+// (with --wait, -o or --report) follow it and download the results.
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/client/client_operations.h"
+#include "cli/command.h"
+
+namespace graphopt::cli {
+
+namespace {
+
+struct SubmitArgs {
+  std::string server, input, output, report, level = "basic", target, idempotency_key;
+  std::vector<std::string> dims, enable, disable;
+  bool no_verify = false, fresh = false, wait = false, quiet = false;
+  std::optional<double> atol, rtol;
+  int priority = 0;
+};
+
+void AppendCommaList(const std::vector<std::string>& items,
+                     google::protobuf::RepeatedPtrField<std::string>* out) {
+  for (const auto& item : items) {
+    std::stringstream ss(item);
+    for (std::string part; std::getline(ss, part, ',');) {
+      if (!part.empty()) *out->Add() = part;
+    }
+  }
+}
+
+int RunSubmit(const SubmitArgs& a) {
+  api::CreateJobRequest request;
+  auto* options = request.mutable_options();
+  const auto level = LevelFromName(a.level);
+  if (!level) {
+    std::cerr << "graphopt: unknown level '" << a.level
+              << "' (disabled, basic, extended, layout, all)\n";
+    return kExitError;
+  }
+  options->set_level(*level);
+  options->set_target(a.target);
+  std::map<std::string, int64_t> dims;
+  std::string error;
+  if (!ParseDims(a.dims, &dims, &error)) {
+    std::cerr << "graphopt: " << error << "\n";
+    return kExitError;
+  }
+  options->mutable_dims()->insert(dims.begin(), dims.end());
+  AppendCommaList(a.enable, options->mutable_enable_passes());
+  AppendCommaList(a.disable, options->mutable_disable_passes());
+  if (a.no_verify) options->set_verify(false);
+  if (a.atol) options->set_atol(*a.atol);
+  if (a.rtol) options->set_rtol(*a.rtol);
+  options->set_priority(a.priority);
+  request.set_fresh(a.fresh);
+  request.set_idempotency_key(a.idempotency_key);
+
+  std::vector<std::string> locations;
+  if (int rc = ExternalDataLocations(a.input, &locations); rc != kExitOk) return rc;
+
+  auto stub = MakeStub(a.server);
+  api::Model model;
+  if (int rc = UploadFile(*stub, a.server, a.input, api::FILE_KIND_ONNX_MODEL, a.quiet, &model);
+      rc != kExitOk) {
+    return rc;
+  }
+  // External data files travel as separate uploads, named by the location the model uses.
+  const auto folder = std::filesystem::path(a.input).parent_path();
+  for (const auto& location : locations) {
+    api::Model data;
+    const std::string data_path = (folder / location).string();
+    if (int rc =
+            UploadFile(*stub, a.server, data_path, api::FILE_KIND_EXTERNAL_DATA, a.quiet, &data);
+        rc != kExitOk) {
+      return rc;
+    }
+    (*request.mutable_external_data())[location] = data.digest();
+  }
+  request.set_model_digest(model.digest());
+
+  api::Job job;
+  grpc::ClientContext context;
+  SetUnaryDeadline(&context);
+  const grpc::Status status = stub->CreateJob(&context, request, &job);
+  if (!status.ok()) return ReportRpcError(status, a.server);
+  std::cout << job.id() << "\n" << std::flush;  // stdout carries the id, for scripts
+  if (!a.quiet) {
+    std::cerr << "created job " << job.id() << " (" << JobStateName(job.state()) << ")";
+    if (!job.cached_from_job_id().empty()) {
+      std::cerr << ", result cached from job " << job.cached_from_job_id();
+    }
+    std::cerr << "\n";
+  }
+
+  if (!a.wait && a.output.empty() && a.report.empty()) return kExitOk;
+  if (!IsTerminal(job.state())) {
+    if (int rc = FollowJob(*stub, a.server, job.id(), a.quiet, false, &job); rc != kExitOk) {
+      return rc;
+    }
+  } else if (!a.quiet) {
+    std::cerr << DescribeOutcome(job) << "\n";
+  }
+  // A failed verification still has a report worth keeping.
+  if (!a.report.empty() && !job.report_digest().empty()) {
+    if (int rc =
+            DownloadToFile(*stub, a.server, job.id(), api::ARTIFACT_KIND_REPORT, a.report, a.quiet);
+        rc != kExitOk) {
+      return rc;
+    }
+  }
+  if (job.state() == api::JOB_STATE_SUCCEEDED && !a.output.empty()) {
+    if (int rc =
+            DownloadToFile(*stub, a.server, job.id(), api::ARTIFACT_KIND_MODEL, a.output, a.quiet);
+        rc != kExitOk) {
+      return rc;
+    }
+  }
+  if (job.state() != api::JOB_STATE_SUCCEEDED) {
+    std::cerr << "graphopt: " << DescribeOutcome(job) << "\n";
+  }
+  return ExitCodeForJob(job);
+}
+
+CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
+  auto a = std::make_shared<SubmitArgs>();
+  CLI::App* cmd = app.add_subcommand("submit", "optimize a model on graphopt-server");
+  cmd->add_option("input", a->input, "model to optimize (.onnx)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  AddServerOption(cmd, &a->server);
+  cmd->add_option("--level", a->level, "disabled|basic|extended|layout|all (default basic)");
+  cmd->add_option("--target", a->target, "target profile (default: the server's, generic)");
+  // One value per occurrence, so `--dim batch=1 model.onnx` leaves the model positional alone.
+  cmd->add_option("--dim", a->dims, "fix a symbolic dim: NAME=VALUE (repeatable)")->expected(1);
+  cmd->add_option("--enable", a->enable, "passes to run in addition (comma separated)")
+      ->expected(1);
+  cmd->add_option("--disable", a->disable, "passes not to run (comma separated)")->expected(1);
+  cmd->add_flag("--no-verify", a->no_verify, "skip the numerical check of the result");
+  cmd->add_option("--atol", a->atol, "absolute tolerance of verification");
+  cmd->add_option("--rtol", a->rtol, "relative tolerance of verification");
+  cmd->add_option("--priority", a->priority, "higher runs first (default 0)");
+  cmd->add_flag("--fresh", a->fresh, "run even if an identical job already succeeded");
+  cmd->add_option("--idempotency-key", a->idempotency_key,
+                  "retrying with the same key returns the same job");
+  cmd->add_flag("--wait", a->wait, "follow the job until it finishes (implied by -o/--report)");
+  cmd->add_option("-o,--output", a->output, "download the optimized model here");
+  cmd->add_option("--report", a->report, "download the JSON report here");
+  cmd->add_flag("-q,--quiet", a->quiet, "no progress on stderr");
+  return [a] { return RunSubmit(*a); };
+};
+
+GRAPHOPT_REGISTER_COMMAND("submit", 60, Setup);
+
+}  // namespace
+
+}  // namespace graphopt::cli

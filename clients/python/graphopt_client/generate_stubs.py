@@ -1,0 +1,11 @@
+"""python3 -m graphopt_client.generate_stubs OUT_DIR: generate the gRPC stubs at build time."""
+
+import sys
+
+from graphopt_client._stubs import generate_stubs
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python3 -m graphopt_client.generate_stubs OUT_DIR")
+    generate_stubs(sys.argv[1])
+    print(f"wrote graphopt/v1/optimizer_pb2.py and optimizer_pb2_grpc.py under {sys.argv[1]}")

@@ -1,0 +1,109 @@
+// Flag definitions and checks for graphopt-server (CLI11).
+#include "server/config/server_config.h"
+
+#include <CLI/CLI.hpp>
+#include <sstream>
+#include <thread>
+
+namespace graphopt::server {
+
+bool SplitHostPort(const std::string& address, std::string* host, int* port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
+  std::string h = address.substr(0, colon);
+  std::string p = address.substr(colon + 1);
+  if (h.front() == '[') {
+    if (h.back() != ']') return false;
+    h = h.substr(1, h.size() - 2);
+  }
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  int value = std::stoi(p);
+  if (value > 65535 || h.empty()) return false;
+  *host = h;
+  *port = value;
+  return true;
+}
+
+ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
+  ServerConfig c;
+  std::string log_format = "text";
+  CLI::App app{"graphopt-server: optimizes ONNX models for clients over gRPC"};
+  app.set_version_flag("--version", std::string("graphopt-server ") + GRAPHOPT_SERVER_VERSION);
+  auto address = CLI::Validator(
+      [](std::string& value) {
+        std::string host;
+        int port = 0;
+        return SplitHostPort(value, &host, &port) ? std::string()
+                                                  : "expected HOST:PORT, got '" + value + "'";
+      },
+      "HOST:PORT");
+  app.add_option("--listen", c.listen, "gRPC address")
+      ->envname("GRAPHOPT_LISTEN")
+      ->check(address)
+      ->capture_default_str();
+  app.add_option("--metrics-listen", c.metrics_listen,
+                 "HTTP address of /metrics, /healthz, /readyz ('off' disables)")
+      ->envname("GRAPHOPT_METRICS_LISTEN")
+      ->check(address | CLI::IsMember({"off"}))
+      ->capture_default_str();
+  app.add_option("--data-dir", c.data_dir, "where jobs, models and artifacts are stored")
+      ->envname("GRAPHOPT_DATA_DIR")
+      ->capture_default_str();
+  app.add_option("--workers", c.workers, "jobs optimized at once (0: one per CPU core)")
+      ->envname("GRAPHOPT_WORKERS")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  app.add_option("--queue-size", c.queue_size, "jobs that may wait; more are refused")
+      ->envname("GRAPHOPT_QUEUE_SIZE")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--max-upload-bytes", c.max_upload_bytes,
+                 "largest file UploadModel accepts (suffixes: KB, MB, GB = 1024-based)")
+      ->envname("GRAPHOPT_MAX_UPLOAD_BYTES")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--job-timeout", c.job_timeout_seconds, "seconds a job may run (0: no limit)")
+      ->envname("GRAPHOPT_JOB_TIMEOUT")
+      ->check(CLI::Range(0.0, 1e7))
+      ->capture_default_str();
+  app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error|off")
+      ->envname("GRAPHOPT_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.add_option("--log-format", log_format, "text|json")
+      ->envname("GRAPHOPT_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--grace-period", c.grace_period_seconds,
+                 "seconds running jobs get to finish on SIGTERM/SIGINT before being re-queued")
+      ->envname("GRAPHOPT_GRACE_PERIOD")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--max-concurrent-streams", c.max_concurrent_streams,
+                 "concurrent RPCs per client connection")
+      ->envname("GRAPHOPT_MAX_CONCURRENT_STREAMS")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  // Hidden (empty group): slows every pass down so tests can act while a job runs.
+  app.add_option("--debug-pass-delay-ms", c.debug_pass_delay_ms)
+      ->envname("GRAPHOPT_DEBUG_PASS_DELAY_MS")
+      ->group("");
+
+  ConfigParseResult result;
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out, err;
+    result.exit_code = app.exit(e, out, err);
+    result.output = out.str() + err.str();
+    return result;
+  }
+  c.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;
+  if (c.workers == 0) c.workers = std::max(1u, std::thread::hardware_concurrency());
+  result.config = c;
+  return result;
+}
+
+}  // namespace graphopt::server

@@ -1,0 +1,41 @@
+// graphopt-server's configuration: command-line flags, each with a GRAPHOPT_* environment
+// variable equivalent (a flag given on the command line wins over the environment).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/config/logging.h"
+
+namespace graphopt::server {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:50051";
+  std::string metrics_listen = "127.0.0.1:9090";  // "off" disables the HTTP endpoint
+  std::string data_dir = "./graphopt-data";
+  int workers = 0;  // 0: one per CPU core
+  int queue_size = 256;
+  int64_t max_upload_bytes = int64_t{2} << 30;
+  double job_timeout_seconds = 600;  // 0: no limit
+  std::string log_level = "info";
+  LogFormat log_format = LogFormat::kText;
+  double grace_period_seconds = 30;
+  int max_concurrent_streams = 100;  // per client connection
+  int debug_pass_delay_ms = 0;       // hidden; tests only
+};
+
+struct ConfigParseResult {
+  std::optional<ServerConfig> config;  // empty: exit with `exit_code` after printing `output`
+  int exit_code = 0;
+  std::string output;
+};
+
+// `args` excludes the program name. Reads GRAPHOPT_* variables from the environment.
+ConfigParseResult ParseServerConfig(const std::vector<std::string>& args);
+
+// Splits "HOST:PORT" ("[::1]:50051" for IPv6); false when malformed.
+bool SplitHostPort(const std::string& address, std::string* host, int* port);
+
+}  // namespace graphopt::server

@@ -1,0 +1,633 @@
+// JobManager: job lifecycle, worker pool, watchers, recovery and graceful shutdown.
+#include "server/jobs/job_manager.h"
+
+#include <boost/asio/post.hpp>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "server/config/logging.h"
+#include "server/store/sha256.h"
+
+namespace graphopt::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kModelKind = 1;
+constexpr int kExternalDataKind = 2;
+constexpr const char* kMainModelName = "model.onnx";
+// Runs of one job that a server stop (crash or restart) may interrupt before it is failed.
+constexpr int kMaxAttempts = 3;
+
+ObservedJobState Observed(JobState s) {
+  switch (s) {
+    case JobState::kQueued:
+      return ObservedJobState::kQueued;
+    case JobState::kRunning:
+      return ObservedJobState::kRunning;
+    case JobState::kSucceeded:
+      return ObservedJobState::kSucceeded;
+    case JobState::kFailed:
+      return ObservedJobState::kFailed;
+    case JobState::kCancelled:
+      return ObservedJobState::kCancelled;
+  }
+  return ObservedJobState::kFailed;
+}
+
+JobEventType TerminalEventType(JobState s) {
+  switch (s) {
+    case JobState::kSucceeded:
+      return JobEventType::kSucceeded;
+    case JobState::kCancelled:
+      return JobEventType::kCancelled;
+    default:
+      return JobEventType::kFailed;
+  }
+}
+
+// External data locations become paths inside the job's folder: only plain relative paths.
+Status CheckExternalLocation(const std::string& location) {
+  if (location.empty() || location.front() == '/' || location.find('\\') != std::string::npos ||
+      location.find('\0') != std::string::npos) {
+    return InvalidArgument("external data location '" + location + "' must be a relative path");
+  }
+  for (const auto& part : fs::path(location)) {
+    if (part == ".." || part == ".") {
+      return InvalidArgument("external data location '" + location +
+                             "' must not contain '.' or '..'");
+    }
+  }
+  if (location == kMainModelName) {
+    return InvalidArgument("external data location must not be '" + std::string(kMainModelName) +
+                           "'");
+  }
+  return Status::Ok();
+}
+
+double SecondsBetween(int64_t from_ms, int64_t to_ms) {
+  return from_ms > 0 && to_ms >= from_ms ? (to_ms - from_ms) / 1000.0 : 0.0;
+}
+
+}  // namespace
+
+JobSubscription::~JobSubscription() {
+  if (token_ != 0) manager_->Unsubscribe(job_id_, token_);
+}
+
+JobManager::JobManager(JobStore& jobs, BlobStore& blobs, JobRunner& runner,
+                       std::shared_ptr<ServerObserver> observer, JobManagerOptions options)
+    : jobs_(jobs),
+      blobs_(blobs),
+      runner_(runner),
+      observer_(observer ? std::move(observer) : NullObserver()),
+      options_(std::move(options)),
+      queue_(options_.queue_capacity) {}
+
+JobManager::~JobManager() {
+  if (pool_) Shutdown(std::chrono::milliseconds(0));
+}
+
+Status JobManager::Start() {
+  std::error_code ec;
+  fs::remove_all(options_.work_dir, ec);  // leftovers of jobs interrupted by a crash
+  fs::create_directories(options_.work_dir, ec);
+  if (ec) return Internal("cannot create work folder " + options_.work_dir + ": " + ec.message());
+
+  ASSIGN_OR_RETURN(auto unfinished, jobs_.ListUnfinishedJobs());
+  std::lock_guard lock(mu_);
+  for (auto& record : unfinished) {
+    auto job = std::make_shared<ActiveJob>();
+    job->record = std::move(record);
+    if (job->record.state == JobState::kRunning && job->record.attempts >= kMaxAttempts) {
+      // Running at every one of the last stops: it may be what kills the process. Give up.
+      job->record.state = JobState::kRunning;
+      active_[job->record.id] = job;
+      FinishLocked(job, JobState::kFailed, "INTERNAL",
+                   "the server stopped while this job ran, " + std::to_string(kMaxAttempts) +
+                       " times; it is not retried again");
+      continue;
+    }
+    if (job->record.state == JobState::kRunning) {
+      // It was running when the previous process stopped: run it again from the start.
+      job->record.state = JobState::kQueued;
+      job->record.progress = JobProgressRecord{};
+      PersistLocked(job->record);
+      PublishLocked(*job, JobEventType::kRequeued, /*persist=*/true);
+      LogJobEvent(spdlog::level::info, job->record.id, "job_requeued",
+                  {{"reason", "restart"}, {"attempts", job->record.attempts}});
+    } else {
+      LogJobEvent(spdlog::level::info, job->record.id, "job_recovered", {{"state", "queued"}});
+    }
+    queue_.PushRecovered(job->record.id, job->record.options.priority, job->record.seq);
+    active_[job->record.id] = job;
+  }
+  pool_ = std::make_unique<boost::asio::thread_pool>(std::max(1, options_.workers));
+  started_ = true;
+  observer_->OnBusyWorkers(0, options_.workers);
+  PushGaugesLocked();
+  for (size_t i = 0; i < queue_.size(); ++i) PostRunNext();
+  return Status::Ok();
+}
+
+std::string JobManager::NewJobId() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "job-%016llx",
+                static_cast<unsigned long long>(random() ^ (++id_counter_ << 48)));
+  return buffer;
+}
+
+std::string JobManager::ResultKey(const CreateJobParams& params) const {
+  std::string text = "graphopt " + runner_.Version() + "\nmodel " + params.model_digest +
+                     "\nexternal " + nlohmann::json(params.external_data).dump() + "\noptions " +
+                     params.options.ResultKeyText();
+  return DigestFromHex(Sha256Hex(text));
+}
+
+Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
+  if (!IsValidDigest(params.model_digest)) {
+    return InvalidArgument("model_digest must be 'sha256:<64 hex>', got '" + params.model_digest +
+                           "'");
+  }
+  auto model = jobs_.GetModel(params.model_digest);
+  if (!model.ok()) {
+    if (model.status().code() == StatusCode::kNotFound) {
+      return NotFound("model " + params.model_digest + " was not uploaded; call UploadModel first");
+    }
+    return model.status();
+  }
+  if (model->kind != kModelKind) {
+    return InvalidArgument("upload " + params.model_digest +
+                           " is external data, not an ONNX model");
+  }
+  for (const auto& [location, digest] : params.external_data) {
+    RETURN_IF_ERROR(CheckExternalLocation(location));
+    auto data = jobs_.GetModel(digest);
+    if (!data.ok())
+      return NotFound("external data '" + location + "' (" + digest + ") was not uploaded");
+    if (data->kind != kExternalDataKind) {
+      return InvalidArgument("upload " + digest + " for '" + location +
+                             "' was not uploaded as FILE_KIND_EXTERNAL_DATA");
+    }
+  }
+  RETURN_IF_ERROR(runner_.Validate(params.options));
+
+  JobRecord record;
+  record.model_digest = params.model_digest;
+  record.external_data = params.external_data;
+  record.options = params.options;
+  record.idempotency_key = params.idempotency_key;
+  record.result_key = ResultKey(params);
+  record.request_key = DigestFromHex(Sha256Hex(record.result_key + "\npriority " +
+                                               std::to_string(params.options.priority) +
+                                               "\nfresh " + (params.fresh ? "1" : "0")));
+  record.created_at_ms = NowMillis();
+
+  std::lock_guard lock(mu_);
+  if (draining_ || !started_) {
+    return Status(StatusCode::kUnavailable, "the server is shutting down; retry elsewhere");
+  }
+  if (!params.idempotency_key.empty()) {
+    ASSIGN_OR_RETURN(auto existing, jobs_.FindJobByIdempotencyKey(params.idempotency_key));
+    if (existing) {
+      if (existing->request_key != record.request_key) {
+        return FailedPrecondition("idempotency key '" + params.idempotency_key +
+                                  "' was already used for a different request (job " +
+                                  existing->id + ")");
+      }
+      auto it = active_.find(existing->id);
+      return it != active_.end() ? it->second->record : *existing;
+    }
+  }
+  record.id = NewJobId();
+  if (!params.fresh) {
+    ASSIGN_OR_RETURN(auto earlier, jobs_.FindSucceededJob(record.result_key));
+    if (earlier && blobs_.Contains(earlier->artifact_digest) &&
+        blobs_.Contains(earlier->report_digest)) {
+      return CachedJobLocked(params, *earlier, std::move(record));
+    }
+  }
+  if (queue_.full()) {
+    return ResourceExhausted("the job queue is full (" + std::to_string(queue_.capacity()) +
+                             " jobs waiting); retry later");
+  }
+  auto inserted = jobs_.InsertJob(record);
+  if (!inserted.ok()) {
+    if (inserted.status().code() == StatusCode::kAlreadyExists && !params.idempotency_key.empty()) {
+      // Another replica won the race for this key: that job is the answer.
+      ASSIGN_OR_RETURN(auto existing, jobs_.FindJobByIdempotencyKey(params.idempotency_key));
+      if (existing) return *existing;
+    }
+    return inserted.status();
+  }
+  auto job = std::make_shared<ActiveJob>();
+  job->record = std::move(inserted).value();
+  RETURN_IF_ERROR(queue_.Push(job->record.id, job->record.options.priority, job->record.seq));
+  active_[job->record.id] = job;
+  PublishLocked(*job, JobEventType::kQueued, /*persist=*/true);
+  NotifyStateLocked(job->record, false, JobState::kQueued, 0, false);
+  PushGaugesLocked();
+  LogJobEvent(spdlog::level::info, job->record.id, "job_queued",
+              {{"model", job->record.model_digest},
+               {"level", job->record.options.level},
+               {"target", job->record.options.target},
+               {"priority", job->record.options.priority},
+               {"queue_depth", queue_.size()}});
+  PostRunNext();
+  return job->record;
+}
+
+Result<JobRecord> JobManager::CachedJobLocked(const CreateJobParams& params,
+                                              const JobRecord& earlier, JobRecord record) {
+  record.state = JobState::kSucceeded;
+  record.started_at_ms = record.finished_at_ms = record.created_at_ms;
+  record.artifact_digest = earlier.artifact_digest;
+  record.artifact_size = earlier.artifact_size;
+  record.report_digest = earlier.report_digest;
+  record.report_size = earlier.report_size;
+  record.nodes_before = earlier.nodes_before;
+  record.nodes_after = earlier.nodes_after;
+  record.bytes_before = earlier.bytes_before;
+  record.bytes_after = earlier.bytes_after;
+  record.verification_status = earlier.verification_status;
+  record.graphopt_version = earlier.graphopt_version;
+  record.cached_from_job_id =
+      earlier.cached_from_job_id.empty() ? earlier.id : earlier.cached_from_job_id;
+  record.progress.stage = "done";
+  ASSIGN_OR_RETURN(JobRecord stored, jobs_.InsertJob(record));
+  JobEventRecord event;
+  event.job_id = stored.id;
+  event.type = JobEventType::kSucceeded;
+  event.time_ms = stored.finished_at_ms;
+  event.state = stored.state;
+  event.progress = stored.progress;
+  Status appended = jobs_.AppendEvent(event);
+  if (!appended.ok()) {
+    LogJobEvent(spdlog::level::warn, stored.id, "event_not_stored",
+                {{"error", appended.ToString()}});
+  }
+  NotifyStateLocked(stored, false, JobState::kQueued, 0, /*cache_hit=*/true);
+  LogJobEvent(spdlog::level::info, stored.id, "job_cache_hit",
+              {{"cached_from", stored.cached_from_job_id}, {"artifact", stored.artifact_digest}});
+  return stored;
+}
+
+Result<JobRecord> JobManager::GetJob(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = active_.find(id);
+    if (it != active_.end()) return it->second->record;
+  }
+  return jobs_.GetJob(id);
+}
+
+Result<JobPage> JobManager::ListJobs(const JobListQuery& query) {
+  ASSIGN_OR_RETURN(JobPage page, jobs_.ListJobs(query));
+  std::lock_guard lock(mu_);
+  for (auto& job : page.jobs) {
+    auto it = active_.find(job.id);
+    if (it != active_.end()) job = it->second->record;  // carries the live progress
+  }
+  return page;
+}
+
+Result<JobRecord> JobManager::CancelJob(const std::string& id) {
+  std::unique_lock lock(mu_);
+  auto it = active_.find(id);
+  if (it == active_.end()) {
+    lock.unlock();
+    ASSIGN_OR_RETURN(JobRecord record, jobs_.GetJob(id));
+    return FailedPrecondition("job " + id + " already finished (" + JobStateName(record.state) +
+                              "); nothing to cancel");
+  }
+  auto job = it->second;
+  if (job->record.state == JobState::kQueued) {
+    queue_.Remove(id);
+    FinishLocked(job, JobState::kCancelled, "CANCELLED", "cancelled by request while queued");
+    PushGaugesLocked();
+    return job->record;
+  }
+  int expected = kNoStop;
+  job->stop.compare_exchange_strong(expected, kStopUser);
+  LogJobEvent(spdlog::level::info, id, "job_cancel_requested", {{"state", "running"}});
+  return job->record;
+}
+
+Result<std::unique_ptr<JobSubscription>> JobManager::Watch(const std::string& id,
+                                                           JobListener listener) {
+  std::unique_lock lock(mu_);
+  auto it = active_.find(id);
+  if (it != active_.end()) {
+    ActiveJob& job = *it->second;
+    int64_t token = next_token_++;
+    JobEventRecord snapshot;
+    snapshot.job_id = id;
+    snapshot.time_ms = NowMillis();
+    snapshot.state = job.record.state;
+    snapshot.progress = job.record.progress;
+    snapshot.type =
+        job.record.state == JobState::kQueued ? JobEventType::kQueued : JobEventType::kStarted;
+    listener(snapshot, job.record, /*snapshot=*/true);
+    job.listeners.emplace(token, std::move(listener));
+    return std::make_unique<JobSubscription>(this, id, token);
+  }
+  lock.unlock();
+  // Finished (or unknown): the snapshot is all there is.
+  ASSIGN_OR_RETURN(JobRecord record, jobs_.GetJob(id));
+  JobEventRecord snapshot;
+  snapshot.job_id = id;
+  snapshot.time_ms = NowMillis();
+  snapshot.state = record.state;
+  snapshot.progress = record.progress;
+  snapshot.type = TerminalEventType(record.state);
+  snapshot.error_code = record.error_code;
+  snapshot.error_message = record.error_message;
+  listener(snapshot, record, /*snapshot=*/true);
+  return std::make_unique<JobSubscription>(this, id, 0);
+}
+
+void JobManager::Unsubscribe(const std::string& job_id, int64_t token) {
+  std::lock_guard lock(mu_);
+  auto it = active_.find(job_id);
+  if (it != active_.end()) it->second->listeners.erase(token);
+}
+
+void JobManager::PostRunNext() {
+  boost::asio::post(*pool_, [this] { RunNext(); });
+}
+
+void JobManager::RunNext() {
+  std::shared_ptr<ActiveJob> job;
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) return;
+    auto id = queue_.Pop();
+    if (!id) return;  // a cancelled job's turn
+    job = active_.at(*id);
+    job->record.state = JobState::kRunning;
+    job->record.started_at_ms = NowMillis();
+    job->record.attempts += 1;
+    job->record.progress = JobProgressRecord{"loading", 0, 0, ""};
+    PersistLocked(job->record);
+    PublishLocked(*job, JobEventType::kStarted, /*persist=*/true);
+    NotifyStateLocked(job->record, true, JobState::kQueued, 0, false);
+    ++busy_;
+    PushGaugesLocked();
+    LogJobEvent(spdlog::level::info, job->record.id, "job_started",
+                {{"attempt", job->record.attempts}, {"busy_workers", busy_}});
+  }
+  Execute(job);
+  std::lock_guard lock(mu_);
+  --busy_;
+  PushGaugesLocked();
+  idle_cv_.notify_all();
+}
+
+void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
+  const std::string work_dir = options_.work_dir + "/" + job->record.id;
+  RunOutcome outcome;
+  BlobInfo artifact, report;
+  Status status;
+  // Nothing a job does may take the server down: exceptions become a failed job.
+  try {
+    status = ExecuteInWorkDir(job, work_dir, &outcome, &artifact, &report);
+  } catch (const std::exception& e) {
+    status = Internal(std::string("the optimizer threw an exception: ") + e.what());
+  } catch (...) {
+    status = Internal("the optimizer threw an unknown exception");
+  }
+  std::error_code ec;
+  fs::remove_all(work_dir, ec);
+
+  std::lock_guard lock(mu_);
+  const int stop = job->stop.load();
+  JobRecord& r = job->record;
+  if (stop == kStopUser) {
+    FinishLocked(job, JobState::kCancelled, "CANCELLED", "cancelled by request while running");
+  } else if (status.ok()) {
+    r.artifact_digest = artifact.digest;
+    r.artifact_size = artifact.size;
+    r.report_digest = report.digest;
+    r.report_size = report.size;
+    r.nodes_before = outcome.nodes_before;
+    r.nodes_after = outcome.nodes_after;
+    r.bytes_before = outcome.bytes_before;
+    r.bytes_after = outcome.bytes_after;
+    r.verification_status = outcome.verification_status;
+    r.graphopt_version = outcome.graphopt_version;
+    for (const auto& pass : outcome.passes) {
+      observer_->OnPassFinished(pass.name, pass.seconds, pass.applied);
+    }
+    FinishLocked(job, JobState::kSucceeded, "", "");
+  } else if (stop == kStopShutdown) {
+    // Not the job's fault: it runs again after the restart.
+    r.state = JobState::kQueued;
+    r.progress = JobProgressRecord{};
+    PersistLocked(r);
+    PublishLocked(*job, JobEventType::kRequeued, /*persist=*/true);
+    NotifyStateLocked(r, true, JobState::kRunning, 0, false);
+    LogJobEvent(spdlog::level::info, r.id, "job_requeued", {{"reason", "shutdown"}});
+    active_.erase(r.id);
+  } else if (stop == kStopTimeout) {
+    FinishLocked(job, JobState::kFailed, "DEADLINE_EXCEEDED",
+                 "the job exceeded the server's time limit of " +
+                     std::to_string(options_.job_timeout.count() / 1000.0) + " s");
+  } else {
+    if (status.code() == StatusCode::kFailedPrecondition) {
+      observer_->OnVerificationFailed(r.options.level, r.options.target);
+    }
+    FinishLocked(job, JobState::kFailed, StatusCodeName(status.code()), status.message());
+  }
+}
+
+Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
+                                    const std::string& work_dir, RunOutcome* outcome,
+                                    BlobInfo* artifact, BlobInfo* report) {
+  std::error_code ec;
+  fs::remove_all(work_dir, ec);
+  fs::create_directories(work_dir + "/in", ec);
+  fs::create_directories(work_dir + "/out", ec);
+  if (ec) return Internal("cannot create the job's work folder: " + ec.message());
+
+  const JobRecord& r = job->record;  // fields used here do not change while running
+  RunRequest request;
+  request.job_id = r.id;
+  request.model_path = work_dir + "/in/" + kMainModelName;
+  request.output_path = work_dir + "/out/" + kMainModelName;
+  request.options = r.options;
+  RETURN_IF_ERROR(blobs_.MaterializeAt(r.model_digest, request.model_path));
+  for (const auto& [location, digest] : r.external_data) {
+    RETURN_IF_ERROR(blobs_.MaterializeAt(digest, work_dir + "/in/" + location));
+  }
+
+  const bool has_limit = options_.job_timeout.count() > 0;
+  const auto deadline = std::chrono::steady_clock::now() + options_.job_timeout;
+  request.cancelled = [job, has_limit, deadline] {
+    if (job->stop.load() != kNoStop) return true;
+    if (has_limit && std::chrono::steady_clock::now() > deadline) {
+      int expected = kNoStop;
+      job->stop.compare_exchange_strong(expected, kStopTimeout);
+      return true;
+    }
+    return false;
+  };
+  request.on_progress = [this, job](const RunProgress& p) {
+    if (options_.debug_pass_delay_ms > 0 && !p.pass_name.empty()) {
+      auto until = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(options_.debug_pass_delay_ms);
+      while (job->stop.load() == kNoStop && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    std::lock_guard lock(mu_);
+    bool entering_verify = p.stage == "verifying" && job->record.progress.stage != "verifying";
+    job->record.progress = JobProgressRecord{p.stage, p.pass_index, p.pass_count, p.pass_name};
+    if (!p.pass_name.empty()) {
+      PublishLocked(*job, JobEventType::kPass, /*persist=*/false);
+    } else if (entering_verify) {
+      PublishLocked(*job, JobEventType::kVerifying, /*persist=*/false);
+    }
+  };
+
+  ASSIGN_OR_RETURN(*outcome, runner_.Run(request));
+  for (const auto& entry : fs::directory_iterator(work_dir + "/out", ec)) {
+    if (entry.path().filename() != kMainModelName) {
+      return FailedPrecondition(
+          "the optimized model needs an external data file (it is over 2 GiB); the server "
+          "returns self-contained models only");
+    }
+  }
+  ASSIGN_OR_RETURN(*artifact, blobs_.ImportFile(request.output_path));
+  ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
+  RETURN_IF_ERROR(writer->Append(outcome->report_json));
+  ASSIGN_OR_RETURN(*report, writer->Commit());
+  return Status::Ok();
+}
+
+void JobManager::PersistLocked(const JobRecord& record) {
+  Status st = jobs_.UpdateJob(record);
+  if (!st.ok()) {
+    LogJobEvent(spdlog::level::err, record.id, "job_not_stored", {{"error", st.ToString()}});
+  }
+}
+
+void JobManager::PublishLocked(ActiveJob& job, JobEventType type, bool persist) {
+  JobEventRecord event;
+  event.job_id = job.record.id;
+  event.type = type;
+  event.time_ms = NowMillis();
+  event.state = job.record.state;
+  event.progress = job.record.progress;
+  event.error_code = job.record.error_code;
+  event.error_message = job.record.error_message;
+  if (persist) {
+    Status st = jobs_.AppendEvent(event);
+    if (!st.ok()) {
+      LogJobEvent(spdlog::level::warn, job.record.id, "event_not_stored",
+                  {{"error", st.ToString()}});
+    }
+  }
+  for (auto& [token, listener] : job.listeners) listener(event, job.record, /*snapshot=*/false);
+}
+
+void JobManager::NotifyStateLocked(const JobRecord& record, bool has_previous, JobState previous,
+                                   double run_seconds, bool cache_hit) {
+  JobStateChange change;
+  change.job_id = record.id;
+  change.level = record.options.level;
+  change.target = record.options.target;
+  change.has_previous = has_previous;
+  change.previous = Observed(previous);
+  change.current = Observed(record.state);
+  change.run_seconds = run_seconds;
+  change.cache_hit = cache_hit;
+  change.error_code = record.error_code;
+  if (record.state == JobState::kSucceeded && !cache_hit) {
+    change.nodes_removed = record.nodes_before - record.nodes_after;
+  }
+  observer_->OnJobStateChange(change);
+}
+
+void JobManager::FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState state,
+                              const std::string& code, const std::string& message) {
+  JobRecord& r = job->record;
+  const JobState previous = r.state;
+  r.state = state;
+  r.finished_at_ms = NowMillis();
+  r.error_code = code;
+  r.error_message = message;
+  r.progress.stage = "done";
+  PersistLocked(r);
+  PublishLocked(*job, TerminalEventType(state), /*persist=*/true);
+  const double run_seconds =
+      previous == JobState::kRunning ? SecondsBetween(r.started_at_ms, r.finished_at_ms) : 0.0;
+  NotifyStateLocked(r, true, previous, run_seconds, false);
+  LogFields fields = {{"state", JobStateName(state)}, {"seconds", run_seconds}};
+  if (state == JobState::kSucceeded) {
+    fields.push_back({"artifact", r.artifact_digest});
+    fields.push_back({"nodes_before", r.nodes_before});
+    fields.push_back({"nodes_after", r.nodes_after});
+    fields.push_back({"verification", r.verification_status});
+  } else {
+    fields.push_back({"code", code});
+    fields.push_back({"error", message});
+  }
+  LogJobEvent(state == JobState::kFailed ? spdlog::level::warn : spdlog::level::info, r.id,
+              "job_finished", fields);
+  job->listeners.clear();
+  active_.erase(r.id);
+}
+
+void JobManager::PushGaugesLocked() {
+  observer_->OnQueueDepth(static_cast<int64_t>(queue_.size()));
+  observer_->OnBusyWorkers(busy_, options_.workers);
+}
+
+bool JobManager::Shutdown(std::chrono::milliseconds grace) {
+  std::unique_lock lock(mu_);
+  if (!pool_) return true;
+  draining_ = true;
+  LogEvent(
+      spdlog::level::info, "jobs_draining",
+      {{"running", busy_}, {"queued", queue_.size()}, {"grace_seconds", grace.count() / 1000.0}});
+  idle_cv_.wait_for(lock, grace, [this] { return busy_ == 0; });
+  if (busy_ > 0) {
+    for (auto& [id, job] : active_) {
+      if (job->record.state != JobState::kRunning) continue;
+      int expected = kNoStop;
+      job->stop.compare_exchange_strong(expected, kStopShutdown);
+    }
+    // They stop at their next pass boundary; one pass on a large model can take a while.
+    idle_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return busy_ == 0; });
+  }
+  const bool stopped = busy_ == 0;
+  lock.unlock();
+  if (stopped) {
+    pool_->join();
+    pool_.reset();
+  } else {
+    // A worker is stuck inside one pass. Its job is still RUNNING in the store, so the next
+    // start re-queues it; the caller exits the process without waiting for the thread.
+    pool_->stop();
+    (void)pool_.release();
+    LogEvent(spdlog::level::warn, "workers_not_stopped", {});
+  }
+  return stopped;
+}
+
+size_t JobManager::queue_depth() {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+int JobManager::busy_workers() {
+  std::lock_guard lock(mu_);
+  return busy_;
+}
+
+}  // namespace graphopt::server

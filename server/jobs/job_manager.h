@@ -1,0 +1,141 @@
+// The heart of the server: accepts jobs (idempotency, result cache, bounded queue), runs them
+// on a Boost.Asio worker pool, publishes their progress to watchers, persists every state change
+// and recovers unfinished jobs after a restart. Knows nothing of gRPC.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "server/jobs/job_queue.h"
+#include "server/jobs/job_runner.h"
+#include "server/service/observer.h"
+#include "server/store/blob_store.h"
+#include "server/store/job_store.h"
+
+namespace graphopt::server {
+
+struct JobManagerOptions {
+  int workers = 2;
+  size_t queue_capacity = 256;
+  std::chrono::milliseconds job_timeout{0};  // 0: no limit
+  std::string work_dir;                      // scratch space for running jobs
+  // Test hook: sleep this long at every pass boundary, so tests can catch a job mid-run.
+  int debug_pass_delay_ms = 0;
+};
+
+struct CreateJobParams {
+  std::string model_digest;
+  std::map<std::string, std::string> external_data;  // location -> digest
+  JobOptionsRecord options;
+  std::string idempotency_key;
+  bool fresh = false;
+};
+
+// Receives the job as it is when watching starts (a snapshot event), then every later event with
+// the job as it is after it. Called under the manager's lock: it must be quick and must not
+// call back into the manager.
+using JobListener =
+    std::function<void(const JobEventRecord& event, const JobRecord& job, bool snapshot)>;
+
+class JobManager;
+
+// Stops the listener when destroyed.
+class JobSubscription {
+ public:
+  JobSubscription(JobManager* manager, std::string job_id, int64_t token)
+      : manager_(manager), job_id_(std::move(job_id)), token_(token) {}
+  ~JobSubscription();
+  JobSubscription(const JobSubscription&) = delete;
+  JobSubscription& operator=(const JobSubscription&) = delete;
+
+ private:
+  JobManager* manager_;
+  std::string job_id_;
+  int64_t token_;
+};
+
+class JobManager {
+ public:
+  JobManager(JobStore& jobs, BlobStore& blobs, JobRunner& runner,
+             std::shared_ptr<ServerObserver> observer, JobManagerOptions options);
+  ~JobManager();
+
+  // Re-queues the jobs a previous process left queued or running, then starts the workers.
+  Status Start();
+
+  Result<JobRecord> CreateJob(const CreateJobParams& params);
+  Result<JobRecord> GetJob(const std::string& id);
+  Result<JobPage> ListJobs(const JobListQuery& query);
+  // Queued: removed and CANCELLED at once. Running: asked to stop at the next pass boundary
+  // (the returned job is still RUNNING). Finished: kFailedPrecondition.
+  Result<JobRecord> CancelJob(const std::string& id);
+  // Calls `listener` with the current job (snapshot) before returning, then with each event
+  // until the job finishes or the subscription is destroyed.
+  Result<std::unique_ptr<JobSubscription>> Watch(const std::string& id, JobListener listener);
+
+  // Graceful stop: no new jobs start or are accepted; running jobs get `grace` to finish, then
+  // are stopped at their next pass boundary and put back in the queue (in the store) for the
+  // next start. Returns false when some worker did not stop in time.
+  bool Shutdown(std::chrono::milliseconds grace);
+
+  size_t queue_depth();
+  int busy_workers();
+  const JobManagerOptions& options() const { return options_; }
+
+ private:
+  friend class JobSubscription;
+  enum StopReason : int { kNoStop = 0, kStopUser = 1, kStopShutdown = 2, kStopTimeout = 3 };
+
+  struct ActiveJob {
+    JobRecord record;
+    std::atomic<int> stop{kNoStop};
+    std::map<int64_t, JobListener> listeners;
+  };
+
+  void Unsubscribe(const std::string& job_id, int64_t token);
+  void PostRunNext();
+  void RunNext();
+  // Runs a job already marked running; returns the finished record's new state.
+  void Execute(const std::shared_ptr<ActiveJob>& job);
+  Status ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job, const std::string& work_dir,
+                          RunOutcome* outcome, BlobInfo* artifact, BlobInfo* report);
+  // The following run under mu_.
+  void PublishLocked(ActiveJob& job, JobEventType type, bool persist);
+  void PersistLocked(const JobRecord& record);
+  void NotifyStateLocked(const JobRecord& record, bool has_previous, JobState previous,
+                         double run_seconds, bool cache_hit);
+  void FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState state, const std::string& code,
+                    const std::string& message);
+  void PushGaugesLocked();
+  Result<JobRecord> CachedJobLocked(const CreateJobParams& params, const JobRecord& earlier,
+                                    JobRecord record);
+  std::string NewJobId();
+  std::string ResultKey(const CreateJobParams& params) const;
+
+  JobStore& jobs_;
+  BlobStore& blobs_;
+  JobRunner& runner_;
+  std::shared_ptr<ServerObserver> observer_;
+  JobManagerOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  JobQueue queue_;
+  std::map<std::string, std::shared_ptr<ActiveJob>> active_;  // queued and running jobs
+  int busy_ = 0;
+  bool draining_ = false;
+  bool started_ = false;
+  int64_t next_token_ = 1;
+  uint64_t id_counter_ = 0;
+  std::unique_ptr<boost::asio::thread_pool> pool_;
+};
+
+}  // namespace graphopt::server

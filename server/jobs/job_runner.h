@@ -1,0 +1,59 @@
+// What a worker runs for one job, behind an interface: the real implementation calls the
+// optimizer's pipeline (pipeline_job_runner.cc, the server's only bridge to the optimizer);
+// tests substitute their own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "optimizer/util/status.h"
+#include "server/store/job_record.h"
+
+namespace graphopt::server {
+
+struct RunProgress {
+  std::string stage;  // "loading", "optimizing", "verifying", "saving"
+  int pass_index = 0;
+  int pass_count = 0;
+  std::string pass_name;
+};
+
+struct RunRequest {
+  std::string job_id;
+  std::string model_path;   // the main .onnx, with its external data files beside it
+  std::string output_path;  // where the optimized model goes
+  JobOptionsRecord options;
+  std::function<void(const RunProgress&)> on_progress;
+  // Polled between passes; true stops the run with kCancelled.
+  std::function<bool()> cancelled;
+};
+
+struct PassOutcome {
+  std::string name;
+  double seconds = 0;
+  int64_t applied = 0;
+};
+
+struct RunOutcome {
+  std::string report_json;
+  int64_t nodes_before = 0, nodes_after = 0;
+  int64_t bytes_before = 0, bytes_after = 0;
+  std::string verification_status;  // passed | failed | skipped
+  std::string graphopt_version;
+  std::vector<PassOutcome> passes;
+};
+
+class JobRunner {
+ public:
+  virtual ~JobRunner() = default;
+  // Checks options before a job is accepted (unknown level, target or pass: kInvalidArgument).
+  virtual Status Validate(const JobOptionsRecord& options) const = 0;
+  // Identifies the optimizer build: part of the result cache key, so an upgrade re-optimizes.
+  virtual std::string Version() const = 0;
+  // A failed verification is kFailedPrecondition.
+  virtual Result<RunOutcome> Run(const RunRequest& request) = 0;
+};
+
+}  // namespace graphopt::server

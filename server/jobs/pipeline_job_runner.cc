@@ -1,0 +1,76 @@
+// Translates a job's options into PipelineOptions and the pipeline's Report into a RunOutcome.
+// This is the only file of the server that includes optimizer headers beyond status.h.
+#include "server/jobs/pipeline_job_runner.h"
+
+#include "optimizer/pass/pass.h"
+#include "optimizer/pipeline.h"
+#include "optimizer/target.h"
+
+namespace graphopt::server {
+
+namespace {
+
+class PipelineJobRunner : public JobRunner {
+ public:
+  Status Validate(const JobOptionsRecord& options) const override {
+    auto level = ParseLevel(options.level);
+    if (!level.ok()) return InvalidArgument("unknown level '" + options.level + "'");
+    auto target = TargetRegistry::Get().Find(options.target);
+    if (!target.ok()) return InvalidArgument("unknown target '" + options.target + "'");
+    for (const auto* names : {&options.enable, &options.disable}) {
+      for (const auto& name : *names) {
+        if (PassRegistry::Get().Find(name) == nullptr) {
+          return InvalidArgument("unknown pass '" + name + "'");
+        }
+      }
+    }
+    for (const auto& [name, value] : options.dims) {
+      if (value <= 0) return InvalidArgument("dim " + name + " must be positive");
+    }
+    if ((options.atol && *options.atol < 0) || (options.rtol && *options.rtol < 0)) {
+      return InvalidArgument("tolerances must not be negative");
+    }
+    return Status::Ok();
+  }
+
+  std::string Version() const override { return GraphoptVersion(); }
+
+  Result<RunOutcome> Run(const RunRequest& request) override {
+    PipelineOptions options;
+    ASSIGN_OR_RETURN(options.level, ParseLevel(request.options.level));
+    options.target = request.options.target;
+    options.dims = request.options.dims;
+    options.enable = request.options.enable;
+    options.disable = request.options.disable;
+    options.verify = request.options.verify;
+    options.verify_options.dims = request.options.dims;
+    if (request.options.atol) options.verify_options.atol = *request.options.atol;
+    if (request.options.rtol) options.verify_options.rtol = *request.options.rtol;
+    options.on_progress = [&request](const ProgressEvent& e) {
+      if (request.on_progress) {
+        request.on_progress(RunProgress{e.stage, e.pass_index, e.pass_count, e.pass_name});
+      }
+    };
+    options.cancelled = request.cancelled;
+
+    ASSIGN_OR_RETURN(Report report, OptimizeFile(request.model_path, request.output_path, options));
+    RunOutcome outcome;
+    outcome.report_json = report.ToJson();
+    outcome.nodes_before = report.nodes_before;
+    outcome.nodes_after = report.nodes_after;
+    outcome.bytes_before = report.bytes_before;
+    outcome.bytes_after = report.bytes_after;
+    outcome.verification_status = report.verification_status;
+    outcome.graphopt_version = report.graphopt_version;
+    for (const auto& pass : report.passes) {
+      outcome.passes.push_back({pass.name, pass.time_ms / 1000.0, pass.applied});
+    }
+    return outcome;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<JobRunner> MakePipelineJobRunner() { return std::make_unique<PipelineJobRunner>(); }
+
+}  // namespace graphopt::server

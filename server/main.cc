@@ -1,0 +1,144 @@
+// graphopt-server: opens the stores under --data-dir, recovers unfinished jobs, serves gRPC (and
+// /metrics over HTTP), and shuts down gracefully on SIGTERM/SIGINT.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "server/config/logging.h"
+#include "server/config/server_config.h"
+#include "server/jobs/job_manager.h"
+#include "server/jobs/pipeline_job_runner.h"
+#include "server/service/grpc_server.h"
+#include "server/store/file_blob_store.h"
+#include "server/store/sqlite_job_store.h"
+#ifdef GRAPHOPT_HAVE_METRICS
+#include "server/http/metrics_http_server.h"
+#include "server/metrics/metrics.h"
+#include "server/service/metrics_observer.h"
+#endif
+
+namespace graphopt::server {
+namespace {
+
+int Fail(const std::string& event, const Status& status) {
+  LogEvent(spdlog::level::critical, event, {{"error", status.ToString()}});
+  return 1;
+}
+
+int Run(const ServerConfig& config, sigset_t signals) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) return Fail("data_dir_unusable", Internal(config.data_dir + ": " + ec.message()));
+  const std::string data_dir = fs::absolute(config.data_dir).lexically_normal().string();
+
+  auto job_store = SqliteJobStore::Open(data_dir + "/graphopt.db");
+  if (!job_store.ok()) return Fail("job_store_unavailable", job_store.status());
+  auto blob_store = FileBlobStore::Create(data_dir + "/blobs");
+  if (!blob_store.ok()) return Fail("blob_store_unavailable", blob_store.status());
+  auto runner = MakePipelineJobRunner();
+
+  std::shared_ptr<ServerObserver> observer = NullObserver();
+  std::atomic<bool> ready{false};
+#ifdef GRAPHOPT_HAVE_METRICS
+  auto metrics = std::make_shared<metrics::ServerMetrics>();
+  observer = MakeMetricsObserver(metrics);
+  std::unique_ptr<http::MetricsHttpServer> http_server;
+  if (config.metrics_listen != "off") {
+    http::MetricsHttpOptions http_options;
+    if (!http::ParseListenAddress(config.metrics_listen, &http_options.host, &http_options.port)) {
+      return Fail("metrics_listen_invalid", InvalidArgument(config.metrics_listen));
+    }
+    http_server = std::make_unique<http::MetricsHttpServer>(
+        http_options, http::MetricsHttpHandlers{[metrics] { return metrics->RenderText(); },
+                                                [&ready] { return ready.load(); }});
+    Status started = http_server->Start();
+    if (!started.ok()) return Fail("metrics_listen_failed", started);
+    LogEvent(spdlog::level::info, "metrics_listening",
+             {{"address", http_options.host}, {"port", http_server->port()}});
+  }
+#endif
+
+  JobManagerOptions job_options;
+  job_options.workers = config.workers;
+  job_options.queue_capacity = static_cast<size_t>(config.queue_size);
+  job_options.job_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(config.job_timeout_seconds * 1000));
+  job_options.work_dir = data_dir + "/work";
+  job_options.debug_pass_delay_ms = config.debug_pass_delay_ms;
+  JobManager jobs(**job_store, **blob_store, *runner, observer, job_options);
+  Status started = jobs.Start();
+  if (!started.ok()) return Fail("job_recovery_failed", started);
+
+  boost::asio::thread_pool blocking_pool(2);
+  ServiceContext context{jobs,         **job_store, **blob_store, observer, config.max_upload_bytes,
+                         blocking_pool};
+  auto grpc_server = GrpcServer::Start(context, {config.listen, config.max_concurrent_streams});
+  if (!grpc_server.ok()) {
+    jobs.Shutdown(std::chrono::milliseconds(0));
+    return Fail("listen_failed", grpc_server.status());
+  }
+  (*grpc_server)->SetServing(true);
+  ready = true;
+  observer->OnReady(true);
+  LogEvent(spdlog::level::info, "server_started",
+           {{"listen", config.listen},
+            {"port", (*grpc_server)->port()},
+            {"data_dir", data_dir},
+            {"workers", config.workers},
+            {"queue_size", config.queue_size},
+            {"max_upload_bytes", config.max_upload_bytes},
+            {"job_timeout_seconds", config.job_timeout_seconds},
+            {"recovered_queued_jobs", jobs.queue_depth()}});
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  const auto grace =
+      std::chrono::milliseconds(static_cast<int64_t>(config.grace_period_seconds * 1000));
+  LogEvent(spdlog::level::info, "shutdown_started",
+           {{"signal", strsignal(signal_number)}, {"grace_seconds", config.grace_period_seconds}});
+  ready = false;
+  observer->OnReady(false);
+  // Stop accepting calls at once; calls in flight (watchers) may last as long as the jobs do.
+  const auto rpc_deadline = std::chrono::system_clock::now() + grace + std::chrono::seconds(1);
+  std::thread grpc_stopper([&] { (*grpc_server)->Shutdown(rpc_deadline); });
+  const bool workers_stopped = jobs.Shutdown(grace);
+  grpc_stopper.join();
+  blocking_pool.join();
+#ifdef GRAPHOPT_HAVE_METRICS
+  if (http_server) http_server->Stop();
+#endif
+  LogEvent(spdlog::level::info, "shutdown_finished", {{"workers_stopped", workers_stopped}});
+  spdlog::default_logger()->flush();
+  if (!workers_stopped) {
+    // A worker is stuck inside a pass; its job is re-queued by the next start. Do not wait.
+    std::_Exit(0);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace graphopt::server
+
+int main(int argc, char** argv) {
+  using namespace graphopt::server;
+  auto parsed = ParseServerConfig(std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed.config) {
+    std::fputs(parsed.output.c_str(), parsed.exit_code == 0 ? stdout : stderr);
+    return parsed.exit_code;
+  }
+  graphopt::Status logging = InitLogging(parsed.config->log_level, parsed.config->log_format);
+  if (!logging.ok()) {
+    std::fprintf(stderr, "graphopt-server: %s\n", logging.ToString().c_str());
+    return 2;
+  }
+  // Every thread started from here on inherits the blocked mask; only sigwait sees the signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return Run(*parsed.config, signals);
+}

@@ -1,0 +1,58 @@
+// gRPC server assembly.
+#include "server/service/grpc_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+namespace graphopt::server {
+
+namespace {
+constexpr int kMaxMessageBytes = 8 << 20;  // chunks are small; anything larger is abuse
+constexpr const char* kServiceName = "graphopt.v1.OptimizerService";
+}  // namespace
+
+Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(ServiceContext& context,
+                                                      const GrpcServerOptions& options) {
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
+  server->service_ = std::make_unique<OptimizerService>(context);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return Status(StatusCode::kUnavailable, "cannot listen on " + options.listen +
+                                                " (address in use or not valid for this host)");
+  }
+  server->SetServing(false);
+  return server;
+}
+
+GrpcServer::~GrpcServer() {
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+  }
+}
+
+void GrpcServer::SetServing(bool serving) {
+  auto* health = server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(serving);
+  health->SetServingStatus(kServiceName, serving);
+}
+
+void GrpcServer::Shutdown(std::chrono::system_clock::time_point deadline) {
+  SetServing(false);
+  server_->Shutdown(deadline);
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace graphopt::server

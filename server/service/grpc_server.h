@@ -1,0 +1,40 @@
+// Builds and runs the gRPC server: OptimizerService plus grpc.health.v1 and server reflection,
+// with the limits that protect the process (message size, concurrent streams).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "optimizer/util/status.h"
+#include "server/service/optimizer_service.h"
+
+namespace graphopt::server {
+
+struct GrpcServerOptions {
+  std::string listen;
+  int max_concurrent_streams = 100;
+};
+
+class GrpcServer {
+ public:
+  // Binds and starts serving; health reports NOT_SERVING until SetServing(true).
+  static Result<std::unique_ptr<GrpcServer>> Start(ServiceContext& context,
+                                                   const GrpcServerOptions& options);
+  ~GrpcServer();
+
+  void SetServing(bool serving);
+  // Stops accepting calls; calls still running get until `deadline`, then are cancelled.
+  void Shutdown(std::chrono::system_clock::time_point deadline);
+  int port() const { return port_; }
+
+ private:
+  GrpcServer() = default;
+  std::unique_ptr<OptimizerService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace graphopt::server

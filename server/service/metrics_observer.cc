@@ -1,0 +1,56 @@
+// Maps the server's events onto metrics::ServerMetrics' instruments.
+#include "server/service/metrics_observer.h"
+
+namespace graphopt::server {
+
+namespace {
+
+class MetricsObserver : public ServerObserver {
+ public:
+  explicit MetricsObserver(std::shared_ptr<metrics::ServerMetrics> metrics)
+      : metrics_(std::move(metrics)) {}
+
+  void OnRpc(std::string_view method, std::string_view code, double seconds) override {
+    metrics_->GrpcRequestFinished(method, code, seconds);
+  }
+  void OnUploadBytes(int64_t bytes) override {
+    metrics_->UploadBytesReceived(static_cast<uint64_t>(bytes));
+  }
+  void OnJobStateChange(const JobStateChange& change) override {
+    metrics_->JobStateEntered(change.cache_hit ? "cached" : ObservedJobStateName(change.current),
+                              change.level, change.target);
+    const bool terminal = change.current == ObservedJobState::kSucceeded ||
+                          change.current == ObservedJobState::kFailed ||
+                          change.current == ObservedJobState::kCancelled;
+    if (terminal && change.has_previous && change.previous == ObservedJobState::kRunning) {
+      metrics_->JobFinished(change.level, change.target, ObservedJobStateName(change.current),
+                            change.run_seconds);
+    }
+    if (change.current == ObservedJobState::kSucceeded && !change.cache_hit) {
+      metrics_->NodesRemoved(change.nodes_removed);
+    }
+  }
+  void OnPassFinished(std::string_view pass_name, double seconds, int64_t applied) override {
+    metrics_->PassFinished(pass_name, seconds, applied > 0);
+  }
+  void OnVerificationFailed(std::string_view, std::string_view) override {
+    metrics_->VerificationFailed();
+  }
+  void OnQueueDepth(int64_t depth) override { metrics_->SetQueueDepth(depth); }
+  void OnBusyWorkers(int64_t busy, int64_t total) override {
+    metrics_->SetWorkers(total);
+    metrics_->SetWorkersBusy(busy);
+  }
+
+ private:
+  std::shared_ptr<metrics::ServerMetrics> metrics_;
+};
+
+}  // namespace
+
+std::shared_ptr<ServerObserver> MakeMetricsObserver(
+    std::shared_ptr<metrics::ServerMetrics> metrics) {
+  return std::make_shared<MetricsObserver>(std::move(metrics));
+}
+
+}  // namespace graphopt::server

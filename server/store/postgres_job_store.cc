@@ -1,0 +1,480 @@
+// PostgreSQL JobStore: queries, lease handling and the LISTEN loop behind postgres_job_store.h.
+#include "server/store/postgres_job_store.h"
+
+#include <poll.h>
+
+#include <nlohmann/json.hpp>
+
+#include "server/store/postgres_schema.h"
+
+namespace graphopt::server {
+namespace {
+
+constexpr const char* kJobColumns =
+    "seq, id, state, model_digest, external_data, options, result_key, request_key, "
+    "idempotency_key, created_at, started_at, finished_at, error_code, error_message, "
+    "artifact_digest, artifact_size, report_digest, report_size, nodes_before, nodes_after, "
+    "bytes_before, bytes_after, verification_status, graphopt_version, cached_from, attempts, "
+    "stage";
+
+// Written columns, in the order JobParams binds them ($1 = id).
+const std::vector<std::string>& WritableColumns() {
+  static const std::vector<std::string> kColumns = {"id",
+                                                    "state",
+                                                    "priority",
+                                                    "model_digest",
+                                                    "external_data",
+                                                    "options",
+                                                    "result_key",
+                                                    "request_key",
+                                                    "idempotency_key",
+                                                    "created_at",
+                                                    "started_at",
+                                                    "finished_at",
+                                                    "error_code",
+                                                    "error_message",
+                                                    "artifact_digest",
+                                                    "artifact_size",
+                                                    "report_digest",
+                                                    "report_size",
+                                                    "nodes_before",
+                                                    "nodes_after",
+                                                    "bytes_before",
+                                                    "bytes_after",
+                                                    "verification_status",
+                                                    "graphopt_version",
+                                                    "cached_from",
+                                                    "attempts",
+                                                    "stage"};
+  return kColumns;
+}
+
+// JobState numbers of succeeded, failed, cancelled.
+const std::string kNotTerminal = "state NOT IN (3, 4, 5)";
+
+PgParams JobParams(const JobRecord& j) {
+  PgParams p;
+  p.Text(j.id)
+      .Int(static_cast<int>(j.state))
+      .Int(j.options.priority)
+      .Text(j.model_digest)
+      .Text(nlohmann::json(j.external_data).dump())
+      .Text(j.options.ToJson())
+      .Text(j.result_key)
+      .Text(j.request_key)
+      .TextOrNull(j.idempotency_key)
+      .Int(j.created_at_ms)
+      .Int(j.started_at_ms)
+      .Int(j.finished_at_ms)
+      .Text(j.error_code)
+      .Text(j.error_message)
+      .Text(j.artifact_digest)
+      .Int(j.artifact_size)
+      .Text(j.report_digest)
+      .Int(j.report_size)
+      .Int(j.nodes_before)
+      .Int(j.nodes_after)
+      .Int(j.bytes_before)
+      .Int(j.bytes_after)
+      .Text(j.verification_status)
+      .Text(j.graphopt_version)
+      .Text(j.cached_from_job_id)
+      .Int(j.attempts)
+      .Text(j.progress.stage);
+  return p;
+}
+
+Result<JobRecord> ReadJob(const PgResult& r, int row) {
+  JobRecord j;
+  j.seq = r.Int(row, 0);
+  j.id = r.Text(row, 1);
+  j.state = static_cast<JobState>(r.Int(row, 2));
+  j.model_digest = r.Text(row, 3);
+  auto ext = nlohmann::json::parse(r.Text(row, 4), nullptr, false);
+  if (ext.is_discarded() || !ext.is_object()) {
+    return Internal("stored external data of job " + j.id + " is corrupt");
+  }
+  for (const auto& [location, digest] : ext.items()) {
+    if (!digest.is_string()) return Internal("stored external data of job " + j.id + " is corrupt");
+    j.external_data[location] = digest.get<std::string>();
+  }
+  ASSIGN_OR_RETURN(j.options, JobOptionsRecord::FromJson(r.Text(row, 5)));
+  j.result_key = r.Text(row, 6);
+  j.request_key = r.Text(row, 7);
+  j.idempotency_key = r.Text(row, 8);
+  j.created_at_ms = r.Int(row, 9);
+  j.started_at_ms = r.Int(row, 10);
+  j.finished_at_ms = r.Int(row, 11);
+  j.error_code = r.Text(row, 12);
+  j.error_message = r.Text(row, 13);
+  j.artifact_digest = r.Text(row, 14);
+  j.artifact_size = r.Int(row, 15);
+  j.report_digest = r.Text(row, 16);
+  j.report_size = r.Int(row, 17);
+  j.nodes_before = r.Int(row, 18);
+  j.nodes_after = r.Int(row, 19);
+  j.bytes_before = r.Int(row, 20);
+  j.bytes_after = r.Int(row, 21);
+  j.verification_status = r.Text(row, 22);
+  j.graphopt_version = r.Text(row, 23);
+  j.cached_from_job_id = r.Text(row, 24);
+  j.attempts = static_cast<int>(r.Int(row, 25));
+  j.progress.stage = r.Text(row, 26);
+  return j;
+}
+
+Result<std::vector<JobRecord>> ReadJobs(const PgResult& r) {
+  std::vector<JobRecord> jobs;
+  for (int row = 0; row < r.rows(); ++row) {
+    ASSIGN_OR_RETURN(JobRecord job, ReadJob(r, row));
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+// "SET state = $2, ..." for every writable column but the id, with the lease kept only while
+// the job stays running.
+std::string UpdateAssignments() {
+  std::string set;
+  const auto& columns = WritableColumns();
+  for (size_t i = 1; i < columns.size(); ++i) {
+    set += (i > 1 ? ", " : "") + columns[i] + " = $" + std::to_string(i + 1);
+  }
+  set +=
+      ", lease_owner = CASE WHEN $2::smallint = 2 THEN lease_owner END"
+      ", lease_expires_at = CASE WHEN $2::smallint = 2 THEN lease_expires_at END";
+  return set;
+}
+
+// INSERT INTO events of a fixed event for each `id` a CTE named `changed` returns.
+std::string EventsFromChanged(JobEventType type, JobState state, const std::string& stage) {
+  return "INSERT INTO events (job_id, type, time, state, stage, pass_index, pass_count, "
+         "pass_name, error_code, error_message) SELECT id, " +
+         std::to_string(static_cast<int>(type)) + ", graphopt_now_ms(), " +
+         std::to_string(static_cast<int>(state)) + ", '" + stage +
+         "', 0, 0, '', error_code, error_message FROM changed RETURNING job_id";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PostgresJobStore>> PostgresJobStore::Open(
+    const PostgresStoreOptions& options) {
+  ASSIGN_OR_RETURN(auto pool, PgConnectionPool::Create(options.dsn, options.max_connections));
+  {
+    ASSIGN_OR_RETURN(auto conn, pool->Acquire());
+    RETURN_IF_ERROR(MigratePostgresSchema(*conn));
+  }
+  auto store = std::unique_ptr<PostgresJobStore>(new PostgresJobStore(pool, options));
+  store->listener_ = std::thread([s = store.get()] { s->ListenLoop(); });
+  return store;
+}
+
+PostgresJobStore::~PostgresJobStore() {
+  stopping_ = true;
+  event_cv_.notify_all();
+  if (listener_.joinable()) listener_.join();
+}
+
+Status PostgresJobStore::PutModel(const ModelRecord& m) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  return conn
+      ->Exec(
+          "INSERT INTO models (digest, file_name, size, kind, created_at) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
+          PgParams().Text(m.digest).Text(m.file_name).Int(m.size).Int(m.kind).Int(m.created_at_ms))
+      .status();
+}
+
+Result<ModelRecord> PostgresJobStore::GetModel(const std::string& digest) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT digest, file_name, size, kind, created_at FROM "
+                                      "models WHERE digest = $1",
+                                      PgParams().Text(digest)));
+  if (r.rows() == 0) return NotFound("no uploaded model with digest " + digest);
+  return ModelRecord{r.Text(0, 0), r.Text(0, 1), r.Int(0, 2), static_cast<int>(r.Int(0, 3)),
+                     r.Int(0, 4)};
+}
+
+Result<JobRecord> PostgresJobStore::InsertJob(const JobRecord& job) {
+  std::string columns, placeholders;
+  const auto& names = WritableColumns();
+  for (size_t i = 0; i < names.size(); ++i) {
+    columns += (i ? ", " : "") + names[i];
+    placeholders += (i ? ", $" : "$") + std::to_string(i + 1);
+  }
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(auto r, conn->Exec("INSERT INTO jobs (" + columns + ") VALUES (" + placeholders +
+                                          ") RETURNING seq",
+                                      JobParams(job)));
+  JobRecord stored = job;
+  stored.seq = r.Int(0, 0);
+  return stored;
+}
+
+Status PostgresJobStore::UpdateJob(const JobRecord& job) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(auto r, conn->Exec("UPDATE jobs SET " + UpdateAssignments() +
+                                          " WHERE id = $1 AND " + kNotTerminal,
+                                      JobParams(job)));
+  if (r.affected() > 0) return Status::Ok();
+  ASSIGN_OR_RETURN(auto exists,
+                   conn->Exec("SELECT 1 FROM jobs WHERE id = $1", PgParams().Text(job.id)));
+  if (exists.rows() == 0) return NotFound("no job " + job.id);
+  return Status::Ok();  // terminal: the first result stays
+}
+
+Result<std::vector<JobRecord>> PostgresJobStore::QueryJobs(const std::string& where_and_order,
+                                                           const PgParams& params) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(
+      auto r,
+      conn->Exec(std::string("SELECT ") + kJobColumns + " FROM jobs " + where_and_order, params));
+  return ReadJobs(r);
+}
+
+Result<JobRecord> PostgresJobStore::GetJob(const std::string& id) {
+  ASSIGN_OR_RETURN(auto jobs, QueryJobs("WHERE id = $1", PgParams().Text(id)));
+  if (jobs.empty()) return NotFound("no job with id '" + id + "'");
+  return jobs.front();
+}
+
+Result<std::optional<JobRecord>> PostgresJobStore::FindJobByIdempotencyKey(const std::string& key) {
+  ASSIGN_OR_RETURN(auto jobs, QueryJobs("WHERE idempotency_key = $1", PgParams().Text(key)));
+  if (jobs.empty()) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(jobs.front());
+}
+
+Result<std::optional<JobRecord>> PostgresJobStore::FindSucceededJob(const std::string& result_key) {
+  ASSIGN_OR_RETURN(auto jobs, QueryJobs("WHERE result_key = $1 AND state = 3 "
+                                        "ORDER BY seq DESC LIMIT 1",
+                                        PgParams().Text(result_key)));
+  if (jobs.empty()) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(jobs.front());
+}
+
+Result<JobPage> PostgresJobStore::ListJobs(const JobListQuery& query) {
+  PgParams params;
+  params.Int(query.before_seq > 0 ? query.before_seq : INT64_MAX);
+  std::string where = "WHERE seq < $1";
+  if (query.state) {
+    params.Int(static_cast<int>(*query.state));
+    where += " AND state = $2";
+  }
+  // One extra row tells whether another page follows.
+  params.Int(query.page_size + 1);
+  where += " ORDER BY seq DESC LIMIT $" + std::to_string(params.size());
+  ASSIGN_OR_RETURN(auto jobs, QueryJobs(where, params));
+  JobPage page;
+  if (static_cast<int>(jobs.size()) > query.page_size) {
+    jobs.resize(query.page_size);
+    page.next_before_seq = jobs.back().seq;
+  }
+  page.jobs = std::move(jobs);
+  return page;
+}
+
+Result<std::vector<JobRecord>> PostgresJobStore::ListUnfinishedJobs() {
+  return QueryJobs(
+      "WHERE state = 1 OR (state = 2 AND (lease_owner IS NULL OR "
+      "lease_expires_at < graphopt_now_ms())) ORDER BY seq ASC",
+      {});
+}
+
+Status PostgresJobStore::AppendEvent(const JobEventRecord& e) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  return conn
+      ->Exec(
+          "INSERT INTO events (job_id, type, time, state, stage, pass_index, pass_count, "
+          "pass_name, error_code, error_message) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+          PgParams()
+              .Text(e.job_id)
+              .Int(static_cast<int>(e.type))
+              .Int(e.time_ms)
+              .Int(static_cast<int>(e.state))
+              .Text(e.progress.stage)
+              .Int(e.progress.pass_index)
+              .Int(e.progress.pass_count)
+              .Text(e.progress.pass_name)
+              .Text(e.error_code)
+              .Text(e.error_message))
+      .status();
+}
+
+Result<std::vector<StoredJobEvent>> PostgresJobStore::ListEventsAfter(const std::string& job_id,
+                                                                      int64_t after_id) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT id, type, time, state, stage, pass_index, "
+                                      "pass_count, pass_name, error_code, error_message "
+                                      "FROM events WHERE job_id = $1 AND id > $2 ORDER BY id",
+                                      PgParams().Text(job_id).Int(after_id)));
+  std::vector<StoredJobEvent> events;
+  for (int row = 0; row < r.rows(); ++row) {
+    StoredJobEvent s;
+    s.id = r.Int(row, 0);
+    JobEventRecord& e = s.event;
+    e.job_id = job_id;
+    e.type = static_cast<JobEventType>(r.Int(row, 1));
+    e.time_ms = r.Int(row, 2);
+    e.state = static_cast<JobState>(r.Int(row, 3));
+    e.progress.stage = r.Text(row, 4);
+    e.progress.pass_index = static_cast<int>(r.Int(row, 5));
+    e.progress.pass_count = static_cast<int>(r.Int(row, 6));
+    e.progress.pass_name = r.Text(row, 7);
+    e.error_code = r.Text(row, 8);
+    e.error_message = r.Text(row, 9);
+    events.push_back(std::move(s));
+  }
+  return events;
+}
+
+Result<std::vector<JobEventRecord>> PostgresJobStore::ListEvents(const std::string& job_id) {
+  ASSIGN_OR_RETURN(auto stored, ListEventsAfter(job_id, 0));
+  std::vector<JobEventRecord> events;
+  for (auto& s : stored) events.push_back(std::move(s.event));
+  return events;
+}
+
+Result<std::optional<JobRecord>> PostgresJobStore::ClaimNextJob(const std::string& owner,
+                                                                std::chrono::milliseconds lease) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  // SKIP LOCKED: replicas claiming at once each lock a different queued row instead of waiting
+  // for (and then losing) the same one.
+  ASSIGN_OR_RETURN(
+      auto r,
+      conn->Exec(std::string("UPDATE jobs SET state = 2, lease_owner = $1, "
+                             "lease_expires_at = graphopt_now_ms() + $2, "
+                             "started_at = graphopt_now_ms(), attempts = attempts + 1, "
+                             "stage = 'running' "
+                             "WHERE seq = (SELECT seq FROM jobs WHERE state = 1 "
+                             "ORDER BY priority DESC, seq ASC LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                             "RETURNING ") +
+                     kJobColumns,
+                 PgParams().Text(owner).Int(lease.count())));
+  if (r.rows() == 0) return std::optional<JobRecord>();
+  ASSIGN_OR_RETURN(JobRecord job, ReadJob(r, 0));
+  return std::optional<JobRecord>(std::move(job));
+}
+
+Status PostgresJobStore::RenewLease(const std::string& job_id, const std::string& owner,
+                                    std::chrono::milliseconds lease) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(auto r, conn->Exec("UPDATE jobs SET lease_expires_at = graphopt_now_ms() + $3 "
+                                      "WHERE id = $1 AND state = 2 AND lease_owner = $2",
+                                      PgParams().Text(job_id).Text(owner).Int(lease.count())));
+  if (r.affected() == 0) {
+    return FailedPrecondition("job " + job_id + " is no longer leased to " + owner +
+                              " (cancelled, finished, or re-queued after its lease expired)");
+  }
+  return Status::Ok();
+}
+
+Status PostgresJobStore::ReleaseJob(const std::string& job_id, const std::string& owner) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  return conn
+      ->Exec(
+          "WITH changed AS (UPDATE jobs SET state = 1, lease_owner = NULL, "
+          "lease_expires_at = NULL, stage = 'queued' "
+          "WHERE id = $1 AND state = 2 AND lease_owner = $2 "
+          "RETURNING id, error_code, error_message) " +
+              EventsFromChanged(JobEventType::kRequeued, JobState::kQueued, "queued"),
+          PgParams().Text(job_id).Text(owner))
+      .status();
+}
+
+Result<std::vector<std::string>> PostgresJobStore::RequeueExpiredLeases(int max_attempts) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  const std::string expired =
+      "SELECT seq FROM jobs WHERE state = 2 AND lease_expires_at < graphopt_now_ms() AND ";
+  // Each statement is atomic; SKIP LOCKED lets replicas sweep at once without waiting on each
+  // other or on a worker renewing the same row.
+  RETURN_IF_ERROR(
+      conn->Exec("WITH changed AS (UPDATE jobs SET state = 4, finished_at = graphopt_now_ms(), "
+                 "error_code = 'INTERNAL', error_message = 'the job''s lease expired ' || "
+                 "attempts || ' times (its replica stopped while running it); not retried', "
+                 "lease_owner = NULL, lease_expires_at = NULL, stage = 'failed' "
+                 "WHERE seq IN (" +
+                     expired + "attempts >= $1 FOR UPDATE SKIP LOCKED) " +
+                     "RETURNING id, error_code, error_message) " +
+                     EventsFromChanged(JobEventType::kFailed, JobState::kFailed, "failed"),
+                 PgParams().Int(max_attempts))
+          .status());
+  ASSIGN_OR_RETURN(
+      auto r,
+      conn->Exec("WITH changed AS (UPDATE jobs SET state = 1, lease_owner = NULL, "
+                 "lease_expires_at = NULL, stage = 'queued' WHERE seq IN (" +
+                     expired + "attempts < $1 FOR UPDATE SKIP LOCKED) " +
+                     "RETURNING id, error_code, error_message) " +
+                     EventsFromChanged(JobEventType::kRequeued, JobState::kQueued, "queued"),
+                 PgParams().Int(max_attempts)));
+  std::vector<std::string> ids;
+  for (int row = 0; row < r.rows(); ++row) ids.push_back(r.Text(row, 0));
+  return ids;
+}
+
+Result<FinishOutcome> PostgresJobStore::FinishJob(const JobRecord& finished) {
+  if (!IsTerminal(finished.state)) {
+    return InvalidArgument(std::string("FinishJob needs a terminal state, not ") +
+                           JobStateName(finished.state));
+  }
+  {
+    ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+    ASSIGN_OR_RETURN(auto r,
+                     conn->Exec("UPDATE jobs SET " + UpdateAssignments() + " WHERE id = $1 AND " +
+                                    kNotTerminal + " RETURNING " + kJobColumns,
+                                JobParams(finished)));
+    if (r.rows() == 1) {
+      ASSIGN_OR_RETURN(JobRecord stored, ReadJob(r, 0));
+      return FinishOutcome{std::move(stored), true};
+    }
+  }
+  ASSIGN_OR_RETURN(JobRecord stored, GetJob(finished.id));
+  return FinishOutcome{std::move(stored), false};
+}
+
+Result<int64_t> PostgresJobStore::CountQueuedJobs() {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT COUNT(*) FROM jobs WHERE state = 1"));
+  return r.Int(0, 0);
+}
+
+void PostgresJobStore::BumpEventCounter() {
+  {
+    std::lock_guard lock(event_mu_);
+    ++event_counter_;
+  }
+  event_cv_.notify_all();
+}
+
+void PostgresJobStore::WaitForEvents(uint64_t seen_counter, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(event_mu_);
+  event_cv_.wait_for(lock, timeout,
+                     [&] { return event_counter_.load() > seen_counter || stopping_.load(); });
+}
+
+void PostgresJobStore::ListenLoop() {
+  while (!stopping_) {
+    auto conn = PgConnection::Connect(options_.dsn);
+    if (!conn.ok() || !(*conn)->ExecScript("LISTEN graphopt_job_events").ok()) {
+      std::this_thread::sleep_for(options_.listener_poll);
+      continue;
+    }
+    // Notifications sent while this replica was not listening are lost: wake every watcher
+    // so it re-reads the events table.
+    BumpEventCounter();
+    PGconn* raw = (*conn)->raw();
+    while (!stopping_) {
+      pollfd fd{PQsocket(raw), POLLIN, 0};
+      if (fd.fd < 0) break;
+      ::poll(&fd, 1, static_cast<int>(options_.listener_poll.count()));
+      if (PQconsumeInput(raw) == 0) break;  // connection lost: reconnect
+      bool any = false;
+      while (PGnotify* n = PQnotifies(raw)) {
+        any = true;
+        PQfreemem(n);
+      }
+      if (any) BumpEventCounter();
+    }
+  }
+}
+
+}  // namespace graphopt::server

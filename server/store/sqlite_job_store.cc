@@ -1,0 +1,418 @@
+// SQLite JobStore: schema, migrations and the queries behind the JobStore calls.
+#include "server/store/sqlite_job_store.h"
+
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+
+namespace graphopt::server {
+
+namespace {
+
+// A prepared statement that finalizes itself; binds by 1-based index.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Status prepared() const {
+    if (rc_ == SQLITE_OK) return Status::Ok();
+    return Internal(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
+  }
+  void Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindOrNull(int i, const std::string& v) {
+    if (v.empty()) {
+      sqlite3_bind_null(stmt_, i);
+    } else {
+      Bind(i, v);
+    }
+  }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  std::string Text(int col) const {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt_, col))
+             : std::string();
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+Status Exec(sqlite3* db, const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    return Internal("sqlite: " + message);
+  }
+  return Status::Ok();
+}
+
+Status StepDone(sqlite3* db, Statement& st) {
+  int rc = st.Step();
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::Ok();
+  if (rc == SQLITE_CONSTRAINT) return {StatusCode::kAlreadyExists, sqlite3_errmsg(db)};
+  if (rc == SQLITE_BUSY || rc == SQLITE_FULL || rc == SQLITE_IOERR) {
+    return {StatusCode::kUnavailable, std::string("sqlite: ") + sqlite3_errmsg(db)};
+  }
+  return Internal(std::string("sqlite: ") + sqlite3_errmsg(db));
+}
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE models (
+  digest TEXT PRIMARY KEY,
+  file_name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  state INTEGER NOT NULL,
+  model_digest TEXT NOT NULL,
+  external_data TEXT NOT NULL,
+  options TEXT NOT NULL,
+  result_key TEXT NOT NULL,
+  request_key TEXT NOT NULL,
+  idempotency_key TEXT UNIQUE,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  error_code TEXT NOT NULL,
+  error_message TEXT NOT NULL,
+  artifact_digest TEXT NOT NULL,
+  artifact_size INTEGER NOT NULL,
+  report_digest TEXT NOT NULL,
+  report_size INTEGER NOT NULL,
+  nodes_before INTEGER NOT NULL,
+  nodes_after INTEGER NOT NULL,
+  bytes_before INTEGER NOT NULL,
+  bytes_after INTEGER NOT NULL,
+  verification_status TEXT NOT NULL,
+  graphopt_version TEXT NOT NULL,
+  cached_from TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  stage TEXT NOT NULL
+);
+CREATE INDEX jobs_by_state ON jobs(state, seq);
+CREATE INDEX jobs_by_result ON jobs(result_key, state, seq);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id TEXT NOT NULL,
+  type INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  pass_index INTEGER NOT NULL,
+  pass_count INTEGER NOT NULL,
+  pass_name TEXT NOT NULL,
+  error_code TEXT NOT NULL,
+  error_message TEXT NOT NULL
+);
+CREATE INDEX events_by_job ON events(job_id, id);
+)sql";
+
+constexpr const char* kJobColumns =
+    "seq, id, state, model_digest, external_data, options, result_key, request_key, "
+    "idempotency_key, created_at, started_at, finished_at, error_code, error_message, "
+    "artifact_digest, artifact_size, report_digest, report_size, nodes_before, nodes_after, "
+    "bytes_before, bytes_after, verification_status, graphopt_version, cached_from, attempts, "
+    "stage";
+
+std::string ExternalDataJson(const std::map<std::string, std::string>& m) {
+  return nlohmann::json(m).dump();
+}
+
+Result<JobRecord> ReadJob(const Statement& st) {
+  JobRecord j;
+  j.seq = st.Int(0);
+  j.id = st.Text(1);
+  j.state = static_cast<JobState>(st.Int(2));
+  j.model_digest = st.Text(3);
+  auto ext = nlohmann::json::parse(st.Text(4), nullptr, false);
+  if (ext.is_discarded()) return Internal("stored external data of job " + j.id + " is corrupt");
+  j.external_data = ext.get<std::map<std::string, std::string>>();
+  ASSIGN_OR_RETURN(j.options, JobOptionsRecord::FromJson(st.Text(5)));
+  j.result_key = st.Text(6);
+  j.request_key = st.Text(7);
+  j.idempotency_key = st.Text(8);
+  j.created_at_ms = st.Int(9);
+  j.started_at_ms = st.Int(10);
+  j.finished_at_ms = st.Int(11);
+  j.error_code = st.Text(12);
+  j.error_message = st.Text(13);
+  j.artifact_digest = st.Text(14);
+  j.artifact_size = st.Int(15);
+  j.report_digest = st.Text(16);
+  j.report_size = st.Int(17);
+  j.nodes_before = st.Int(18);
+  j.nodes_after = st.Int(19);
+  j.bytes_before = st.Int(20);
+  j.bytes_after = st.Int(21);
+  j.verification_status = st.Text(22);
+  j.graphopt_version = st.Text(23);
+  j.cached_from_job_id = st.Text(24);
+  j.attempts = static_cast<int>(st.Int(25));
+  j.progress.stage = st.Text(26);
+  return j;
+}
+
+// Binds every column but seq, starting at index `first`, in kJobColumns order.
+void BindJob(Statement& st, const JobRecord& j, int first) {
+  int i = first;
+  st.Bind(i++, j.id);
+  st.Bind(i++, static_cast<int64_t>(j.state));
+  st.Bind(i++, j.model_digest);
+  st.Bind(i++, ExternalDataJson(j.external_data));
+  st.Bind(i++, j.options.ToJson());
+  st.Bind(i++, j.result_key);
+  st.Bind(i++, j.request_key);
+  st.BindOrNull(i++, j.idempotency_key);
+  st.Bind(i++, j.created_at_ms);
+  st.Bind(i++, j.started_at_ms);
+  st.Bind(i++, j.finished_at_ms);
+  st.Bind(i++, j.error_code);
+  st.Bind(i++, j.error_message);
+  st.Bind(i++, j.artifact_digest);
+  st.Bind(i++, j.artifact_size);
+  st.Bind(i++, j.report_digest);
+  st.Bind(i++, j.report_size);
+  st.Bind(i++, j.nodes_before);
+  st.Bind(i++, j.nodes_after);
+  st.Bind(i++, j.bytes_before);
+  st.Bind(i++, j.bytes_after);
+  st.Bind(i++, j.verification_status);
+  st.Bind(i++, j.graphopt_version);
+  st.Bind(i++, j.cached_from_job_id);
+  st.Bind(i++, static_cast<int64_t>(j.attempts));
+  st.Bind(i++, j.progress.stage);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status(StatusCode::kUnavailable, "cannot open job database " + path + ": " + message);
+  }
+  std::unique_ptr<SqliteJobStore> store(new SqliteJobStore(db));
+  sqlite3_busy_timeout(db, 5000);
+  RETURN_IF_ERROR(Exec(db,
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                       "PRAGMA foreign_keys=ON;"));
+  RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+SqliteJobStore::~SqliteJobStore() { sqlite3_close(db_); }
+
+Status SqliteJobStore::Migrate() {
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(
+      Exec(db_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+  int64_t version = 0;
+  {
+    Statement st(db_, "SELECT MAX(version) FROM schema_version");
+    RETURN_IF_ERROR(st.prepared());
+    if (st.Step() == SQLITE_ROW) version = st.Int(0);
+  }
+  if (version > kSchemaVersion) {
+    return FailedPrecondition("job database schema version " + std::to_string(version) +
+                              " is newer than this server (" + std::to_string(kSchemaVersion) +
+                              "); upgrade graphopt-server");
+  }
+  if (version < 1) {
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+    Status st = Exec(db_, kSchemaV1);
+    if (st.ok()) st = Exec(db_, "INSERT INTO schema_version (version) VALUES (1)");
+    if (!st.ok()) {
+      (void)Exec(db_, "ROLLBACK");
+      return st;
+    }
+    RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+  }
+  return Status::Ok();
+}
+
+Status SqliteJobStore::PutModel(const ModelRecord& m) {
+  std::lock_guard lock(mu_);
+  Statement st(db_,
+               "INSERT OR IGNORE INTO models (digest, file_name, size, kind, created_at) "
+               "VALUES (?, ?, ?, ?, ?)");
+  RETURN_IF_ERROR(st.prepared());
+  st.Bind(1, m.digest);
+  st.Bind(2, m.file_name);
+  st.Bind(3, m.size);
+  st.Bind(4, static_cast<int64_t>(m.kind));
+  st.Bind(5, m.created_at_ms);
+  return StepDone(db_, st);
+}
+
+Result<ModelRecord> SqliteJobStore::GetModel(const std::string& digest) {
+  std::lock_guard lock(mu_);
+  Statement st(db_,
+               "SELECT digest, file_name, size, kind, created_at FROM models WHERE digest = ?");
+  RETURN_IF_ERROR(st.prepared());
+  st.Bind(1, digest);
+  int rc = st.Step();
+  if (rc == SQLITE_DONE) return NotFound("no uploaded model with digest " + digest);
+  if (rc != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return ModelRecord{st.Text(0), st.Text(1), st.Int(2), static_cast<int>(st.Int(3)), st.Int(4)};
+}
+
+Result<JobRecord> SqliteJobStore::InsertJob(const JobRecord& job) {
+  std::lock_guard lock(mu_);
+  Statement st(db_, std::string("INSERT INTO jobs (") + (kJobColumns + 5) +
+                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  RETURN_IF_ERROR(st.prepared());
+  BindJob(st, job, 1);
+  RETURN_IF_ERROR(StepDone(db_, st));
+  JobRecord stored = job;
+  stored.seq = sqlite3_last_insert_rowid(db_);
+  return stored;
+}
+
+Status SqliteJobStore::UpdateJob(const JobRecord& job) {
+  std::lock_guard lock(mu_);
+  Statement st(db_,
+               "UPDATE jobs SET id=?, state=?, model_digest=?, external_data=?, options=?, "
+               "result_key=?, request_key=?, idempotency_key=?, created_at=?, started_at=?, "
+               "finished_at=?, error_code=?, error_message=?, artifact_digest=?, "
+               "artifact_size=?, report_digest=?, report_size=?, nodes_before=?, nodes_after=?, "
+               "bytes_before=?, bytes_after=?, verification_status=?, graphopt_version=?, "
+               "cached_from=?, attempts=?, stage=? WHERE id=?");
+  RETURN_IF_ERROR(st.prepared());
+  BindJob(st, job, 1);
+  st.Bind(27, job.id);
+  RETURN_IF_ERROR(StepDone(db_, st));
+  if (sqlite3_changes(db_) == 0) return NotFound("no job " + job.id);
+  return Status::Ok();
+}
+
+Result<std::vector<JobRecord>> SqliteJobStore::QueryJobs(const std::string& where_and_order,
+                                                         const std::vector<std::string>& text_args,
+                                                         const std::vector<int64_t>& int_args) {
+  std::lock_guard lock(mu_);
+  Statement st(db_, std::string("SELECT ") + kJobColumns + " FROM jobs " + where_and_order);
+  RETURN_IF_ERROR(st.prepared());
+  int i = 1;
+  for (const auto& t : text_args) st.Bind(i++, t);
+  for (int64_t v : int_args) st.Bind(i++, v);
+  std::vector<JobRecord> jobs;
+  while (true) {
+    int rc = st.Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    ASSIGN_OR_RETURN(JobRecord job, ReadJob(st));
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+Result<JobRecord> SqliteJobStore::GetJob(const std::string& id) {
+  ASSIGN_OR_RETURN(auto jobs, QueryJobs("WHERE id = ?", {id}, {}));
+  if (jobs.empty()) return NotFound("no job with id '" + id + "'");
+  return jobs.front();
+}
+
+Result<std::optional<JobRecord>> SqliteJobStore::FindJobByIdempotencyKey(const std::string& key) {
+  ASSIGN_OR_RETURN(auto jobs, QueryJobs("WHERE idempotency_key = ?", {key}, {}));
+  if (jobs.empty()) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(jobs.front());
+}
+
+Result<std::optional<JobRecord>> SqliteJobStore::FindSucceededJob(const std::string& result_key) {
+  ASSIGN_OR_RETURN(auto jobs,
+                   QueryJobs("WHERE result_key = ? AND state = ? ORDER BY seq DESC LIMIT 1",
+                             {result_key}, {static_cast<int64_t>(JobState::kSucceeded)}));
+  if (jobs.empty()) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(jobs.front());
+}
+
+Result<JobPage> SqliteJobStore::ListJobs(const JobListQuery& query) {
+  std::string where = "WHERE seq < ?";
+  std::vector<int64_t> ints = {query.before_seq > 0 ? query.before_seq : INT64_MAX};
+  if (query.state) {
+    where += " AND state = ?";
+    ints.push_back(static_cast<int64_t>(*query.state));
+  }
+  // One extra row tells whether another page follows.
+  ints.push_back(query.page_size + 1);
+  ASSIGN_OR_RETURN(auto jobs, QueryJobs(where + " ORDER BY seq DESC LIMIT ?", {}, ints));
+  JobPage page;
+  if (static_cast<int>(jobs.size()) > query.page_size) {
+    jobs.resize(query.page_size);
+    page.next_before_seq = jobs.back().seq;
+  }
+  page.jobs = std::move(jobs);
+  return page;
+}
+
+Result<std::vector<JobRecord>> SqliteJobStore::ListUnfinishedJobs() {
+  return QueryJobs(
+      "WHERE state IN (?, ?) ORDER BY seq ASC", {},
+      {static_cast<int64_t>(JobState::kQueued), static_cast<int64_t>(JobState::kRunning)});
+}
+
+Status SqliteJobStore::AppendEvent(const JobEventRecord& e) {
+  std::lock_guard lock(mu_);
+  Statement st(db_,
+               "INSERT INTO events (job_id, type, time, state, stage, pass_index, pass_count, "
+               "pass_name, error_code, error_message) VALUES (?,?,?,?,?,?,?,?,?,?)");
+  RETURN_IF_ERROR(st.prepared());
+  st.Bind(1, e.job_id);
+  st.Bind(2, static_cast<int64_t>(e.type));
+  st.Bind(3, e.time_ms);
+  st.Bind(4, static_cast<int64_t>(e.state));
+  st.Bind(5, e.progress.stage);
+  st.Bind(6, static_cast<int64_t>(e.progress.pass_index));
+  st.Bind(7, static_cast<int64_t>(e.progress.pass_count));
+  st.Bind(8, e.progress.pass_name);
+  st.Bind(9, e.error_code);
+  st.Bind(10, e.error_message);
+  return StepDone(db_, st);
+}
+
+Result<std::vector<JobEventRecord>> SqliteJobStore::ListEvents(const std::string& job_id) {
+  std::lock_guard lock(mu_);
+  Statement st(db_,
+               "SELECT type, time, state, stage, pass_index, pass_count, pass_name, error_code, "
+               "error_message FROM events WHERE job_id = ? ORDER BY id");
+  RETURN_IF_ERROR(st.prepared());
+  st.Bind(1, job_id);
+  std::vector<JobEventRecord> events;
+  while (true) {
+    int rc = st.Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    JobEventRecord e;
+    e.job_id = job_id;
+    e.type = static_cast<JobEventType>(st.Int(0));
+    e.time_ms = st.Int(1);
+    e.state = static_cast<JobState>(st.Int(2));
+    e.progress.stage = st.Text(3);
+    e.progress.pass_index = static_cast<int>(st.Int(4));
+    e.progress.pass_count = static_cast<int>(st.Int(5));
+    e.progress.pass_name = st.Text(6);
+    e.error_code = st.Text(7);
+    e.error_message = st.Text(8);
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+}  // namespace graphopt::server
