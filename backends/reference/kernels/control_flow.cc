@@ -13,7 +13,9 @@ const ir::Graph* GraphAttr(const ir::Node& node, const char* name) {
   return a && a->g ? a->g.get() : nullptr;
 }
 
-Tensor BoolScalar(bool v) { return Tensor::FromVector<uint8_t>(DataType::kBool, {}, {v ? uint8_t{1} : uint8_t{0}}); }
+Tensor BoolScalar(bool v) {
+  return Tensor::FromVector<uint8_t>(DataType::kBool, {}, {v ? uint8_t{1} : uint8_t{0}});
+}
 Tensor Int64Scalar(int64_t v) { return Tensor::FromVector<int64_t>(DataType::kInt64, {}, {v}); }
 
 // An empty scan output ({0} + element shape) when a loop ran zero times: type and shape come
@@ -119,10 +121,14 @@ Status Scan(KernelContext& ctx) {
   const int64_t n_state = n_inputs - m;
   const int64_t n_scan_out = static_cast<int64_t>(ctx.num_outputs()) - n_state;
   if (n_scan_out < 0) return ctx.Fail("fewer outputs than state variables");
-  std::vector<int64_t> in_axes = node.GetInts("scan_input_axes", std::vector<int64_t>(static_cast<size_t>(m), 0));
-  std::vector<int64_t> in_dirs = node.GetInts("scan_input_directions", std::vector<int64_t>(static_cast<size_t>(m), 0));
-  std::vector<int64_t> out_axes = node.GetInts("scan_output_axes", std::vector<int64_t>(static_cast<size_t>(n_scan_out), 0));
-  std::vector<int64_t> out_dirs = node.GetInts("scan_output_directions", std::vector<int64_t>(static_cast<size_t>(n_scan_out), 0));
+  std::vector<int64_t> in_axes =
+      node.GetInts("scan_input_axes", std::vector<int64_t>(static_cast<size_t>(m), 0));
+  std::vector<int64_t> in_dirs =
+      node.GetInts("scan_input_directions", std::vector<int64_t>(static_cast<size_t>(m), 0));
+  std::vector<int64_t> out_axes =
+      node.GetInts("scan_output_axes", std::vector<int64_t>(static_cast<size_t>(n_scan_out), 0));
+  std::vector<int64_t> out_dirs = node.GetInts(
+      "scan_output_directions", std::vector<int64_t>(static_cast<size_t>(n_scan_out), 0));
   if (static_cast<int64_t>(in_axes.size()) != m || static_cast<int64_t>(in_dirs.size()) != m ||
       static_cast<int64_t>(out_axes.size()) != n_scan_out ||
       static_cast<int64_t>(out_dirs.size()) != n_scan_out) {
@@ -133,7 +139,8 @@ Status Scan(KernelContext& ctx) {
     const Tensor* in = ctx.input(static_cast<size_t>(n_state + j));
     if (!in) return ctx.Fail("scan inputs must be given");
     int64_t& axis = in_axes[static_cast<size_t>(j)];
-    if (!NormalizeAxis(axis, in->rank()) || axis >= in->rank()) return ctx.Fail("scan input axis out of range");
+    if (!NormalizeAxis(axis, in->rank()) || axis >= in->rank())
+      return ctx.Fail("scan input axis out of range");
     const int64_t len = in->shape()[static_cast<size_t>(axis)];
     if (length >= 0 && len != length) return ctx.Fail("scan inputs differ in sequence length");
     length = len;
@@ -143,22 +150,26 @@ Status Scan(KernelContext& ctx) {
   std::vector<std::vector<Tensor>> parts(static_cast<size_t>(n_scan_out));
   std::vector<Tensor> args(static_cast<size_t>(n_inputs));
   for (int64_t t = 0; t < length; ++t) {
-    for (int64_t i = 0; i < n_state; ++i) args[static_cast<size_t>(i)] = std::move(state[static_cast<size_t>(i)]);
+    for (int64_t i = 0; i < n_state; ++i)
+      args[static_cast<size_t>(i)] = std::move(state[static_cast<size_t>(i)]);
     for (int64_t j = 0; j < m; ++j) {
       const Tensor& in = *ctx.input(static_cast<size_t>(n_state + j));
       const int64_t step = in_dirs[static_cast<size_t>(j)] ? length - 1 - t : t;
-      args[static_cast<size_t>(n_state + j)] = SliceAlong(in, in_axes[static_cast<size_t>(j)], step);
+      args[static_cast<size_t>(n_state + j)] =
+          SliceAlong(in, in_axes[static_cast<size_t>(j)], step);
     }
     ASSIGN_OR_RETURN(std::vector<Tensor> outs, ctx.RunSubgraph(*body, args));
     if (static_cast<int64_t>(outs.size()) != n_state + n_scan_out) {
       return ctx.Fail("body output count does not match the node");
     }
-    for (int64_t i = 0; i < n_state; ++i) state[static_cast<size_t>(i)] = std::move(outs[static_cast<size_t>(i)]);
+    for (int64_t i = 0; i < n_state; ++i)
+      state[static_cast<size_t>(i)] = std::move(outs[static_cast<size_t>(i)]);
     for (int64_t k = 0; k < n_scan_out; ++k) {
       parts[static_cast<size_t>(k)].push_back(std::move(outs[static_cast<size_t>(n_state + k)]));
     }
   }
-  for (int64_t i = 0; i < n_state; ++i) ctx.SetOutput(static_cast<size_t>(i), std::move(state[static_cast<size_t>(i)]));
+  for (int64_t i = 0; i < n_state; ++i)
+    ctx.SetOutput(static_cast<size_t>(i), std::move(state[static_cast<size_t>(i)]));
   for (int64_t k = 0; k < n_scan_out; ++k) {
     auto& p = parts[static_cast<size_t>(k)];
     if (out_dirs[static_cast<size_t>(k)]) std::reverse(p.begin(), p.end());
@@ -184,7 +195,6 @@ Status Scan(KernelContext& ctx) {
   return Status::Ok();
 }
 
-
 // Scan-8: every input carries a leading batch axis (scan inputs are [batch, seq, ...]); each
 // batch entry is scanned on its own and the results are stacked back along the batch axis.
 Status Scan8(KernelContext& ctx) {
@@ -198,7 +208,8 @@ Status Scan8(KernelContext& ctx) {
   const std::vector<int64_t> dirs =
       ctx.node().GetInts("directions", std::vector<int64_t>(static_cast<size_t>(m), 0));
   const Tensor* first_scan = ctx.input(static_cast<size_t>(1 + n_state));
-  if (!first_scan || first_scan->rank() < 2) return ctx.Fail("scan inputs must be [batch, seq, ...]");
+  if (!first_scan || first_scan->rank() < 2)
+    return ctx.Fail("scan inputs must be [batch, seq, ...]");
   const int64_t batch = first_scan->shape()[0], seq = first_scan->shape()[1];
   std::vector<std::vector<Tensor>> state_parts(static_cast<size_t>(n_state));
   std::vector<std::vector<Tensor>> scan_parts(static_cast<size_t>(n_scan_out));
@@ -206,9 +217,11 @@ Status Scan8(KernelContext& ctx) {
     const int64_t len = ctx.input(0) ? ctx.input(0)->GetInt64(b) : seq;
     if (len != seq) return ctx.Unsupported("sequence_lens shorter than the sequence");
     std::vector<Tensor> state;
-    for (int64_t i = 0; i < n_state; ++i) state.push_back(SliceAlong(*ctx.input(static_cast<size_t>(1 + i)), 0, b));
+    for (int64_t i = 0; i < n_state; ++i)
+      state.push_back(SliceAlong(*ctx.input(static_cast<size_t>(1 + i)), 0, b));
     std::vector<Tensor> seqs;
-    for (int64_t j = 0; j < m; ++j) seqs.push_back(SliceAlong(*ctx.input(static_cast<size_t>(1 + n_state + j)), 0, b));
+    for (int64_t j = 0; j < m; ++j)
+      seqs.push_back(SliceAlong(*ctx.input(static_cast<size_t>(1 + n_state + j)), 0, b));
     std::vector<std::vector<Tensor>> steps(static_cast<size_t>(n_scan_out));
     for (int64_t t = 0; t < len; ++t) {
       std::vector<Tensor> args = state;
@@ -220,24 +233,30 @@ Status Scan8(KernelContext& ctx) {
       if (static_cast<int64_t>(outs.size()) != n_state + n_scan_out) {
         return ctx.Fail("body output count does not match the node");
       }
-      for (int64_t i = 0; i < n_state; ++i) state[static_cast<size_t>(i)] = outs[static_cast<size_t>(i)];
-      for (int64_t k = 0; k < n_scan_out; ++k) steps[static_cast<size_t>(k)].push_back(outs[static_cast<size_t>(n_state + k)]);
+      for (int64_t i = 0; i < n_state; ++i)
+        state[static_cast<size_t>(i)] = outs[static_cast<size_t>(i)];
+      for (int64_t k = 0; k < n_scan_out; ++k)
+        steps[static_cast<size_t>(k)].push_back(outs[static_cast<size_t>(n_state + k)]);
     }
-    for (int64_t i = 0; i < n_state; ++i) state_parts[static_cast<size_t>(i)].push_back(state[static_cast<size_t>(i)]);
+    for (int64_t i = 0; i < n_state; ++i)
+      state_parts[static_cast<size_t>(i)].push_back(state[static_cast<size_t>(i)]);
     for (int64_t k = 0; k < n_scan_out; ++k) {
       Tensor stacked;
-      if (!StackTensors(steps[static_cast<size_t>(k)], &stacked)) return ctx.Fail("scan output changes shape");
+      if (!StackTensors(steps[static_cast<size_t>(k)], &stacked))
+        return ctx.Fail("scan output changes shape");
       scan_parts[static_cast<size_t>(k)].push_back(std::move(stacked));
     }
   }
   for (int64_t i = 0; i < n_state; ++i) {
     Tensor out;
-    if (!StackTensors(state_parts[static_cast<size_t>(i)], &out)) return ctx.Fail("state changes shape");
+    if (!StackTensors(state_parts[static_cast<size_t>(i)], &out))
+      return ctx.Fail("state changes shape");
     ctx.SetOutput(static_cast<size_t>(i), std::move(out));
   }
   for (int64_t k = 0; k < n_scan_out; ++k) {
     Tensor out;
-    if (!StackTensors(scan_parts[static_cast<size_t>(k)], &out)) return ctx.Fail("scan output changes shape");
+    if (!StackTensors(scan_parts[static_cast<size_t>(k)], &out))
+      return ctx.Fail("scan output changes shape");
     ctx.SetOutput(static_cast<size_t>(n_state + k), std::move(out));
   }
   return Status::Ok();
