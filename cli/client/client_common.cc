@@ -1,6 +1,8 @@
 // Shared pieces of the client subcommands.
 #include "cli/client/client_common.h"
 
+#include "grpc_code_name.h"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -37,57 +39,12 @@ void SetUnaryDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
 }
 
-namespace {
-
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    default:
-      return "UNKNOWN";
-  }
-}
-
-}  // namespace
-
 int ReportRpcError(const grpc::Status& status, const std::string& server) {
   std::string message = status.error_message();
   for (char& c : message) {
     if (c == '\n') c = ' ';  // one line, whatever the server said
   }
-  std::cerr << "graphopt: " << CodeName(status.error_code()) << ": " << message;
+  std::cerr << "graphopt: " << GrpcCodeName(status.error_code()) << ": " << message;
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     std::cerr << " (is graphopt-server running at " << server << "? set --server or "
               << "$GRAPHOPT_SERVER)";

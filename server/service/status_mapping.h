@@ -3,13 +3,11 @@
 
 #include <grpcpp/support/status.h>
 
+#include "grpc_code_name.h"
 #include "optimizer/util/status.h"
 
 namespace graphopt::server {
 
 grpc::Status ToGrpcStatus(const Status& status);
-
-// "OK", "NOT_FOUND", ...: the label the observer gets for a finished RPC.
-const char* GrpcCodeName(grpc::StatusCode code);
 
 }  // namespace graphopt::server
