@@ -90,6 +90,15 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const std::string& data_dir,
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline) {
     if (!server->Running()) {
+      // The free port can be taken by a concurrently running test before the server binds
+      // it: start again on a fresh port (a few times) rather than fail.
+      static thread_local int retries = 0;
+      if (server->Log().find("listen_failed") != std::string::npos && retries < 5) {
+        ++retries;
+        auto again = Start(data_dir, extra_args);
+        --retries;
+        return again;
+      }
       ADD_FAILURE() << "graphopt-server exited at start-up:\n" << server->Log();
       return nullptr;
     }
