@@ -12,37 +12,17 @@
 #include "optimizer/pass/pass_manager.h"
 #include "optimizer/target.h"
 #include "passes/fusion_test_util.h"
+#include "passes/pass_test_util.h"
 #include "support/test_support.h"
 
 namespace graphopt::testing {
 
-struct FusionRun {
-  std::unique_ptr<ir::Model> original;  // untouched copy
-  int64_t applied = 0;
-  PassRecord record;
-};
+using FusionRun = PassRun;
 
-// Clones `model`, infers shapes, then runs `pass` alone to a fixed point for `target`.
+// RunSinglePass with the `cpu` profile by default: fusions emit what a runtime allows.
 inline FusionRun RunFusion(ir::Model& model, const std::string& pass,
                            const std::string& target = "cpu") {
-  FusionRun run;
-  run.original = ir::CloneModel(model);
-  EXPECT_TRUE(ir::InferShapes(model).ok());
-  PassManagerOptions options;
-  options.level = Level::kDisabled;
-  options.enable = {pass};
-  auto profile = TargetRegistry::Get().Find(target);
-  EXPECT_TRUE(profile.ok()) << profile.status().ToString();
-  if (!profile.ok()) return run;
-  auto evaluator = MakeReferenceEvaluator();
-  PassManager manager;
-  auto stats = manager.Run(model, **profile, evaluator.get(), options);
-  EXPECT_TRUE(stats.ok()) << stats.status().ToString();
-  if (stats.ok() && !stats->empty()) {
-    run.applied = stats->front().applied;
-    run.record = stats->front().record;
-  }
-  return run;
+  return RunSinglePass(model, pass, target);
 }
 
 // Op count by "domain.op" ("com.microsoft.Gelu") or plain name for the default domain.
