@@ -184,14 +184,9 @@ TEST_P(SharedModelBasic, OptimizesCheckedVerifiedAndClean) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, SharedModelBasic,
-                         ::testing::Values("resnet18.raw.onnx", "squeezenet1_1.raw.onnx",
-                                           "mobilenet_v2.raw.onnx", "mobilenet_v3_small.raw.onnx",
-                                           "efficientnet_b0.raw.onnx", "vit_small.raw.onnx",
-                                           "text_encoder.raw.onnx", "text_encoder.onnx"),
+                         ::testing::ValuesIn(testing::SharedModelFiles()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string n = info.param.substr(0, info.param.find(".onnx"));
-                           for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           return n;
+                           return testing::ModelParamName(info.param);
                          });
 
 }  // namespace

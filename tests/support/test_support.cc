@@ -5,6 +5,7 @@
 #include "optimizer/evaluator.h"
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -143,6 +144,20 @@ std::string CompareOutputs(const ir::Model& a, const ir::Model& b,
     if (!o.match) why += " [" + o.name + ": abs " + std::to_string(o.max_abs_err) + " " + o.detail + "]";
   }
   return why.empty() ? "outputs differ" : why;
+}
+
+const std::vector<std::string>& SharedModelFiles() {
+  static const std::vector<std::string> files = {
+      "resnet18.raw.onnx",        "squeezenet1_1.raw.onnx", "mobilenet_v2.raw.onnx",
+      "mobilenet_v3_small.raw.onnx", "efficientnet_b0.raw.onnx", "vit_small.raw.onnx",
+      "text_encoder.raw.onnx",    "text_encoder.onnx"};
+  return files;
+}
+
+std::string ModelParamName(const std::string& file) {
+  std::string n = file.substr(0, file.find(".onnx"));
+  for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return n;
 }
 
 Tensor RandomFloats(const Shape& shape, uint64_t seed) {

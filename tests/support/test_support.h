@@ -66,6 +66,11 @@ ir::Node* AddIfReading(ModelBuilder& b, ir::Value* cond, ir::Value* captured);
 std::string CompareOutputs(const ir::Model& a, const ir::Model& b,
                            const std::map<std::string, int64_t>& dims = {});
 
+// Every model file in ../shared/models, and a gtest-safe parameter name for one
+// ("text_encoder.raw.onnx" -> "text_encoder_raw").
+const std::vector<std::string>& SharedModelFiles();
+std::string ModelParamName(const std::string& file);
+
 // Deterministic float tensor with values in [-1, 1].
 Tensor RandomFloats(const Shape& shape, uint64_t seed = 1);
 
