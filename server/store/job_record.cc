@@ -27,6 +27,17 @@ bool IsTerminal(JobState state) {
          state == JobState::kCancelled;
 }
 
+JobEventType TerminalEventType(JobState s) {
+  switch (s) {
+    case JobState::kSucceeded:
+      return JobEventType::kSucceeded;
+    case JobState::kCancelled:
+      return JobEventType::kCancelled;
+    default:
+      return JobEventType::kFailed;
+  }
+}
+
 namespace {
 
 nlohmann::json ResultRelevantJson(const JobOptionsRecord& o) {

@@ -89,6 +89,9 @@ enum class JobEventType {
   kRequeued = 9,  // a running job put back in the queue (restart or shutdown)
 };
 
+// The event that ends a job in terminal state `s` (kFailed for a state that is not terminal).
+JobEventType TerminalEventType(JobState s);
+
 struct JobEventRecord {
   std::string job_id;
   JobEventType type = JobEventType::kQueued;

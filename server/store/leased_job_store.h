@@ -27,6 +27,7 @@ struct StoredJobEvent {
 struct FinishOutcome {
   JobRecord stored;                    // the job as the store keeps it after the call
   bool finished_by_this_call = false;  // false: it was already terminal, first result kept
+  JobState previous = JobState::kQueued;  // the state this call found (when it finished the job)
 };
 
 class LeasedJobStore {
@@ -48,9 +49,14 @@ class LeasedJobStore {
   // used `max_attempts` attempts fail instead (a kFailed event), since they may be what kills
   // replicas. Returns the ids re-queued. Any replica may call it, at any time, concurrently.
   virtual Result<std::vector<std::string>> RequeueExpiredLeases(int max_attempts) = 0;
-  // Stores a terminal state and its results. Idempotent: if the job is already terminal (another
-  // replica finished it, or it was cancelled) nothing changes and the stored record is returned.
+  // Stores a terminal state, its results and its terminal event (in one transaction). Idempotent:
+  // if the job is already terminal (another replica finished it, or it was cancelled) nothing
+  // changes and the stored record is returned.
   virtual Result<FinishOutcome> FinishJob(const JobRecord& finished) = 0;
+  // Cancels a queued or running job wherever it is, with its kCancelled event, in one statement.
+  // A replica running it learns so when its next renewal fails. kNotFound for an unknown id;
+  // an already terminal job is returned unchanged (finished_by_this_call false).
+  virtual Result<FinishOutcome> CancelJob(const std::string& job_id) = 0;
 
   // Queued jobs over all replicas: the shared queue's depth (capacity checks, metrics).
   virtual Result<int64_t> CountQueuedJobs() = 0;

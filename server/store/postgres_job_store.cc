@@ -16,6 +16,7 @@ constexpr const char* kJobColumns =
     "artifact_digest, artifact_size, report_digest, report_size, nodes_before, nodes_after, "
     "bytes_before, bytes_after, verification_status, graphopt_version, cached_from, attempts, "
     "stage";
+constexpr int kJobColumnCount = 27;  // the columns of kJobColumns; ReadJob reads them in order
 
 // Written columns, in the order JobParams binds them ($1 = id).
 const std::vector<std::string>& WritableColumns() {
@@ -281,23 +282,27 @@ Result<std::vector<JobRecord>> PostgresJobStore::ListUnfinishedJobs() {
 }
 
 Status PostgresJobStore::AppendEvent(const JobEventRecord& e) {
+  const std::string insert =
+      "INSERT INTO events (job_id, type, time, state, stage, pass_index, pass_count, "
+      "pass_name, error_code, error_message) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)";
+  const PgParams params = PgParams()
+                              .Text(e.job_id)
+                              .Int(static_cast<int>(e.type))
+                              .Int(e.time_ms)
+                              .Int(static_cast<int>(e.state))
+                              .Text(e.progress.stage)
+                              .Int(e.progress.pass_index)
+                              .Int(e.progress.pass_count)
+                              .Text(e.progress.pass_name)
+                              .Text(e.error_code)
+                              .Text(e.error_message);
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
-  return conn
-      ->Exec(
-          "INSERT INTO events (job_id, type, time, state, stage, pass_index, pass_count, "
-          "pass_name, error_code, error_message) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-          PgParams()
-              .Text(e.job_id)
-              .Int(static_cast<int>(e.type))
-              .Int(e.time_ms)
-              .Int(static_cast<int>(e.state))
-              .Text(e.progress.stage)
-              .Int(e.progress.pass_index)
-              .Int(e.progress.pass_count)
-              .Text(e.progress.pass_name)
-              .Text(e.error_code)
-              .Text(e.error_message))
-      .status();
+  const bool progress = e.type == JobEventType::kPass || e.type == JobEventType::kVerifying;
+  if (!progress) return conn->Exec(insert, params).status();
+  return conn->InTransaction([&]() -> Status {
+    RETURN_IF_ERROR(conn->ExecScript("SET LOCAL synchronous_commit = off"));
+    return conn->Exec(insert, params).status();
+  });
 }
 
 Result<std::vector<StoredJobEvent>> PostgresJobStore::ListEventsAfter(const std::string& job_id,
@@ -418,17 +423,57 @@ Result<FinishOutcome> PostgresJobStore::FinishJob(const JobRecord& finished) {
   }
   {
     ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
-    ASSIGN_OR_RETURN(auto r,
-                     conn->Exec("UPDATE jobs SET " + UpdateAssignments() + " WHERE id = $1 AND " +
-                                    kNotTerminal + " RETURNING " + kJobColumns,
-                                JobParams(finished)));
+    // The row is locked by the sub-select, so the state it reports is the one replaced; the
+    // terminal event is written by the same statement, so no reader sees one without the other.
+    ASSIGN_OR_RETURN(
+        auto r,
+        conn->Exec("WITH changed AS (UPDATE jobs SET " + UpdateAssignments() +
+                       " FROM (SELECT seq AS old_seq, state AS old_state FROM jobs WHERE id = $1 "
+                       "AND " +
+                       kNotTerminal +
+                       " FOR UPDATE) old WHERE jobs.seq = old.old_seq RETURNING old.old_state, " +
+                       kJobColumns + "), events_added AS (" +
+                       EventsFromChanged(TerminalEventType(finished.state), finished.state,
+                                         "done") +
+                       ") SELECT " + kJobColumns + ", old_state FROM changed",
+                   JobParams(finished)));
     if (r.rows() == 1) {
       ASSIGN_OR_RETURN(JobRecord stored, ReadJob(r, 0));
-      return FinishOutcome{std::move(stored), true};
+      const auto previous = static_cast<JobState>(r.Int(0, kJobColumnCount));
+      return FinishOutcome{std::move(stored), true, previous};
     }
   }
   ASSIGN_OR_RETURN(JobRecord stored, GetJob(finished.id));
-  return FinishOutcome{std::move(stored), false};
+  return FinishOutcome{stored, false, stored.state};
+}
+
+Result<FinishOutcome> PostgresJobStore::CancelJob(const std::string& job_id) {
+  {
+    ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+    // The state change and its event in one statement: a watcher never sees one without the
+    // other, and the row lock makes a concurrent claim or finish wait, then find it cancelled.
+    ASSIGN_OR_RETURN(
+        auto r,
+        conn->Exec(
+            "WITH old AS (SELECT seq AS old_seq, state AS old_state FROM jobs "
+            "WHERE id = $1 AND state IN (1, 2) FOR UPDATE), "
+            "changed AS (UPDATE jobs SET state = 5, finished_at = graphopt_now_ms(), "
+            "error_code = 'CANCELLED', error_message = 'cancelled by request while ' || "
+            "CASE WHEN old.old_state = 1 THEN 'queued' ELSE 'running' END, stage = 'done', "
+            "lease_owner = NULL, lease_expires_at = NULL FROM old WHERE jobs.seq = old.old_seq "
+            "RETURNING old.old_state, " +
+                std::string(kJobColumns) + "), events_added AS (" +
+                EventsFromChanged(JobEventType::kCancelled, JobState::kCancelled, "done") +
+                ") SELECT " + kJobColumns + ", old_state FROM changed",
+            PgParams().Text(job_id)));
+    if (r.rows() == 1) {
+      ASSIGN_OR_RETURN(JobRecord stored, ReadJob(r, 0));
+      const auto previous = static_cast<JobState>(r.Int(0, kJobColumnCount));
+      return FinishOutcome{std::move(stored), true, previous};
+    }
+  }
+  ASSIGN_OR_RETURN(JobRecord stored, GetJob(job_id));
+  return FinishOutcome{stored, false, stored.state};
 }
 
 Result<int64_t> PostgresJobStore::CountQueuedJobs() {

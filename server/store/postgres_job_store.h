@@ -46,6 +46,8 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
   // Queued jobs, and running jobs nobody holds a live lease on: with several replicas, a job
   // another replica is working on is not this replica's to restart.
   Result<std::vector<JobRecord>> ListUnfinishedJobs() override;
+  // Progress events (pass, verifying) commit without waiting for the WAL flush: losing the last
+  // few in a crash costs a watcher nothing, and a job emits dozens of them.
   Status AppendEvent(const JobEventRecord& event) override;
   Result<std::vector<JobEventRecord>> ListEvents(const std::string& job_id) override;
 
@@ -57,6 +59,7 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
   Status ReleaseJob(const std::string& job_id, const std::string& owner) override;
   Result<std::vector<std::string>> RequeueExpiredLeases(int max_attempts) override;
   Result<FinishOutcome> FinishJob(const JobRecord& finished) override;
+  Result<FinishOutcome> CancelJob(const std::string& job_id) override;
   Result<int64_t> CountQueuedJobs() override;
   Result<std::vector<StoredJobEvent>> ListEventsAfter(const std::string& job_id,
                                                       int64_t after_id) override;

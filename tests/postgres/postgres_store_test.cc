@@ -300,6 +300,7 @@ TEST_F(PostgresStoreTest, FinishingTwiceKeepsTheFirstResult) {
   auto outcome = a->FinishJob(first);
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   EXPECT_TRUE(outcome->finished_by_this_call);
+  EXPECT_EQ(outcome->previous, JobState::kRunning);
   EXPECT_EQ(outcome->stored.artifact_digest, "sha256:first");
 
   JobRecord second = **claimed;
@@ -310,6 +311,12 @@ TEST_F(PostgresStoreTest, FinishingTwiceKeepsTheFirstResult) {
   EXPECT_FALSE(again->finished_by_this_call);
   EXPECT_EQ(again->stored.state, JobState::kSucceeded);
   EXPECT_EQ(again->stored.artifact_digest, "sha256:first");
+  // The first finish wrote its terminal event with the state; the second wrote nothing.
+  auto events = b->ListEvents("twice");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(events->front().type, JobEventType::kSucceeded);
+  EXPECT_EQ(events->front().state, JobState::kSucceeded);
 
   // A late progress write cannot revive it either, and the lease is gone.
   JobRecord late = **claimed;
@@ -329,10 +336,15 @@ TEST_F(PostgresStoreTest, CancelledWhileRunningStaysCancelled) {
   ASSERT_TRUE(a->InsertJob(NewJob("cancel-me")).ok());
   auto claimed = a->ClaimNextJob("replica-a", 60s);
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
-  // The cancel arrives at replica B, which writes the terminal state.
-  JobRecord cancelled = *b->GetJob("cancel-me");
-  cancelled.state = JobState::kCancelled;
-  ASSERT_TRUE(b->UpdateJob(cancelled).ok());
+  // The cancel arrives at replica B, which writes the terminal state and its event at once.
+  auto cancelled = b->CancelJob("cancel-me");
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
+  EXPECT_TRUE(cancelled->finished_by_this_call);
+  EXPECT_EQ(cancelled->previous, JobState::kRunning);
+  EXPECT_EQ(cancelled->stored.state, JobState::kCancelled);
+  EXPECT_EQ(cancelled->stored.error_message, "cancelled by request while running");
+  EXPECT_EQ(cancelled->stored.attempts, 1);  // the claim's fields are kept
+  EXPECT_EQ(a->ListEvents("cancel-me")->back().type, JobEventType::kCancelled);
   // Replica A notices at its next renewal and its finish changes nothing.
   EXPECT_EQ(a->RenewLease("cancel-me", "replica-a", 60s).code(), StatusCode::kFailedPrecondition);
   JobRecord done = **claimed;
@@ -341,6 +353,27 @@ TEST_F(PostgresStoreTest, CancelledWhileRunningStaysCancelled) {
   ASSERT_TRUE(outcome.ok());
   EXPECT_FALSE(outcome->finished_by_this_call);
   EXPECT_EQ(outcome->stored.state, JobState::kCancelled);
+  // Cancelling again, or an unknown job, says so.
+  auto again = a->CancelJob("cancel-me");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->finished_by_this_call);
+  EXPECT_EQ(a->CancelJob("no-such-job").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(a->ListEvents("cancel-me")->size(), 1u);  // one cancelled event, nothing else
+}
+
+TEST_F(PostgresStoreTest, CancelledWhileQueuedIsNeverClaimed) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->InsertJob(NewJob("queued")).ok());
+  auto cancelled = store->CancelJob("queued");
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_TRUE(cancelled->finished_by_this_call);
+  EXPECT_EQ(cancelled->previous, JobState::kQueued);
+  EXPECT_EQ(cancelled->stored.error_message, "cancelled by request while queued");
+  auto claimed = store->ClaimNextJob("r", 60s);
+  ASSERT_TRUE(claimed.ok());
+  EXPECT_FALSE(claimed->has_value());
+  EXPECT_EQ(*store->CountQueuedJobs(), 0);
 }
 
 TEST_F(PostgresStoreTest, ReleasedJobGoesBackToTheQueue) {
