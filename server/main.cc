@@ -1,5 +1,6 @@
-// graphopt-server: opens the stores under --data-dir, recovers unfinished jobs, serves gRPC (and
-// /metrics over HTTP), and shuts down gracefully on SIGTERM/SIGINT.
+// graphopt-server: opens the stores (--store, --blob-store), recovers unfinished jobs or joins the
+// replicas sharing a PostgreSQL store, serves gRPC (and /metrics over HTTP), and shuts down
+// gracefully on SIGTERM/SIGINT.
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -10,8 +11,7 @@
 #include "server/jobs/job_manager.h"
 #include "server/jobs/pipeline_job_runner.h"
 #include "server/service/grpc_server.h"
-#include "server/store/file_blob_store.h"
-#include "server/store/sqlite_job_store.h"
+#include "server/store/store_selection.h"
 #ifdef GRAPHOPT_HAVE_METRICS
 #include "server/http/metrics_http_server.h"
 #include "server/metrics/metrics.h"
@@ -33,10 +33,12 @@ int Run(const ServerConfig& config, sigset_t signals) {
   if (ec) return Fail("data_dir_unusable", Internal(config.data_dir + ": " + ec.message()));
   const std::string data_dir = fs::absolute(config.data_dir).lexically_normal().string();
 
-  auto job_store = SqliteJobStore::Open(data_dir + "/graphopt.db");
-  if (!job_store.ok()) return Fail("job_store_unavailable", job_store.status());
-  auto blob_store = FileBlobStore::Create(data_dir + "/blobs");
-  if (!blob_store.ok()) return Fail("blob_store_unavailable", blob_store.status());
+  auto stores = OpenStores({config.store, config.blob_store, config.store_connections}, data_dir);
+  if (!stores.ok()) return Fail("store_unavailable", stores.status());
+  JobStore& job_store = *stores->jobs;
+  BlobStore& blob_store = *stores->blobs;
+  const std::string replica_id =
+      config.replica_id.empty() ? DefaultReplicaId() : config.replica_id;
   auto runner = MakePipelineJobRunner();
 
   std::shared_ptr<ServerObserver> observer = NullObserver();
@@ -67,12 +69,18 @@ int Run(const ServerConfig& config, sigset_t signals) {
       std::chrono::milliseconds(static_cast<int64_t>(config.job_timeout_seconds * 1000));
   job_options.work_dir = data_dir + "/work";
   job_options.debug_pass_delay_ms = config.debug_pass_delay_ms;
-  JobManager jobs(**job_store, **blob_store, *runner, observer, job_options);
+  if (stores->leased) {
+    job_options.shared.store = stores->leased;
+    job_options.shared.owner = replica_id;
+    job_options.shared.lease =
+        std::chrono::milliseconds(static_cast<int64_t>(config.lease_seconds * 1000));
+  }
+  JobManager jobs(job_store, blob_store, *runner, observer, job_options);
   Status started = jobs.Start();
   if (!started.ok()) return Fail("job_recovery_failed", started);
 
   boost::asio::thread_pool blocking_pool(2);
-  ServiceContext context{jobs,         **job_store, **blob_store, observer, config.max_upload_bytes,
+  ServiceContext context{jobs,     job_store, blob_store, observer, config.max_upload_bytes,
                          blocking_pool};
   auto grpc_server = GrpcServer::Start(context, {config.listen, config.max_concurrent_streams});
   if (!grpc_server.ok()) {
@@ -86,6 +94,8 @@ int Run(const ServerConfig& config, sigset_t signals) {
            {{"listen", config.listen},
             {"port", (*grpc_server)->port()},
             {"data_dir", data_dir},
+            {"store", stores->description},
+            {"replica", replica_id},
             {"workers", config.workers},
             {"queue_size", config.queue_size},
             {"max_upload_bytes", config.max_upload_bytes},

@@ -85,6 +85,30 @@ ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
       ->envname("GRAPHOPT_MAX_CONCURRENT_STREAMS")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
+  app.add_option("--store", c.store,
+                 "job/model/event store: sqlite:PATH (default sqlite:<data-dir>/graphopt.db) or "
+                 "a PostgreSQL URI postgres://USER:PASSWORD@HOST:PORT/DB shared by replicas")
+      ->envname("GRAPHOPT_STORE");
+  app.add_option("--blob-store", c.blob_store,
+                 "where models, artifacts and reports live: file (<data-dir>/blobs), file:DIR "
+                 "(e.g. a shared volume) or postgres (needs a PostgreSQL --store)")
+      ->envname("GRAPHOPT_BLOB_STORE")
+      ->capture_default_str();
+  app.add_option("--lease-seconds", c.lease_seconds,
+                 "PostgreSQL store: a claimed job's lease; a dead replica's jobs are re-queued "
+                 "this long after its last renewal")
+      ->envname("GRAPHOPT_LEASE_SECONDS")
+      ->check(CLI::Range(0.3, 3600.0))
+      ->capture_default_str();
+  app.add_option("--replica-id", c.replica_id,
+                 "this replica's name in leases and logs (default <hostname>-<pid>; Kubernetes: "
+                 "the pod name)")
+      ->envname("GRAPHOPT_REPLICA_ID");
+  app.add_option("--store-connections", c.store_connections,
+                 "PostgreSQL store: pooled connections per replica (plus one listener)")
+      ->envname("GRAPHOPT_STORE_CONNECTIONS")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   // Hidden (empty group): slows every pass down so tests can act while a job runs.
   app.add_option("--debug-pass-delay-ms", c.debug_pass_delay_ms)
       ->envname("GRAPHOPT_DEBUG_PASS_DELAY_MS")

@@ -23,6 +23,11 @@ struct ServerConfig {
   LogFormat log_format = LogFormat::kText;
   double grace_period_seconds = 30;
   int max_concurrent_streams = 100;  // per client connection
+  std::string store;                 // "" = sqlite:<data_dir>/graphopt.db; or postgres://...
+  std::string blob_store = "file";   // file | file:DIR | postgres
+  double lease_seconds = 30;         // PostgreSQL store: job lease, renewed every third of it
+  std::string replica_id;            // "" = <hostname>-<pid>
+  int store_connections = 8;         // PostgreSQL connections per replica
   int debug_pass_delay_ms = 0;       // hidden; tests only
 };
 

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "server/config/logging.h"
+#include "server/jobs/store_event_feed.h"
+#include "server/store/lease_keeper.h"
 #include "server/store/sha256.h"
 
 namespace graphopt::server {
@@ -20,8 +22,6 @@ namespace {
 constexpr int kModelKind = 1;
 constexpr int kExternalDataKind = 2;
 constexpr const char* kMainModelName = "model.onnx";
-// Runs of one job that a server stop (crash or restart) may interrupt before it is failed.
-constexpr int kMaxAttempts = 3;
 
 ObservedJobState Observed(JobState s) {
   switch (s) {
@@ -37,17 +37,6 @@ ObservedJobState Observed(JobState s) {
       return ObservedJobState::kCancelled;
   }
   return ObservedJobState::kFailed;
-}
-
-JobEventType TerminalEventType(JobState s) {
-  switch (s) {
-    case JobState::kSucceeded:
-      return JobEventType::kSucceeded;
-    case JobState::kCancelled:
-      return JobEventType::kCancelled;
-    default:
-      return JobEventType::kFailed;
-  }
 }
 
 // External data locations become paths inside the job's folder: only plain relative paths.
@@ -90,6 +79,9 @@ JobManager::JobManager(JobStore& jobs, BlobStore& blobs, JobRunner& runner,
 
 JobManager::~JobManager() {
   if (pool_) Shutdown(std::chrono::milliseconds(0));
+  // Their threads call back into this object: stop them before any member goes.
+  if (feed_) feed_->Stop();
+  if (keeper_) keeper_->Stop();
 }
 
 Status JobManager::Start() {
@@ -98,17 +90,22 @@ Status JobManager::Start() {
   fs::create_directories(options_.work_dir, ec);
   if (ec) return Internal("cannot create work folder " + options_.work_dir + ": " + ec.message());
 
-  ASSIGN_OR_RETURN(auto unfinished, jobs_.ListUnfinishedJobs());
+  // With a shared store nothing is recovered here: the jobs of a stopped replica (this one's
+  // previous process included) go back to the queue when their leases expire (LeaseKeeper).
+  std::vector<JobRecord> unfinished;
+  if (!shared()) {
+    ASSIGN_OR_RETURN(unfinished, jobs_.ListUnfinishedJobs());
+  }
   std::lock_guard lock(mu_);
   for (auto& record : unfinished) {
     auto job = std::make_shared<ActiveJob>();
     job->record = std::move(record);
-    if (job->record.state == JobState::kRunning && job->record.attempts >= kMaxAttempts) {
+    if (job->record.state == JobState::kRunning && job->record.attempts >= kMaxJobAttempts) {
       // Running at every one of the last stops: it may be what kills the process. Give up.
       job->record.state = JobState::kRunning;
       active_[job->record.id] = job;
       FinishLocked(job, JobState::kFailed, "INTERNAL",
-                   "the server stopped while this job ran, " + std::to_string(kMaxAttempts) +
+                   "the server stopped while this job ran, " + std::to_string(kMaxJobAttempts) +
                        " times; it is not retried again");
       continue;
     }
@@ -128,6 +125,18 @@ Status JobManager::Start() {
   }
   pool_ = std::make_unique<boost::asio::thread_pool>(std::max(1, options_.workers));
   started_ = true;
+  if (shared()) {
+    const SharedQueueOptions& s = options_.shared;
+    keeper_ = std::make_unique<LeaseKeeper>(
+        *s.store, LeaseKeeperOptions{s.owner, s.lease, kMaxJobAttempts},
+        [this](const std::string& id) { OnLeaseLost(id); },
+        [this](const std::vector<std::string>&) { WakeClaimLoop(); });
+    feed_ = std::make_unique<StoreEventFeed>(jobs_, *s.store, s.poll, [this] { WakeClaimLoop(); });
+    keeper_->Start();
+    feed_->Start();
+    claim_wanted_ = true;
+    claimer_ = std::thread([this] { ClaimLoop(); });
+  }
   observer_->OnBusyWorkers(0, options_.workers);
   PushGaugesLocked();
   for (size_t i = 0; i < queue_.size(); ++i) PostRunNext();
@@ -212,8 +221,12 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
       return CachedJobLocked(params, *earlier, std::move(record));
     }
   }
-  if (queue_.full()) {
-    return ResourceExhausted("the job queue is full (" + std::to_string(queue_.capacity()) +
+  if (shared()) {
+    // The shared queue's depth over all replicas is what the limit protects.
+    ASSIGN_OR_RETURN(shared_queue_depth_, options_.shared.store->CountQueuedJobs());
+  }
+  if (QueueDepthLocked() >= options_.queue_capacity) {
+    return ResourceExhausted("the job queue is full (" + std::to_string(options_.queue_capacity) +
                              " jobs waiting); retry later");
   }
   auto inserted = jobs_.InsertJob(record);
@@ -227,8 +240,12 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   }
   auto job = std::make_shared<ActiveJob>();
   job->record = std::move(inserted).value();
-  RETURN_IF_ERROR(queue_.Push(job->record.id, job->record.options.priority, job->record.seq));
-  active_[job->record.id] = job;
+  if (shared()) {
+    ++shared_queue_depth_;  // queued in the store for any replica to claim; not held here
+  } else {
+    RETURN_IF_ERROR(queue_.Push(job->record.id, job->record.options.priority, job->record.seq));
+    active_[job->record.id] = job;
+  }
   PublishLocked(*job, JobEventType::kQueued, /*persist=*/true);
   NotifyStateLocked(job->record, false, JobState::kQueued, 0, false);
   PushGaugesLocked();
@@ -237,8 +254,12 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
                {"level", job->record.options.level},
                {"target", job->record.options.target},
                {"priority", job->record.options.priority},
-               {"queue_depth", queue_.size()}});
-  PostRunNext();
+               {"queue_depth", QueueDepthLocked()}});
+  if (shared()) {
+    WakeClaimLoopLocked();
+  } else {
+    PostRunNext();
+  }
   return job->record;
 }
 
@@ -297,6 +318,7 @@ Result<JobPage> JobManager::ListJobs(const JobListQuery& query) {
 }
 
 Result<JobRecord> JobManager::CancelJob(const std::string& id) {
+  if (shared()) return CancelSharedJob(id);
   std::unique_lock lock(mu_);
   auto it = active_.find(id);
   if (it == active_.end()) {
@@ -320,38 +342,25 @@ Result<JobRecord> JobManager::CancelJob(const std::string& id) {
 
 Result<std::unique_ptr<JobSubscription>> JobManager::Watch(const std::string& id,
                                                            JobListener listener) {
+  if (shared()) return WatchShared(id, std::move(listener));
   std::unique_lock lock(mu_);
   auto it = active_.find(id);
   if (it != active_.end()) {
     ActiveJob& job = *it->second;
     int64_t token = next_token_++;
-    JobEventRecord snapshot;
-    snapshot.job_id = id;
-    snapshot.time_ms = NowMillis();
-    snapshot.state = job.record.state;
-    snapshot.progress = job.record.progress;
-    snapshot.type =
-        job.record.state == JobState::kQueued ? JobEventType::kQueued : JobEventType::kStarted;
-    listener(snapshot, job.record, /*snapshot=*/true);
+    listener(SnapshotEvent(job.record), job.record, /*snapshot=*/true);
     job.listeners.emplace(token, std::move(listener));
     return std::make_unique<JobSubscription>(this, id, token);
   }
   lock.unlock();
   // Finished (or unknown): the snapshot is all there is.
   ASSIGN_OR_RETURN(JobRecord record, jobs_.GetJob(id));
-  JobEventRecord snapshot;
-  snapshot.job_id = id;
-  snapshot.time_ms = NowMillis();
-  snapshot.state = record.state;
-  snapshot.progress = record.progress;
-  snapshot.type = TerminalEventType(record.state);
-  snapshot.error_code = record.error_code;
-  snapshot.error_message = record.error_message;
-  listener(snapshot, record, /*snapshot=*/true);
+  listener(SnapshotEvent(record), record, /*snapshot=*/true);
   return std::make_unique<JobSubscription>(this, id, 0);
 }
 
 void JobManager::Unsubscribe(const std::string& job_id, int64_t token) {
+  if (shared()) return feed_->Remove(job_id, token);
   std::lock_guard lock(mu_);
   auto it = active_.find(job_id);
   if (it != active_.end()) it->second->listeners.erase(token);
@@ -382,10 +391,15 @@ void JobManager::RunNext() {
                 {{"attempt", job->record.attempts}, {"busy_workers", busy_}});
   }
   Execute(job);
+  WorkerFinished();
+}
+
+void JobManager::WorkerFinished() {
   std::lock_guard lock(mu_);
   --busy_;
   PushGaugesLocked();
   idle_cv_.notify_all();
+  if (shared()) WakeClaimLoopLocked();
 }
 
 void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
@@ -407,7 +421,11 @@ void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
   std::lock_guard lock(mu_);
   const int stop = job->stop.load();
   JobRecord& r = job->record;
-  if (stop == kStopUser) {
+  if (stop == kStopLost) {
+    // Cancelled in the shared store, or re-queued after a stall: its state is not ours to write.
+    LogJobEvent(spdlog::level::info, r.id, "job_dropped", {{"reason", "lease_lost"}});
+    active_.erase(r.id);
+  } else if (stop == kStopUser) {
     FinishLocked(job, JobState::kCancelled, "CANCELLED", "cancelled by request while running");
   } else if (status.ok()) {
     r.artifact_digest = artifact.digest;
@@ -425,14 +443,7 @@ void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
     }
     FinishLocked(job, JobState::kSucceeded, "", "");
   } else if (stop == kStopShutdown) {
-    // Not the job's fault: it runs again after the restart.
-    r.state = JobState::kQueued;
-    r.progress = JobProgressRecord{};
-    PersistLocked(r);
-    PublishLocked(*job, JobEventType::kRequeued, /*persist=*/true);
-    NotifyStateLocked(r, true, JobState::kRunning, 0, false);
-    LogJobEvent(spdlog::level::info, r.id, "job_requeued", {{"reason", "shutdown"}});
-    active_.erase(r.id);
+    RequeueForShutdownLocked(job);
   } else if (stop == kStopTimeout) {
     FinishLocked(job, JobState::kFailed, "DEADLINE_EXCEEDED",
                  "the job exceeded the server's time limit of " +
@@ -509,6 +520,26 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
   return Status::Ok();
 }
 
+void JobManager::RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job) {
+  // Not the job's fault: it runs again after the restart, or on another replica.
+  JobRecord& r = job->record;
+  r.state = JobState::kQueued;
+  r.progress = JobProgressRecord{};
+  if (shared()) {
+    // The store re-queues it with its event; if that fails, the lease expires instead.
+    Status released = options_.shared.store->ReleaseJob(r.id, options_.shared.owner);
+    if (!released.ok()) {
+      LogJobEvent(spdlog::level::warn, r.id, "job_not_released", {{"error", released.ToString()}});
+    }
+  } else {
+    PersistLocked(r);
+    PublishLocked(*job, JobEventType::kRequeued, /*persist=*/true);
+  }
+  NotifyStateLocked(r, true, JobState::kRunning, 0, false);
+  LogJobEvent(spdlog::level::info, r.id, "job_requeued", {{"reason", "shutdown"}});
+  active_.erase(r.id);
+}
+
 void JobManager::PersistLocked(const JobRecord& record) {
   Status st = jobs_.UpdateJob(record);
   if (!st.ok()) {
@@ -525,7 +556,8 @@ void JobManager::PublishLocked(ActiveJob& job, JobEventType type, bool persist) 
   event.progress = job.record.progress;
   event.error_code = job.record.error_code;
   event.error_message = job.record.error_message;
-  if (persist) {
+  // With a shared store every event is stored: watchers on other replicas read them there.
+  if (persist || shared()) {
     Status st = jobs_.AppendEvent(event);
     if (!st.ok()) {
       LogJobEvent(spdlog::level::warn, job.record.id, "event_not_stored",
@@ -562,8 +594,28 @@ void JobManager::FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState st
   r.error_code = code;
   r.error_message = message;
   r.progress.stage = "done";
-  PersistLocked(r);
-  PublishLocked(*job, TerminalEventType(state), /*persist=*/true);
+  if (shared()) {
+    // Idempotent in the store, which writes the terminal event with the state (watchers here
+    // follow the store): a job cancelled, or finished by another replica after this one
+    // stalled, keeps its first result, and this run ends here without an event.
+    auto outcome = options_.shared.store->FinishJob(r);
+    if (!outcome.ok() || !outcome->finished_by_this_call) {
+      LogFields fields = {{"state", JobStateName(state)}};
+      if (!outcome.ok()) {
+        fields.push_back({"error", outcome.status().ToString()});  // the lease will expire
+      } else {
+        fields.push_back({"stored_state", JobStateName(outcome->stored.state)});
+        r = outcome->stored;
+      }
+      LogJobEvent(spdlog::level::warn, r.id, "job_result_not_stored", fields);
+      job->listeners.clear();
+      active_.erase(r.id);
+      return;
+    }
+  } else {
+    PersistLocked(r);
+    PublishLocked(*job, TerminalEventType(state), /*persist=*/true);
+  }
   const double run_seconds =
       previous == JobState::kRunning ? SecondsBetween(r.started_at_ms, r.finished_at_ms) : 0.0;
   NotifyStateLocked(r, true, previous, run_seconds, false);
@@ -583,18 +635,28 @@ void JobManager::FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState st
   active_.erase(r.id);
 }
 
+size_t JobManager::QueueDepthLocked() const {
+  return shared() ? static_cast<size_t>(std::max<int64_t>(0, shared_queue_depth_)) : queue_.size();
+}
+
 void JobManager::PushGaugesLocked() {
-  observer_->OnQueueDepth(static_cast<int64_t>(queue_.size()));
+  observer_->OnQueueDepth(static_cast<int64_t>(QueueDepthLocked()));
   observer_->OnBusyWorkers(busy_, options_.workers);
 }
 
 bool JobManager::Shutdown(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard lock(mu_);
+    if (!pool_) return true;
+    draining_ = true;
+  }
+  claim_cv_.notify_all();
+  if (claimer_.joinable()) claimer_.join();
   std::unique_lock lock(mu_);
-  if (!pool_) return true;
-  draining_ = true;
-  LogEvent(
-      spdlog::level::info, "jobs_draining",
-      {{"running", busy_}, {"queued", queue_.size()}, {"grace_seconds", grace.count() / 1000.0}});
+  LogEvent(spdlog::level::info, "jobs_draining",
+           {{"running", busy_},
+            {"queued", QueueDepthLocked()},
+            {"grace_seconds", grace.count() / 1000.0}});
   idle_cv_.wait_for(lock, grace, [this] { return busy_ == 0; });
   if (busy_ > 0) {
     for (auto& [id, job] : active_) {
@@ -607,6 +669,9 @@ bool JobManager::Shutdown(std::chrono::milliseconds grace) {
   }
   const bool stopped = busy_ == 0;
   lock.unlock();
+  // Leases of jobs not released (a stuck worker's) expire; another replica re-queues them.
+  if (keeper_) keeper_->Stop();
+  if (feed_) feed_->Stop();
   if (stopped) {
     pool_->join();
     pool_.reset();
@@ -621,8 +686,9 @@ bool JobManager::Shutdown(std::chrono::milliseconds grace) {
 }
 
 size_t JobManager::queue_depth() {
+  if (shared()) RefreshSharedQueueDepth();  // other replicas claim too: ask the store
   std::lock_guard lock(mu_);
-  return queue_.size();
+  return QueueDepthLocked();
 }
 
 int JobManager::busy_workers() {

@@ -1,6 +1,13 @@
 // The heart of the server: accepts jobs (idempotency, result cache, bounded queue), runs them
 // on a Boost.Asio worker pool, publishes their progress to watchers, persists every state change
 // and recovers unfinished jobs after a restart. Knows nothing of gRPC.
+//
+// Two queue modes. With a single-node store the queue lives in this process (JobQueue) and the
+// store is its durable copy. With a store shared by several replicas (SharedQueueOptions) the
+// queue is the store's: a claim loop takes queued jobs under a lease while a worker is free, a
+// LeaseKeeper renews the leases and re-queues those of dead replicas, cancellation is a store
+// write seen by whichever replica runs the job, and watchers follow the store's events
+// (StoreEventFeed), so any replica can serve any job.
 #pragma once
 
 #include <atomic>
@@ -11,16 +18,32 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "server/jobs/job_listener.h"
 #include "server/jobs/job_queue.h"
 #include "server/jobs/job_runner.h"
 #include "server/service/observer.h"
 #include "server/store/blob_store.h"
 #include "server/store/job_store.h"
+#include "server/store/leased_job_store.h"
 
 namespace graphopt::server {
+
+// Runs of one job that stops of its server (crash, kill, lost lease) may interrupt before it is
+// failed instead of retried: it may be what kills the server.
+constexpr int kMaxJobAttempts = 3;
+
+// Set `store` when the job store is shared with other replicas (PostgreSQL).
+struct SharedQueueOptions {
+  LeasedJobStore* store = nullptr;
+  std::string owner;                       // this replica's id, written into its leases
+  std::chrono::milliseconds lease{30000};  // renewed every lease/3 while a job runs
+  // Without a notification, look for queued work and terminal jobs this often.
+  std::chrono::milliseconds poll{500};
+};
 
 struct JobManagerOptions {
   int workers = 2;
@@ -29,6 +52,7 @@ struct JobManagerOptions {
   std::string work_dir;                      // scratch space for running jobs
   // Test hook: sleep this long at every pass boundary, so tests can catch a job mid-run.
   int debug_pass_delay_ms = 0;
+  SharedQueueOptions shared;
 };
 
 struct CreateJobParams {
@@ -39,13 +63,9 @@ struct CreateJobParams {
   bool fresh = false;
 };
 
-// Receives the job as it is when watching starts (a snapshot event), then every later event with
-// the job as it is after it. Called under the manager's lock: it must be quick and must not
-// call back into the manager.
-using JobListener =
-    std::function<void(const JobEventRecord& event, const JobRecord& job, bool snapshot)>;
-
 class JobManager;
+class LeaseKeeper;
+class StoreEventFeed;
 
 // Stops the listener when destroyed.
 class JobSubscription {
@@ -75,7 +95,8 @@ class JobManager {
   Result<JobRecord> GetJob(const std::string& id);
   Result<JobPage> ListJobs(const JobListQuery& query);
   // Queued: removed and CANCELLED at once. Running: asked to stop at the next pass boundary
-  // (the returned job is still RUNNING). Finished: kFailedPrecondition.
+  // (the returned job is still RUNNING; with a shared store it is CANCELLED at once and the
+  // replica running it stops at its next lease renewal). Finished: kFailedPrecondition.
   Result<JobRecord> CancelJob(const std::string& id);
   // Calls `listener` with the current job (snapshot) before returning, then with each event
   // until the job finishes or the subscription is destroyed.
@@ -92,7 +113,15 @@ class JobManager {
 
  private:
   friend class JobSubscription;
-  enum StopReason : int { kNoStop = 0, kStopUser = 1, kStopShutdown = 2, kStopTimeout = 3 };
+  // kStopLost: the job is no longer this replica's to finish (cancelled in the shared store, or
+  // its lease was lost); the worker stops and writes nothing.
+  enum StopReason : int {
+    kNoStop = 0,
+    kStopUser = 1,
+    kStopShutdown = 2,
+    kStopTimeout = 3,
+    kStopLost = 4
+  };
 
   struct ActiveJob {
     JobRecord record;
@@ -100,9 +129,26 @@ class JobManager {
     std::map<int64_t, JobListener> listeners;
   };
 
+  bool shared() const { return options_.shared.store != nullptr; }
   void Unsubscribe(const std::string& job_id, int64_t token);
   void PostRunNext();
   void RunNext();
+  // Shared store: claims queued jobs while a worker is free, until Shutdown.
+  void ClaimLoop();
+  void WakeClaimLoop();
+  void WakeClaimLoopLocked();
+  // After a worker ran a job: frees its slot.
+  void WorkerFinished();
+  // Shared store: runs a job this replica just claimed (on a worker); false when draining.
+  bool StartClaimedLocked(JobRecord claimed);
+  void OnLeaseLost(const std::string& job_id);
+  Result<JobRecord> CancelSharedJob(const std::string& id);
+  Result<std::unique_ptr<JobSubscription>> WatchShared(const std::string& id,
+                                                      JobListener listener);
+  void RefreshSharedQueueDepth();
+  // After a job stopped for shutdown: back to the queue, for this process's next start or (shared
+  // store) for any replica.
+  void RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job);
   // Runs a job already marked running; returns the finished record's new state.
   void Execute(const std::shared_ptr<ActiveJob>& job);
   Status ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job, const std::string& work_dir,
@@ -115,6 +161,7 @@ class JobManager {
   void FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState state, const std::string& code,
                     const std::string& message);
   void PushGaugesLocked();
+  size_t QueueDepthLocked() const;
   Result<JobRecord> CachedJobLocked(const CreateJobParams& params, const JobRecord& earlier,
                                     JobRecord record);
   std::string NewJobId();
@@ -136,6 +183,14 @@ class JobManager {
   int64_t next_token_ = 1;
   uint64_t id_counter_ = 0;
   std::unique_ptr<boost::asio::thread_pool> pool_;
+
+  // Shared store only.
+  std::unique_ptr<LeaseKeeper> keeper_;
+  std::unique_ptr<StoreEventFeed> feed_;
+  std::thread claimer_;
+  std::condition_variable claim_cv_;
+  bool claim_wanted_ = false;
+  int64_t shared_queue_depth_ = 0;
 };
 
 }  // namespace graphopt::server

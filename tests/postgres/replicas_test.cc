@@ -2,7 +2,6 @@
 // 40 jobs submitted across both all succeed, each run exactly once; downloads from either replica
 // are byte-identical; a replica killed with SIGKILL mid-job loses the job to the other once its
 // lease expires, and a watcher connected to a third replica follows that run to the end.
-// Skipped (with a message) while graphopt-server has no --store flag.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -90,12 +89,6 @@ class ReplicasTest : public PostgresStoreTest {
   void SetUp() override {
     const std::string server = ServerBinary();
     if (server.empty()) GTEST_SKIP() << "graphopt-server is not built";
-    std::string help;
-    RunCommand(ShellQuote(server) + " --help", &help);
-    if (help.find("--store") == std::string::npos) {
-      GTEST_SKIP() << "graphopt-server has no --store flag yet: the PostgreSQL store is not "
-                      "wired into the server (docs/DEPLOY.md)";
-    }
     PostgresStoreTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     std::smatch dbname;

@@ -6,51 +6,17 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
 #include <thread>
 
 #include "server/store/file_blob_store.h"
 #include "server/store/sqlite_job_store.h"
+#include "support/scripted_job_runner.h"
 #include "support/test_support.h"
 
 namespace graphopt::server {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Behaviour chosen by the job's target name, so one runner serves every test.
-class ScriptedRunner : public JobRunner {
- public:
-  Status Validate(const JobOptionsRecord& options) const override {
-    return options.level == "bogus" ? InvalidArgument("unknown level") : Status::Ok();
-  }
-  std::string Version() const override { return "test"; }
-  Result<RunOutcome> Run(const RunRequest& request) override {
-    ++runs;
-    const std::string& mode = request.options.target;
-    if (mode == "throw") throw std::runtime_error("kernel exploded");
-    if (mode == "fail") return FailedPrecondition("outputs differ");
-    for (int pass = 1; pass <= 3; ++pass) {
-      request.on_progress({"optimizing", pass, 3, "pass_" + std::to_string(pass)});
-      if (mode == "block") {
-        while (!request.cancelled()) std::this_thread::sleep_for(2ms);
-      }
-      if (request.cancelled()) return Cancelled("optimization cancelled");
-    }
-    request.on_progress({"verifying", 0, 0, ""});
-    std::ifstream in(request.model_path, std::ios::binary);
-    std::string input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ofstream(request.output_path, std::ios::binary) << "optimized:" << input;
-    RunOutcome outcome;
-    outcome.report_json = "{\"ok\":true}";
-    outcome.nodes_before = 5;
-    outcome.nodes_after = 3;
-    outcome.verification_status = "passed";
-    outcome.passes = {{"pass_1", 0.01, 1}};
-    return outcome;
-  }
-  std::atomic<int> runs{0};
-};
 
 class JobManagerTest : public ::testing::Test {
  protected:
