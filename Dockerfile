@@ -22,8 +22,8 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 
 FROM debian:bookworm-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
-# Exactly the packages whose libraries the binaries link (readelf NEEDED), plus libpq5 for the
-# PostgreSQL store; their own dependencies come with them.
+# Exactly the packages whose libraries the binaries link (readelf NEEDED); their own
+# dependencies come with them.
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 libonnx1 libopenblas0-pthread libspdlog1.10 libfmt9 libsqlite3-0 libssl3 libpq5 \
  && rm -rf /var/lib/apt/lists/* \

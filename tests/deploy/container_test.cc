@@ -17,9 +17,6 @@ namespace {
 
 // The C and C++ runtimes every Debian image has; their own dependencies are accepted too.
 const std::set<std::string> kBaseRuntimePackages = {"libc6", "libstdc++6", "libgcc-s1"};
-// Installed for the PostgreSQL store, which the server links once --store postgres:// is wired
-// (docs/DEPLOY.md); the only runtime package allowed to provide no linked library today.
-const std::set<std::string> kPackagesAheadOfLinking = {"libpq5"};
 
 DockerStage RuntimeStage() {
   const auto stages = ParseDockerfile(ReadText(SourcePath("Dockerfile")));
@@ -244,7 +241,6 @@ TEST(Dockerfile, RuntimeStageInstallsOnlyLinkedLibraries) {
       << "not all are Debian 12 packages:" << list << "\n"
       << err;
   for (const auto& package : packages) {
-    if (kPackagesAheadOfLinking.count(package)) continue;
     EXPECT_TRUE(providing.count(package)) << package << " provides no library the binaries link";
   }
 }

@@ -13,11 +13,6 @@
 namespace graphopt::testing {
 namespace {
 
-// Store settings the Kubernetes overlays set for the PostgreSQL backend of issue 7, which
-// graphopt-server reads only once the lead wires --store/--blob-store (see docs/DEPLOY.md).
-const std::set<std::string> kPendingStoreVariables = {
-    "GRAPHOPT_STORE", "GRAPHOPT_BLOB_STORE", "GRAPHOPT_LEASE_SECONDS", "GRAPHOPT_REPLICA_ID"};
-
 class Rendered {
  public:
   explicit Rendered(const std::string& overlay) {
@@ -204,8 +199,7 @@ TEST(Kubernetes, ScaledOverlayRunsReplicasOnPostgres) {
   }
 }
 
-// Every GRAPHOPT_* variable the manifests set is a flag of graphopt-server, apart from the
-// PostgreSQL store settings still waiting for their wiring (checked below).
+// Every GRAPHOPT_* variable the manifests set is a flag of graphopt-server.
 TEST(Kubernetes, EverySettingIsOneTheServerReads) {
   const std::string server = ServerBinary();
   if (server.empty()) GTEST_SKIP() << "graphopt-server is not built";
@@ -222,24 +216,7 @@ TEST(Kubernetes, EverySettingIsOneTheServerReads) {
     for (const auto& name : GraphoptEnvNames(text)) used.insert(name);
   }
   for (const auto& name : used) {
-    if (kPendingStoreVariables.count(name)) continue;
     EXPECT_TRUE(known.count(name)) << name << " is not read by graphopt-server";
-  }
-}
-
-TEST(Kubernetes, StoreSettingsAreWiredIntoTheServer) {
-  const std::string server = ServerBinary();
-  if (server.empty()) GTEST_SKIP() << "graphopt-server is not built";
-  std::string help;
-  ASSERT_EQ(RunCommand(ShellQuote(server) + " --help", &help), 0);
-  const auto known = GraphoptEnvNames(help);
-  std::string missing;
-  for (const auto& name : kPendingStoreVariables) {
-    if (!known.count(name)) missing += " " + name;
-  }
-  if (!missing.empty()) {
-    GTEST_SKIP() << "graphopt-server does not read" << missing
-                 << " yet (PostgreSQL store not wired, see docs/DEPLOY.md)";
   }
 }
 
