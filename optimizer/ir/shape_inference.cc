@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "optimizer/ir/fused_op_schemas.h"
 #include "optimizer/ir/onnx_convert.h"
 
 #include <unordered_set>
@@ -63,17 +64,38 @@ void ExportForShapeInference(Model& model, onnx::ModelProto* proto) {
   graph->mutable_initializer()->Swap(&kept);
 }
 
+// Drops the exported intermediate types (stale ones must not conflict with fresh ones) except
+// those of values whose producer no schema can infer: ONNX keeps its hands off those values, so
+// their known types stand and inference flows on past the node instead of stopping there.
+void KeepTypesBehindOpaqueNodes(const Model& model, const onnx::ISchemaRegistry& registry,
+                                onnx::GraphProto* graph) {
+  std::unordered_set<std::string> keep;
+  for (const Node* n : model.graph->nodes()) {
+    const auto version = static_cast<int>(model.OpsetVersion(n->domain()));
+    if (registry.GetSchema(n->op_type(), version, n->domain())) continue;
+    for (const Value* v : n->outputs()) {
+      if (v) keep.insert(v->name());
+    }
+  }
+  google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> kept;
+  for (auto& vi : *graph->mutable_value_info()) {
+    if (keep.count(vi.name())) kept.Add()->Swap(&vi);
+  }
+  graph->mutable_value_info()->Swap(&kept);
+}
+
 }  // namespace
 
 Status InferShapes(Model& model) {
   onnx::ModelProto proto;
   ExportForShapeInference(model, &proto);
   auto* graph = proto.mutable_graph();
-  graph->clear_value_info();  // stale intermediate types must not conflict with fresh ones
+  const onnx::ISchemaRegistry& registry = FusedOpSchemaRegistry();
+  KeepTypesBehindOpaqueNodes(model, registry, graph);
   try {
     onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0,
                                         /*data_prop=*/true);
-    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), options);
+    onnx::shape_inference::InferShapes(proto, &registry, options);
   } catch (const std::exception& e) {
     return InvalidArgument(std::string("shape inference failed: ") + e.what());
   }

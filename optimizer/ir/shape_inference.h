@@ -5,7 +5,9 @@
 
 namespace graphopt::ir {
 
-// Best effort: operators ONNX cannot infer keep what they had. Fails only on malformed models.
+// Best effort. graphopt's fused operators are inferred too (fused_op_schemas.h); outputs of other
+// operators nothing can infer keep the types they had, and what follows them is inferred from
+// those. Fails only on malformed models.
 Status InferShapes(Model& model);
 
 // Full check: onnx::checker plus strict shape inference, as `onnx.checker.check_model(full_check=True)`.
