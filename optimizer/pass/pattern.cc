@@ -249,43 +249,7 @@ FusionPass::FusionPass(std::vector<FusionRule> rules) {
   for (auto& r : rules) by_root_[TargetProfile::Key(r.root_domain, r.root_op)].push_back(r);
 }
 
-namespace {
-
-// Operators of other domains (and LayerNormalization below opset 17) are opaque to ONNX shape
-// inference: behind the first fused node shapes stop flowing, and Shape/Reshape arithmetic
-// downstream could no longer fold. So before fusing, fold constants to their fixed point while
-// shapes still flow (basic level alone gets there only over several pass-manager iterations).
-// The re-inference inside folding would also forget the static shapes already known behind
-// fused nodes; those are kept (a value's shape does not change when its producer is fused).
-void SettleShapeArithmetic(PassContext& ctx) {
-  const PassInfo* fold = PassRegistry::Get().Find("fold_constants");
-  if (!fold || !ctx.evaluator) return;
-  ir::Graph& g = *ctx.model.graph;
-  std::unordered_map<std::string, ir::ValueType> known;
-  for (const ir::Node* n : g.nodes()) {
-    for (const ir::Value* v : n->outputs()) {
-      if (v && v->type().StaticShape()) known.emplace(v->name(), v->type());
-    }
-  }
-  std::unique_ptr<Pass> pass = fold->factory();
-  PassRecord scratch;  // folds are the basic level's business, not this fusion's report
-  PassContext fold_ctx{ctx.model, ctx.target, ctx.options, ctx.evaluator, &scratch};
-  for (int i = 0; i < 16; ++i) {
-    auto folded = pass->Run(fold_ctx);
-    for (const auto& [name, type] : known) {
-      ir::Value* v = g.FindValue(name);
-      if (v && v->producer() && !v->type().StaticShape()) v->type() = type;
-    }
-    if (!folded.ok() || *folded == 0) break;
-    if (!g.SortTopologically().ok()) break;
-    g.PruneOrphanValues();
-  }
-}
-
-}  // namespace
-
 Result<int64_t> FusionPass::Run(PassContext& ctx) {
-  SettleShapeArithmetic(ctx);
   ir::Graph& g = *ctx.model.graph;
   int64_t applied = 0;
   // Rules delete nodes other than their root; only visit nodes still in the graph.
