@@ -29,7 +29,9 @@ std::string OrtNodePath() {
 
 nlohmann::json TensorJson(const Tensor& t) {
   nlohmann::json j;
-  j["type"] = t.dtype() == DataType::kInt32 ? "int32" : "float32";
+  j["type"] = t.dtype() == DataType::kInt32   ? "int32"
+              : t.dtype() == DataType::kInt64 ? "int64"
+                                              : "float32";
   j["dims"] = t.shape();
   std::vector<double> data;
   for (int64_t i = 0; i < t.size(); ++i) data.push_back(t.GetDouble(i));
@@ -194,6 +196,32 @@ TEST(OrtParity, EmbedLayerNormalization) {
                                {"gamma", RandomFloats({8}, 20)},
                                {"beta", RandomFloats({8}, 21)},
                                {"mask", Ints32({2, 4}, {1, 1, 1, 0, 1, 1, 0, 0})}});
+}
+
+// EmbedLayerNormalization as fuse_embed_layer_norm emits it: int64 ids (negative ones too)
+// through Mod by the table's rows and a Cast, no segment, mask_index named but unread,
+// embedding_sum requested.
+TEST(OrtParity, EmbedLayerNormalizationAsFused) {
+  ModelBuilder b = ContribBuilder(17);
+  Value* rows = b.Init("rows", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {20}));
+  Value* ids = b.Op("Mod", {b.Input("ids", DataType::kInt64, {2, 4}), rows});
+  ids = b.Op("Cast", {ids});
+  b.LastNode()->SetInt("to", static_cast<int64_t>(DataType::kInt32));
+  Node* n =
+      AddNode(b, "EmbedLayerNormalization",
+              {ids, nullptr, b.Input("word", DataType::kFloat, {20, 8}),
+               b.Input("pos", DataType::kFloat, {6, 8}), nullptr,
+               b.Input("gamma", DataType::kFloat, {8}), b.Input("beta", DataType::kFloat, {8})},
+              3);
+  n->SetFloat("epsilon", 1e-12f);
+  b.Output(n->output(0));
+  b.Output(n->output(2));
+  ExpectOrtParity(*b.Build(), {{"ids", Tensor::FromVector<int64_t>(DataType::kInt64, {2, 4},
+                                                                   {1, -1, 19, -20, 7, 0, 3, 12})},
+                               {"word", RandomFloats({20, 8}, 22)},
+                               {"pos", RandomFloats({6, 8}, 23)},
+                               {"gamma", RandomFloats({8}, 24)},
+                               {"beta", RandomFloats({8}, 25)}});
 }
 
 // Attention with each mask format and causality; MultiHeadAttention with bias and padding mask.

@@ -1,7 +1,8 @@
 // Runs one ONNX model in ONNX Runtime (CPU, graph optimizations disabled) for the parity tests:
 //   node ort_run.js MODEL.onnx INPUTS.json OUTPUTS.json
-// INPUTS.json: {name: {"type": "float32"|"int32", "dims": [...], "data": [...]}}; OUTPUTS.json
-// gets the same form for every model output, or {"error": message} when the session fails.
+// INPUTS.json: {name: {"type": "float32"|"int32"|"int64", "dims": [...], "data": [...]}};
+// OUTPUTS.json gets the same form for every model output, or {"error": message} when the session
+// fails.
 const ort = require('onnxruntime-node');
 const fs = require('fs');
 
@@ -10,7 +11,8 @@ async function main() {
   const spec = JSON.parse(fs.readFileSync(inputsPath, 'utf8'));
   const feeds = {};
   for (const [name, t] of Object.entries(spec)) {
-    const data = t.type === 'int32' ? Int32Array.from(t.data) : Float32Array.from(t.data);
+    const data = t.type === 'int32' ? Int32Array.from(t.data)
+      : t.type === 'int64' ? BigInt64Array.from(t.data, BigInt) : Float32Array.from(t.data);
     feeds[name] = new ort.Tensor(t.type, data, t.dims);
   }
   let result;
