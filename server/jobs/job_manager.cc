@@ -229,7 +229,9 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
     return ResourceExhausted("the job queue is full (" + std::to_string(options_.queue_capacity) +
                              " jobs waiting); retry later");
   }
-  auto inserted = jobs_.InsertJob(record);
+  // A shared store writes the queued event with the job: other replicas may claim it at once.
+  auto inserted =
+      shared() ? options_.shared.store->EnqueueJob(record) : jobs_.InsertJob(record);
   if (!inserted.ok()) {
     if (inserted.status().code() == StatusCode::kAlreadyExists && !params.idempotency_key.empty()) {
       // Another replica won the race for this key: that job is the answer.
@@ -245,8 +247,8 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   } else {
     RETURN_IF_ERROR(queue_.Push(job->record.id, job->record.options.priority, job->record.seq));
     active_[job->record.id] = job;
+    PublishLocked(*job, JobEventType::kQueued, /*persist=*/true);
   }
-  PublishLocked(*job, JobEventType::kQueued, /*persist=*/true);
   NotifyStateLocked(job->record, false, JobState::kQueued, 0, false);
   PushGaugesLocked();
   LogJobEvent(spdlog::level::info, job->record.id, "job_queued",
@@ -495,13 +497,22 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     }
-    std::lock_guard lock(mu_);
-    bool entering_verify = p.stage == "verifying" && job->record.progress.stage != "verifying";
-    job->record.progress = JobProgressRecord{p.stage, p.pass_index, p.pass_count, p.pass_name};
-    if (!p.pass_name.empty()) {
-      PublishLocked(*job, JobEventType::kPass, /*persist=*/false);
-    } else if (entering_verify) {
-      PublishLocked(*job, JobEventType::kVerifying, /*persist=*/false);
+    JobEventRecord event;
+    {
+      std::lock_guard lock(mu_);
+      bool entering_verify = p.stage == "verifying" && job->record.progress.stage != "verifying";
+      job->record.progress = JobProgressRecord{p.stage, p.pass_index, p.pass_count, p.pass_name};
+      if (p.pass_name.empty() && !entering_verify) return;
+      const JobEventType type = entering_verify ? JobEventType::kVerifying : JobEventType::kPass;
+      if (!shared()) return PublishLocked(*job, type, /*persist=*/false);
+      event = EventOf(job->record, type);
+    }
+    // Shared store: watchers on every replica read progress there. Written outside the lock (this
+    // worker is the job's only writer of progress, so its events stay in order).
+    Status stored = jobs_.AppendEvent(event);
+    if (!stored.ok()) {
+      LogJobEvent(spdlog::level::warn, event.job_id, "event_not_stored",
+                  {{"error", stored.ToString()}});
     }
   };
 
@@ -547,17 +558,21 @@ void JobManager::PersistLocked(const JobRecord& record) {
   }
 }
 
-void JobManager::PublishLocked(ActiveJob& job, JobEventType type, bool persist) {
+JobEventRecord JobManager::EventOf(const JobRecord& record, JobEventType type) {
   JobEventRecord event;
-  event.job_id = job.record.id;
+  event.job_id = record.id;
   event.type = type;
   event.time_ms = NowMillis();
-  event.state = job.record.state;
-  event.progress = job.record.progress;
-  event.error_code = job.record.error_code;
-  event.error_message = job.record.error_message;
-  // With a shared store every event is stored: watchers on other replicas read them there.
-  if (persist || shared()) {
+  event.state = record.state;
+  event.progress = record.progress;
+  event.error_code = record.error_code;
+  event.error_message = record.error_message;
+  return event;
+}
+
+void JobManager::PublishLocked(ActiveJob& job, JobEventType type, bool persist) {
+  const JobEventRecord event = EventOf(job.record, type);
+  if (persist) {
     Status st = jobs_.AppendEvent(event);
     if (!st.ok()) {
       LogJobEvent(spdlog::level::warn, job.record.id, "event_not_stored",

@@ -153,6 +153,7 @@ class JobManager {
   void Execute(const std::shared_ptr<ActiveJob>& job);
   Status ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job, const std::string& work_dir,
                           RunOutcome* outcome, BlobInfo* artifact, BlobInfo* report);
+  static JobEventRecord EventOf(const JobRecord& record, JobEventType type);
   // The following run under mu_.
   void PublishLocked(ActiveJob& job, JobEventType type, bool persist);
   void PersistLocked(const JobRecord& record);

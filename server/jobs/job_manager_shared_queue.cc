@@ -65,8 +65,7 @@ bool JobManager::StartClaimedLocked(JobRecord claimed) {
   }
   job->record.progress = JobProgressRecord{"loading", 0, 0, ""};
   active_[id] = job;
-  keeper_->Hold(id);
-  PublishLocked(*job, JobEventType::kStarted, /*persist=*/true);
+  keeper_->Hold(id);  // the claim wrote the started event
   NotifyStateLocked(job->record, true, JobState::kQueued, 0, false);
   ++busy_;
   shared_queue_depth_ = std::max<int64_t>(0, shared_queue_depth_ - 1);

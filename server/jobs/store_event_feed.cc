@@ -1,7 +1,9 @@
 // Watchers of jobs in a shared store (see store_event_feed.h).
 #include "server/jobs/store_event_feed.h"
 
-#include <optional>
+#include <algorithm>
+#include <cstdint>
+#include <set>
 #include <vector>
 
 namespace graphopt::server {
@@ -63,56 +65,59 @@ void StoreEventFeed::DeliverLocked(Watched& watched, const JobEventRecord& event
 }
 
 void StoreEventFeed::RunOnce(bool check_states) {
-  struct Fetched {
-    std::string job_id;
-    std::vector<StoredJobEvent> events;
-    std::optional<JobRecord> record;  // read when an event is terminal, or on quiet rounds
-  };
-  std::vector<std::pair<std::string, int64_t>> cursors;
+  std::map<std::string, int64_t> cursors;
+  int64_t oldest = INT64_MAX;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [id, watched] : watched_) cursors.emplace_back(id, watched.after_event_id);
-  }
-  // The store is read without the lock, so adding or removing a watcher never waits for it.
-  std::vector<Fetched> fetched;
-  for (const auto& [id, after] : cursors) {
-    auto events = shared_.ListEventsAfter(id, after);
-    if (!events.ok()) continue;  // the next round retries
-    Fetched f{id, std::move(events).value(), std::nullopt};
-    bool terminal = false;
-    for (const auto& e : f.events) terminal = terminal || IsTerminal(e.event.state);
-    if (terminal || check_states) {
-      auto record = jobs_.GetJob(id);
-      if (record.ok()) f.record = std::move(record).value();
+    for (const auto& [id, watched] : watched_) {
+      cursors[id] = watched.after_event_id;
+      oldest = std::min(oldest, watched.after_event_id);
     }
-    fetched.push_back(std::move(f));
+  }
+  if (cursors.empty()) return;
+  // The store is read without the lock, so adding or removing a watcher never waits for it; one
+  // query serves every watched job.
+  std::vector<std::string> ids;
+  for (const auto& [id, after] : cursors) ids.push_back(id);
+  auto events = shared_.ListEventsOfJobsAfter(ids, oldest);
+  if (!events.ok()) return;  // the next round retries
+  // The whole job is read for a terminal event (artifact, report, error), and on quiet rounds
+  // for every watched job in case its terminal event is missing.
+  std::map<std::string, JobRecord> records;
+  for (const auto& [id, after] : cursors) {
+    bool terminal = false;
+    for (const auto& e : *events) {
+      terminal = terminal || (e.event.job_id == id && e.id > after && IsTerminal(e.event.state));
+    }
+    if (!terminal && !check_states) continue;
+    auto record = jobs_.GetJob(id);
+    if (record.ok()) records.emplace(id, std::move(record).value());
   }
 
   std::lock_guard lock(mu_);
-  for (auto& f : fetched) {
-    auto it = watched_.find(f.job_id);
-    if (it == watched_.end()) continue;
+  std::set<std::string> ended;
+  for (const auto& stored : *events) {
+    const std::string& id = stored.event.job_id;
+    auto it = watched_.find(id);
+    if (it == watched_.end() || ended.count(id)) continue;
     Watched& watched = it->second;
-    bool ended = false;
-    for (const auto& stored : f.events) {
-      if (stored.id <= watched.after_event_id) continue;  // delivered by a concurrent round
-      watched.after_event_id = stored.id;
-      const bool terminal = IsTerminal(stored.event.state);
-      if (terminal && f.record) watched.job = *f.record;  // artifact, report, error
-      DeliverLocked(watched, stored.event);
-      if (terminal) {
-        ended = true;
-        break;
-      }
-    }
-    if (!ended && f.record && IsTerminal(f.record->state)) {
-      // Terminal in the store without a terminal event to show for it.
-      watched.job = *f.record;
-      DeliverLocked(watched, SnapshotEvent(*f.record));
-      ended = true;
-    }
-    if (ended) watched_.erase(it);
+    if (stored.id <= watched.after_event_id) continue;  // delivered by an earlier round
+    watched.after_event_id = stored.id;
+    const bool terminal = IsTerminal(stored.event.state);
+    auto record = records.find(id);
+    if (terminal && record != records.end()) watched.job = record->second;
+    DeliverLocked(watched, stored.event);
+    if (terminal) ended.insert(id);
   }
+  for (const auto& [id, record] : records) {
+    auto it = watched_.find(id);
+    if (it == watched_.end() || ended.count(id) || !IsTerminal(record.state)) continue;
+    // Terminal in the store without a terminal event to show for it.
+    it->second.job = record;
+    DeliverLocked(it->second, SnapshotEvent(record));
+    ended.insert(id);
+  }
+  for (const auto& id : ended) watched_.erase(id);
 }
 
 void StoreEventFeed::Loop() {

@@ -34,9 +34,12 @@ class LeasedJobStore {
  public:
   virtual ~LeasedJobStore() = default;
 
+  // InsertJob of a queued job together with its kQueued event (one transaction).
+  virtual Result<JobRecord> EnqueueJob(const JobRecord& job) = 0;
   // Takes the queued job with the highest priority (oldest first among equals) for `owner`:
-  // it becomes running with a lease ending `lease` from now (database clock), attempts + 1.
-  // Concurrent claims from any number of replicas never return the same job. Empty when none.
+  // it becomes running with a lease ending `lease` from now (database clock), attempts + 1, and
+  // its kStarted event is written with it. Concurrent claims from any number of replicas never
+  // return the same job. Empty when none.
   virtual Result<std::optional<JobRecord>> ClaimNextJob(const std::string& owner,
                                                         std::chrono::milliseconds lease) = 0;
   // Extends the lease of a job `owner` holds. kFailedPrecondition when it no longer holds it (the
@@ -64,6 +67,10 @@ class LeasedJobStore {
   // Events of `job_id` with id > `after_id`, oldest first.
   virtual Result<std::vector<StoredJobEvent>> ListEventsAfter(const std::string& job_id,
                                                               int64_t after_id) = 0;
+  // Events of any of `job_ids` with id > `after_id`, oldest first: one query for all the jobs a
+  // replica's watchers follow.
+  virtual Result<std::vector<StoredJobEvent>> ListEventsOfJobsAfter(
+      const std::vector<std::string>& job_ids, int64_t after_id) = 0;
   // A counter that grows when any replica appends an event. Read it before ListEventsAfter, then
   // WaitForEvents(counter) returns as soon as something newer may exist (or after `timeout`).
   virtual uint64_t EventCounter() = 0;

@@ -197,16 +197,30 @@ Result<ModelRecord> PostgresJobStore::GetModel(const std::string& digest) {
 }
 
 Result<JobRecord> PostgresJobStore::InsertJob(const JobRecord& job) {
+  return Insert(job, /*queued_event=*/false);
+}
+
+Result<JobRecord> PostgresJobStore::EnqueueJob(const JobRecord& job) {
+  if (job.state != JobState::kQueued) return InvalidArgument("EnqueueJob needs a queued job");
+  return Insert(job, /*queued_event=*/true);
+}
+
+Result<JobRecord> PostgresJobStore::Insert(const JobRecord& job, bool queued_event) {
   std::string columns, placeholders;
   const auto& names = WritableColumns();
   for (size_t i = 0; i < names.size(); ++i) {
     columns += (i ? ", " : "") + names[i];
     placeholders += (i ? ", $" : "$") + std::to_string(i + 1);
   }
+  std::string sql =
+      "INSERT INTO jobs (" + columns + ") VALUES (" + placeholders + ") RETURNING seq";
+  if (queued_event) {
+    sql = "WITH changed AS (" + sql + ", id, error_code, error_message), events_added AS (" +
+          EventsFromChanged(JobEventType::kQueued, JobState::kQueued, "queued") +
+          ") SELECT seq FROM changed";
+  }
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(auto r, conn->Exec("INSERT INTO jobs (" + columns + ") VALUES (" + placeholders +
-                                          ") RETURNING seq",
-                                      JobParams(job)));
+  ASSIGN_OR_RETURN(auto r, conn->Exec(sql, JobParams(job)));
   JobRecord stored = job;
   stored.seq = r.Int(0, 0);
   return stored;
@@ -307,26 +321,44 @@ Status PostgresJobStore::AppendEvent(const JobEventRecord& e) {
 
 Result<std::vector<StoredJobEvent>> PostgresJobStore::ListEventsAfter(const std::string& job_id,
                                                                       int64_t after_id) {
-  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT id, type, time, state, stage, pass_index, "
-                                      "pass_count, pass_name, error_code, error_message "
-                                      "FROM events WHERE job_id = $1 AND id > $2 ORDER BY id",
-                                      PgParams().Text(job_id).Int(after_id)));
+  return ListEventsOfJobsAfter({job_id}, after_id);
+}
+
+Result<std::vector<StoredJobEvent>> PostgresJobStore::ListEventsOfJobsAfter(
+    const std::vector<std::string>& job_ids, int64_t after_id) {
   std::vector<StoredJobEvent> events;
+  if (job_ids.empty()) return events;
+  // A text[] literal: every element quoted, with " and \ escaped.
+  std::string ids = "{";
+  for (size_t i = 0; i < job_ids.size(); ++i) {
+    ids += i ? ",\"" : "\"";
+    for (char c : job_ids[i]) {
+      if (c == '"' || c == '\\') ids += '\\';
+      ids += c;
+    }
+    ids += '"';
+  }
+  ids += "}";
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT id, job_id, type, time, state, stage, pass_index, "
+                                      "pass_count, pass_name, error_code, error_message "
+                                      "FROM events WHERE job_id = ANY($1::text[]) AND id > $2 "
+                                      "ORDER BY id",
+                                      PgParams().Text(ids).Int(after_id)));
   for (int row = 0; row < r.rows(); ++row) {
     StoredJobEvent s;
     s.id = r.Int(row, 0);
     JobEventRecord& e = s.event;
-    e.job_id = job_id;
-    e.type = static_cast<JobEventType>(r.Int(row, 1));
-    e.time_ms = r.Int(row, 2);
-    e.state = static_cast<JobState>(r.Int(row, 3));
-    e.progress.stage = r.Text(row, 4);
-    e.progress.pass_index = static_cast<int>(r.Int(row, 5));
-    e.progress.pass_count = static_cast<int>(r.Int(row, 6));
-    e.progress.pass_name = r.Text(row, 7);
-    e.error_code = r.Text(row, 8);
-    e.error_message = r.Text(row, 9);
+    e.job_id = r.Text(row, 1);
+    e.type = static_cast<JobEventType>(r.Int(row, 2));
+    e.time_ms = r.Int(row, 3);
+    e.state = static_cast<JobState>(r.Int(row, 4));
+    e.progress.stage = r.Text(row, 5);
+    e.progress.pass_index = static_cast<int>(r.Int(row, 6));
+    e.progress.pass_count = static_cast<int>(r.Int(row, 7));
+    e.progress.pass_name = r.Text(row, 8);
+    e.error_code = r.Text(row, 9);
+    e.error_message = r.Text(row, 10);
     events.push_back(std::move(s));
   }
   return events;
@@ -343,17 +375,19 @@ Result<std::optional<JobRecord>> PostgresJobStore::ClaimNextJob(const std::strin
                                                                 std::chrono::milliseconds lease) {
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
   // SKIP LOCKED: replicas claiming at once each lock a different queued row instead of waiting
-  // for (and then losing) the same one.
+  // for (and then losing) the same one. The started event goes with the claim.
   ASSIGN_OR_RETURN(
       auto r,
-      conn->Exec(std::string("UPDATE jobs SET state = 2, lease_owner = $1, "
+      conn->Exec(std::string("WITH changed AS (UPDATE jobs SET state = 2, lease_owner = $1, "
                              "lease_expires_at = graphopt_now_ms() + $2, "
                              "started_at = graphopt_now_ms(), attempts = attempts + 1, "
-                             "stage = 'running' "
+                             "stage = 'loading' "
                              "WHERE seq = (SELECT seq FROM jobs WHERE state = 1 "
                              "ORDER BY priority DESC, seq ASC LIMIT 1 FOR UPDATE SKIP LOCKED) "
                              "RETURNING ") +
-                     kJobColumns,
+                     kJobColumns + "), events_added AS (" +
+                     EventsFromChanged(JobEventType::kStarted, JobState::kRunning, "loading") +
+                     ") SELECT " + kJobColumns + " FROM changed",
                  PgParams().Text(owner).Int(lease.count())));
   if (r.rows() == 0) return std::optional<JobRecord>();
   ASSIGN_OR_RETURN(JobRecord job, ReadJob(r, 0));

@@ -52,6 +52,7 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
   Result<std::vector<JobEventRecord>> ListEvents(const std::string& job_id) override;
 
   // --- LeasedJobStore ---
+  Result<JobRecord> EnqueueJob(const JobRecord& job) override;
   Result<std::optional<JobRecord>> ClaimNextJob(const std::string& owner,
                                                 std::chrono::milliseconds lease) override;
   Status RenewLease(const std::string& job_id, const std::string& owner,
@@ -63,6 +64,8 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
   Result<int64_t> CountQueuedJobs() override;
   Result<std::vector<StoredJobEvent>> ListEventsAfter(const std::string& job_id,
                                                       int64_t after_id) override;
+  Result<std::vector<StoredJobEvent>> ListEventsOfJobsAfter(const std::vector<std::string>& job_ids,
+                                                            int64_t after_id) override;
   uint64_t EventCounter() override { return event_counter_.load(); }
   void WaitForEvents(uint64_t seen_counter, std::chrono::milliseconds timeout) override;
 
@@ -72,6 +75,7 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
  private:
   PostgresJobStore(std::shared_ptr<PgConnectionPool> pool, PostgresStoreOptions options)
       : pool_(std::move(pool)), options_(std::move(options)) {}
+  Result<JobRecord> Insert(const JobRecord& job, bool queued_event);
   Result<std::vector<JobRecord>> QueryJobs(const std::string& where_and_order,
                                            const PgParams& params);
   void ListenLoop();

@@ -203,6 +203,30 @@ TEST_F(PostgresStoreTest, EveryJobIsClaimedExactlyOnceAcrossInstances) {
   EXPECT_TRUE(unfinished->empty());
 }
 
+TEST_F(PostgresStoreTest, EnqueueAndClaimWriteTheirEventsWithTheState) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto queued = store->EnqueueJob(NewJob("evented"));
+  ASSERT_TRUE(queued.ok()) << queued.status().ToString();
+  EXPECT_GT(queued->seq, 0);
+  auto events = store->ListEvents("evented");
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(events->front().type, JobEventType::kQueued);
+  EXPECT_EQ(store->EnqueueJob(NewJob("evented")).status().code(), StatusCode::kAlreadyExists);
+  JobRecord running = NewJob("not-queued");
+  running.state = JobState::kRunning;
+  EXPECT_EQ(store->EnqueueJob(running).status().code(), StatusCode::kInvalidArgument);
+
+  auto claimed = store->ClaimNextJob("r", 60s);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_EQ((*claimed)->state, JobState::kRunning);
+  events = store->ListEvents("evented");
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ(events->back().type, JobEventType::kStarted);
+  EXPECT_EQ(events->back().state, JobState::kRunning);
+  EXPECT_EQ(store->ListEvents("evented")->size(), 2u);  // one started event per claim
+}
+
 TEST_F(PostgresStoreTest, ClaimsHigherPriorityFirstThenOldest) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
@@ -311,12 +335,13 @@ TEST_F(PostgresStoreTest, FinishingTwiceKeepsTheFirstResult) {
   EXPECT_FALSE(again->finished_by_this_call);
   EXPECT_EQ(again->stored.state, JobState::kSucceeded);
   EXPECT_EQ(again->stored.artifact_digest, "sha256:first");
-  // The first finish wrote its terminal event with the state; the second wrote nothing.
+  // The claim wrote its started event, the first finish its terminal one; the second nothing.
   auto events = b->ListEvents("twice");
   ASSERT_TRUE(events.ok());
-  ASSERT_EQ(events->size(), 1u);
-  EXPECT_EQ(events->front().type, JobEventType::kSucceeded);
-  EXPECT_EQ(events->front().state, JobState::kSucceeded);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ(events->front().type, JobEventType::kStarted);
+  EXPECT_EQ(events->back().type, JobEventType::kSucceeded);
+  EXPECT_EQ(events->back().state, JobState::kSucceeded);
 
   // A late progress write cannot revive it either, and the lease is gone.
   JobRecord late = **claimed;
@@ -358,7 +383,7 @@ TEST_F(PostgresStoreTest, CancelledWhileRunningStaysCancelled) {
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->finished_by_this_call);
   EXPECT_EQ(a->CancelJob("no-such-job").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(a->ListEvents("cancel-me")->size(), 1u);  // one cancelled event, nothing else
+  EXPECT_EQ(a->ListEvents("cancel-me")->size(), 2u);  // started, cancelled; nothing else
 }
 
 TEST_F(PostgresStoreTest, CancelledWhileQueuedIsNeverClaimed) {
