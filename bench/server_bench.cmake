@@ -1,5 +1,6 @@
 # server_bench talks to a real graphopt-server through the generated API.
 if(TARGET graphopt-server)
+  target_sources(server_bench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/support/service_client.cc)
   target_link_libraries(server_bench PRIVATE graphopt_api)
   add_dependencies(server_bench graphopt-server)
   target_compile_definitions(server_bench PRIVATE

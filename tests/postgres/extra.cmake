@@ -31,6 +31,28 @@ if(GRAPHOPT_BUILD_BENCH AND NOT TARGET store_bench)
     GRAPHOPT_BINARY_DIR="${CMAKE_BINARY_DIR}")
 endif()
 
+# replicas_bench (bench/store/replicas_bench.cc): jobs per second through real servers on SQLite
+# and on PostgreSQL with one and two replicas.
+if(GRAPHOPT_BUILD_BENCH AND TARGET graphopt-server AND NOT TARGET replicas_bench)
+  add_executable(replicas_bench
+    ${CMAKE_SOURCE_DIR}/bench/store/replicas_bench.cc
+    ${CMAKE_SOURCE_DIR}/bench/support/service_client.cc
+    ${dir}/temporary_postgres.cc
+    ${CMAKE_CURRENT_SOURCE_DIR}/clients/client_server_fixture.cc
+    ${CMAKE_CURRENT_SOURCE_DIR}/metrics/child_process.cc
+    ${CMAKE_CURRENT_SOURCE_DIR}/metrics/http_test_client.cc
+    ${CMAKE_CURRENT_SOURCE_DIR}/support/test_support.cc)
+  target_include_directories(replicas_bench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(replicas_bench PRIVATE graphopt_server_lib Boost::headers GTest::gtest
+                        nlohmann_json::nlohmann_json)
+  add_dependencies(replicas_bench graphopt-server)
+  target_compile_definitions(replicas_bench PRIVATE
+    GRAPHOPT_SHARED_DIR="${GRAPHOPT_SHARED_DIR}"
+    GRAPHOPT_CLI="$<TARGET_FILE:graphopt>"
+    GRAPHOPT_BINARY_DIR="${CMAKE_BINARY_DIR}"
+    GRAPHOPT_SERVER_BINARY="$<TARGET_FILE:graphopt-server>")
+endif()
+
 # replicas_test.cc runs real graphopt-server processes against the temporary cluster.
 if(TARGET graphopt-server)
   add_dependencies(test_${area} graphopt-server)
