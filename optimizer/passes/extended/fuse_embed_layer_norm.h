@@ -8,7 +8,8 @@
 // is fixed: any such constant is a table the fused op reads at rows 0..S-1. Dynamic or other
 // positions do not fuse. Ids reach the fused op as int32 through Mod by the table's row count
 // and a Cast: Mod maps Gather's negative indices (-rows..-1) onto the rows they address and
-// leaves 0..rows-1 as they are, so the Cast is exact for every id Gather accepts.
+// leaves 0..rows-1 as they are, so the Cast is exact for every id Gather accepts. (An id outside
+// -rows..rows-1, an error for Gather, wraps to a row instead: valid inputs keep their outputs.)
 //
 // No shared model has this block. text_encoder sums token and position embeddings, but its
 // post-norm encoder layers feed that sum to self-attention and to the residual Add: the first
