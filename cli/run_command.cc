@@ -26,6 +26,17 @@ struct RunArgs {
   bool profile = false;
 };
 
+// "<output name>.pb", or "output_<index>.pb" when the name is not a plain file name (exporters
+// name values "/encoder/ln/Add_1_output_0"); the ONNX backend tests' layout uses the latter too.
+std::string OutputFileName(const std::string& name, size_t index) {
+  const bool plain = !name.empty() && name != "." && name != ".." &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                              c == '-' || c == '.';
+                     });
+  return plain ? name + ".pb" : "output_" + std::to_string(index) + ".pb";
+}
+
 // Sum of values and sum of absolute values (numeric and bool tensors).
 std::pair<double, double> Checksum(const Tensor& t) {
   double sum = 0, abs_sum = 0;
@@ -128,7 +139,7 @@ int RunModel(const RunArgs& a) {
     std::cout << name << "  " << DataTypeName(t.dtype()) << " " << ShapeToString(t.shape())
               << "  sum=" << sum << " abs_sum=" << abs_sum << "\n";
     if (!a.output_dir.empty() && t.defined()) {
-      const std::string path = (std::filesystem::path(a.output_dir) / (name + ".pb")).string();
+      const std::string path = (std::filesystem::path(a.output_dir) / OutputFileName(name, i)).string();
       Status st = reference::WriteTensorFile(path, t, name);
       if (!st.ok()) {
         std::cerr << "graphopt: " << st.message() << "\n";
@@ -166,7 +177,7 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--dim", args->dims, "fix a symbolic dim: NAME=VALUE (repeatable)");
   cmd->add_option("--input", args->inputs,
                   "NAME=FILE.pb: an input from a serialized TensorProto (others are generated)");
-  cmd->add_option("--output-dir", args->output_dir, "write each output as <name>.pb here");
+  cmd->add_option("--output-dir", args->output_dir, "write each output as <name>.pb (output_<index>.pb when the name is not a plain file name)");
   cmd->add_option("--repeat", args->repeat, "runs to time (the median is printed)");
   cmd->add_option("--seed", args->seed, "seed of generated inputs (default 0)");
   cmd->add_flag("--profile", args->profile, "print time per op type");

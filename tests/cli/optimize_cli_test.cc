@@ -146,16 +146,17 @@ class SharedModelBasic : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SharedModelBasic, OptimizesCheckedVerifiedAndClean) {
   const std::string file = GetParam();
+  const std::string model = testing::SharedModelWithSignal(file);
   const std::string dir = TempDir();
   const bool text = file.rfind("text_encoder", 0) == 0;
   const std::string dims = text ? " --dim batch=1 --dim seq=64" : " --dim batch=1";
   std::string out, err;
-  const int rc = RunCommand(CliPath() + " optimize " + SharedModel(file) + " -o " + dir +
+  const int rc = RunCommand(CliPath() + " optimize " + model + " -o " + dir +
                                 "/o.onnx --level basic --quiet" + dims + " --report " + dir + "/r.json",
                             &out, &err);
   ASSERT_EQ(rc, 0) << err;
 
-  auto before = LoadModel(SharedModel(file));
+  auto before = LoadModel(model);
   auto after = LoadModel(dir + "/o.onnx");
   ASSERT_TRUE(before.ok() && after.ok());
   Status check = ir::CheckModel(**after);

@@ -3,6 +3,8 @@
 #include <onnx/onnx_pb.h>
 
 #include "optimizer/evaluator.h"
+#include "optimizer/io/model_io.h"
+#include "optimizer/ir/shape_inference.h"
 
 #include <array>
 #include <cctype>
@@ -12,6 +14,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 namespace graphopt::testing {
 
@@ -158,6 +161,25 @@ std::string ModelParamName(const std::string& file) {
   std::string n = file.substr(0, file.find(".onnx"));
   for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return n;
+}
+
+std::string SharedModelWithSignal(const std::string& file) {
+  static const std::map<std::string, std::string> kInnerOutputs = {
+      {"vit_small.raw.onnx", "/encoder/ln/Add_1_output_0"}};
+  const std::string path = SharedModel(file);
+  auto inner = kInnerOutputs.find(file);
+  if (inner == kInnerOutputs.end()) return path;
+  // Falling back to the file would check nothing: fail the test instead.
+  auto model = LoadModel(path);
+  if (!model.ok()) throw std::runtime_error(model.status().ToString());
+  ir::Value* value = (*model)->graph->FindValue(inner->second);
+  if (value == nullptr) throw std::runtime_error(file + " has no value " + inner->second);
+  (void)ir::InferShapes(**model);  // a graph output needs its type
+  (*model)->graph->AddOutput(value);
+  const std::string copy = TempDir() + "/" + file;
+  auto saved = SaveModel(**model, copy);
+  if (!saved.ok()) throw std::runtime_error(saved.status().ToString());
+  return copy;
 }
 
 Tensor RandomFloats(const Shape& shape, uint64_t seed) {

@@ -71,6 +71,12 @@ std::string CompareOutputs(const ir::Model& a, const ir::Model& b,
 const std::vector<std::string>& SharedModelFiles();
 std::string ModelParamName(const std::string& file);
 
+// The shared model `file` to check outputs on: the file itself, or, where its own outputs carry
+// no signal, a copy (in a temporary folder) that also outputs an inner value that does.
+// vit_small's classifier head is zero-initialized (torchvision does so), so its logits are all
+// zero whatever the encoder computes; its copy also outputs the encoder's final LayerNorm.
+std::string SharedModelWithSignal(const std::string& file);
+
 // Deterministic float tensor with values in [-1, 1].
 Tensor RandomFloats(const Shape& shape, uint64_t seed = 1);
 
