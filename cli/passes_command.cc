@@ -29,6 +29,9 @@ int ListTargets() {
   for (const TargetProfile* t : TargetRegistry::Get().All()) {
     std::printf("%-10s %-8s %s\n", t->name.c_str(), t->portable ? "portable" : "specific",
                 t->description.c_str());
+    for (const auto& [op, why] : t->not_emitted) {
+      std::printf("%-19s not emitted: %s (%s)\n", "", op.c_str(), why.c_str());
+    }
   }
   return kExitOk;
 }

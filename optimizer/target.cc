@@ -106,6 +106,20 @@ Result<TargetProfile> ParseTargetProfile(const std::string& json_text) {
       if (!st.ok()) return fail(st);
     }
   }
+  if (doc.contains("not_emitted")) {
+    if (!doc["not_emitted"].is_array()) return fail(InvalidArgument("'not_emitted' must be a list"));
+    for (const json& entry : doc["not_emitted"]) {
+      if (!entry.is_object() || !entry.contains("op") || !entry["op"].is_string() ||
+          !entry.contains("why") || !entry["why"].is_string()) {
+        return fail(InvalidArgument("each not_emitted entry needs strings 'op' and 'why'"));
+      }
+      const std::string op = entry["op"].get<std::string>();
+      if (p.fused_ops.count(op)) {
+        return fail(InvalidArgument("'" + op + "' is both in fused_ops and in not_emitted"));
+      }
+      p.not_emitted[op] = entry["why"].get<std::string>();
+    }
+  }
   // A contrib op is only usable when its domain is importable.
   for (const std::string& op : p.fused_ops) {
     const size_t dot = op.rfind('.');

@@ -28,6 +28,9 @@ struct TargetProfile {
   // Fused op -> the `activation` attribute values the runtime accepts on it
   // ("com.microsoft.FusedConv" -> {"Relu", ...}). Ops absent here take no activation.
   std::map<std::string, std::set<std::string>> activations;
+  // Ops the runtime registers but runs slower than the unfused form they would replace, so no
+  // pass emits them for this target: op -> why, with the measurement ("com.microsoft.X" -> ...).
+  std::map<std::string, std::string> not_emitted;
   std::vector<std::string> sources;  // where the operator lists come from
 
   // True when the profile lists the fused op (regardless of the model's opset).

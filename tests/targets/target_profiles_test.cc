@@ -52,9 +52,13 @@ TEST(TargetProfiles, CpuListsWhatTheCpuProviderRegisters) {
   EXPECT_EQ(p.domains.at("com.microsoft"), 1);
   for (const char* op :
        {"Gelu", "FastGelu", "BiasGelu", "QuickGelu", "FusedConv", "FusedGemm", "FusedMatMul",
-        "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "EmbedLayerNormalization",
-        "Attention", "MultiHeadAttention"}) {
+        "EmbedLayerNormalization", "Attention", "MultiHeadAttention"}) {
     EXPECT_TRUE(p.AllowsAt("com.microsoft", op, 14)) << op;
+  }
+  // Registered, but slower than what they replace on this provider: known, and not emitted.
+  for (const char* op : {"SkipLayerNormalization", "SkipSimplifiedLayerNormalization"}) {
+    EXPECT_FALSE(p.Allows("com.microsoft", op)) << op;
+    EXPECT_TRUE(p.not_emitted.count(std::string("com.microsoft.") + op)) << op;
   }
   // CUDA-only contrib ops, and normalizations ONNX Runtime registers outside com.microsoft.
   for (const char* op :
@@ -77,6 +81,8 @@ TEST(TargetProfiles, CudaDiffersFromCpu) {
   EXPECT_FALSE(p.Allows("com.microsoft", "FusedGemm"));  // no CUDA kernel
   EXPECT_TRUE(p.Allows("com.microsoft", "BiasAdd"));
   EXPECT_TRUE(p.Allows("com.microsoft", "BiasSoftmax"));
+  EXPECT_TRUE(p.Allows("com.microsoft", "SkipLayerNormalization"));
+  EXPECT_TRUE(p.not_emitted.empty());
   EXPECT_TRUE(p.AllowsActivation("com.microsoft", "FusedConv", "Relu"));
   EXPECT_FALSE(p.AllowsActivation("com.microsoft", "FusedConv", "Sigmoid"));  // cuDNN: Relu only
 }
@@ -118,6 +124,18 @@ TEST(TargetProfiles, ParseRejectsMalformedProfiles) {
   EXPECT_FALSE(ok->portable);
   EXPECT_TRUE(ok->AllowsAt("", "HardSwish", 15));
   EXPECT_TRUE(ok->AllowsActivation("com.microsoft", "FusedConv", "Relu"));
+  // not_emitted: each entry says why, and an op is never both emitted and not.
+  EXPECT_FALSE(ParseTargetProfile(R"({"name": "x", "domains": {"": 17},
+      "not_emitted": [{"op": "HardSwish"}]})")
+                   .ok());
+  EXPECT_FALSE(ParseTargetProfile(R"({"name": "x", "domains": {"": 17},
+      "fused_ops": [{"op": "HardSwish"}], "not_emitted": [{"op": "HardSwish", "why": "slow"}]})")
+                   .ok());
+  auto avoided = ParseTargetProfile(R"({"name": "x", "domains": {"": 17},
+      "not_emitted": [{"op": "HardSwish", "why": "slow here"}]})");
+  ASSERT_TRUE(avoided.ok()) << avoided.status().ToString();
+  EXPECT_FALSE(avoided->Allows("", "HardSwish"));
+  EXPECT_EQ(avoided->not_emitted.at("HardSwish"), "slow here");
 }
 
 TEST(TargetProfiles, AddedProfileIsFound) {
