@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""graphopt's `cpu` artifacts against ONNX Runtime's own optimizer, in ONNX Runtime.
+
+For each model: optimizes it with `graphopt optimize --level extended --target cpu`, then runs
+ortbench (../shared/tools/ortbench) several rounds. Each round measures, on the same inputs and in
+one process, the original under ONNX Runtime's `disabled` (the reference outputs) and `extended`
+levels, and the artifact with ONNX Runtime's optimizer disabled; one thread each; every other
+round measures the artifact first, so the order favours neither. Reported: node
+counts, the median over rounds of each round's median latency, the median over rounds of the
+per-round ratio artifact / ORT-extended (a ratio within one round cancels slow drift of a noisy
+machine), and the largest output difference of the artifact against `disabled`.
+
+    bench/ort/compare_with_ort.py [--rounds 10] [--runs 30] [MODEL ...]   (names or paths)
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+ORTBENCH = os.path.join(SHARED, "tools", "ortbench", "ortbench")
+DEFAULT_MODELS = ["resnet18.raw", "mobilenet_v2.raw", "mobilenet_v3_small.raw",
+                  "efficientnet_b0.raw", "squeezenet1_1.raw", "vit_small.raw", "text_encoder.raw"]
+DIMS = ["batch=1", "seq=64"]
+
+
+def model_path(name):
+    if os.path.exists(name):
+        return name
+    return os.path.join(SHARED, "models", name if name.endswith(".onnx") else name + ".onnx")
+
+
+def optimize(cli, model, out_dir):
+    artifact = os.path.join(out_dir, os.path.basename(model).replace(".onnx", ".cpu.onnx"))
+    cmd = [cli, "optimize", model, "-o", artifact, "--level", "extended", "--target", "cpu"]
+    for d in DIMS:
+        cmd += ["--dim", d]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return artifact
+
+
+def one_round(model, artifact, runs, artifact_first):
+    """(ORT extended row, artifact row, |artifact - original| under ORT `disabled`)."""
+    if artifact_first:  # ortbench measures its MODEL's levels before the candidate's
+        cmd = [ORTBENCH, artifact, "--levels", "disabled", "--candidate", model,
+               "--cand-levels", "disabled,extended"]
+    else:
+        cmd = [ORTBENCH, model, "--levels", "disabled,extended", "--candidate", artifact,
+               "--cand-levels", "disabled"]
+    cmd += ["--runs", str(runs), "--threads", "1", "--json"]
+    for d in DIMS:
+        cmd += ["--dim", d]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rows = json.loads(out.strip().splitlines()[-1])["rows"]
+    pick = lambda m, lv: next(r for r in rows if r["model"] == m and r["level"] == lv)
+    # Each row's maxDiff is against the first row measured (the MODEL at `disabled`).
+    if artifact_first:
+        return pick("cand", "extended"), pick("orig", "disabled"), pick("cand", "disabled")["maxDiff"]
+    return pick("orig", "extended"), pick("cand", "disabled"), pick("cand", "disabled")["maxDiff"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", default=DEFAULT_MODELS)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--cli", default=os.path.join(ROOT, "build", "graphopt"))
+    args = parser.parse_args()
+
+    print("| model | nodes ORT extended | nodes artifact | ORT extended p50 ms | artifact p50 ms "
+          "| artifact / ORT (median of rounds) | rounds artifact faster | max diff |")
+    print("|---|---|---|---|---|---|---|---|")
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            model = model_path(name)
+            artifact = optimize(args.cli, model, tmp)
+            ort_ms, art_ms, ratios, diffs = [], [], [], []
+            nodes = (None, None)
+            for round_index in range(args.rounds):
+                ort, art, diff = one_round(model, artifact, args.runs, round_index % 2 == 1)
+                ort_ms.append(ort["p50"])
+                art_ms.append(art["p50"])
+                ratios.append(art["p50"] / ort["p50"])
+                diffs.append(diff)
+                nodes = (ort["nodes"], art["nodes"])
+            ratio = statistics.median(ratios)
+            worst = max(worst, ratio)
+            faster = sum(r <= 1.0 for r in ratios)
+            print(f"| {os.path.basename(model)} | {nodes[0]} | {nodes[1]} | "
+                  f"{statistics.median(ort_ms):.2f} | {statistics.median(art_ms):.2f} | "
+                  f"{ratio:.3f} | {faster}/{len(ratios)} | {max(diffs):.1e} |", flush=True)
+    print(f"\nworst median ratio: {worst:.3f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
