@@ -5,7 +5,7 @@
 // downloaded through the replica that took the call while the other may run them. Starts its own
 // temporary PostgreSQL cluster with fsync on (tests/postgres/temporary_postgres.h).
 //
-//   ./build/tests/replicas_bench [--jobs-per-client N] [--clients C] [--model M.onnx]
+//   ./build/tests/replicas_bench [--rounds R] [--jobs-per-client N] [--clients C] [--model M]
 //                                [--level basic|extended] [--workers W]   (W per replica)
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -47,9 +47,16 @@ struct Settings {
   int jobs_per_client = 10;
 };
 
-// One scenario: start its replicas, upload once, run the clients, report.
-bool Run(const Scenario& scenario, const Settings& settings,
-         graphopt::testing::TemporaryPostgres* cluster, int index) {
+struct Measured {
+  double jobs_per_second = 0, p50_ms = 0, p99_ms = 0;
+  int failures = 0;
+};
+
+// One scenario: start its replicas, upload once, run the clients, measure.
+Measured Run(const Scenario& scenario, const Settings& settings,
+             graphopt::testing::TemporaryPostgres* cluster, int index) {
+  Measured failed;
+  failed.failures = 1;
   const std::string dir = graphopt::testing::TempDir();
   std::string store = "sqlite:" + dir + "/graphopt.db";
   if (scenario.postgres) {
@@ -77,12 +84,12 @@ bool Run(const Scenario& scenario, const Settings& settings,
     std::string error;
     if (!server->Start(argv, dir + "/replica" + std::to_string(r) + ".log", &error)) {
       std::fprintf(stderr, "%s: %s\n", scenario.name.c_str(), error.c_str());
-      return false;
+      return failed;
     }
     auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(60))) {
       std::fprintf(stderr, "%s: replica %d did not start\n", scenario.name.c_str(), r);
-      return false;
+      return failed;
     }
     servers.push_back(std::move(server));
     channels.push_back(channel);
@@ -91,7 +98,7 @@ bool Run(const Scenario& scenario, const Settings& settings,
   auto first = v1::OptimizerService::NewStub(channels[0]);
   if (!graphopt::bench::Upload(*first, graphopt::bench::ReadFile(settings.model),
                                v1::FILE_KIND_ONNX_MODEL, &model)) {
-    return false;
+    return failed;
   }
   std::vector<std::vector<double>> latencies(settings.clients);
   std::atomic<int> failures{0};
@@ -112,21 +119,22 @@ bool Run(const Scenario& scenario, const Settings& settings,
   std::vector<double> all;
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   const int total = settings.clients * settings.jobs_per_client;
-  std::printf("| %s | %d x %d | %d | %.1f | %.0f | %.0f | %d |\n", scenario.name.c_str(),
-              scenario.replicas, settings.workers, total, total / seconds,
-              graphopt::bench::Percentile(all, 0.5), graphopt::bench::Percentile(all, 0.99),
-              failures.load());
-  std::fflush(stdout);
+  Measured m;
+  m.jobs_per_second = total / seconds;
+  m.p50_ms = graphopt::bench::Percentile(all, 0.5);
+  m.p99_ms = graphopt::bench::Percentile(all, 0.99);
+  m.failures = failures.load();
   for (auto& server : servers) server->Stop();
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  return failures == 0;
+  return m;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Settings settings;
+  int rounds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::string value = argv[i + 1];
@@ -134,6 +142,7 @@ int main(int argc, char** argv) {
     if (flag == "--model") settings.model = value;
     if (flag == "--workers") settings.workers = std::stoi(value);
     if (flag == "--clients") settings.clients = std::stoi(value);
+    if (flag == "--rounds") rounds = std::stoi(value);
     if (flag == "--server") settings.server = value;
     if (flag == "--level") settings.level = value == "extended" ? v1::LEVEL_EXTENDED : v1::LEVEL_BASIC;
   }
@@ -144,19 +153,44 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no PostgreSQL cluster: %s\n", error.c_str());
     return 1;
   }
-  std::printf("model %s, %d clients x %d jobs, fresh jobs end to end\n\n",
+  std::printf("model %s, %d clients x %d jobs per scenario, fresh jobs end to end, %d rounds\n\n",
               std::filesystem::path(settings.model).filename().c_str(), settings.clients,
-              settings.jobs_per_client);
-  std::printf("| store | replicas x workers | jobs | jobs/s | p50 ms | p99 ms | failed |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
+              settings.jobs_per_client, rounds);
   const std::vector<Scenario> scenarios = {
       {"SQLite + blob files, single node", false, 1},
       {"PostgreSQL + blobs in it, one replica", true, 1},
       {"PostgreSQL + blobs in it, two replicas", true, 2},
       {"PostgreSQL + shared blob folder, one replica", true, 1, false},
       {"PostgreSQL + shared blob folder, two replicas", true, 2, false}};
+  // Rounds run every scenario in turn, so a slow spell of the machine hits them all alike.
+  std::vector<std::vector<Measured>> results(scenarios.size());
   bool ok = true;
   int index = 0;
-  for (const auto& scenario : scenarios) ok = Run(scenario, settings, cluster.get(), index++) && ok;
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < scenarios.size(); ++i) {
+      results[i].push_back(Run(scenarios[i], settings, cluster.get(), index++));
+      ok = ok && results[i].back().failures == 0;
+    }
+  }
+  auto median = [](std::vector<double> v) { return graphopt::bench::Percentile(std::move(v), 0.5); };
+  std::printf("| store | replicas x workers | jobs/s (median) | jobs/s (each round) | p50 ms | p99 ms | failed |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    std::vector<double> rate, p50, p99;
+    std::string each;
+    int failures = 0;
+    for (const auto& m : results[i]) {
+      rate.push_back(m.jobs_per_second);
+      p50.push_back(m.p50_ms);
+      p99.push_back(m.p99_ms);
+      failures += m.failures;
+      char cell[32];
+      std::snprintf(cell, sizeof(cell), "%s%.0f", each.empty() ? "" : ", ", m.jobs_per_second);
+      each += cell;
+    }
+    std::printf("| %s | %d x %d | %.1f | %s | %.0f | %.0f | %d |\n", scenarios[i].name.c_str(),
+                scenarios[i].replicas, settings.workers, median(rate), each.c_str(), median(p50),
+                median(p99), failures);
+  }
   return ok ? 0 : 1;
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/config/logging.h"
+#include "server/jobs/progress_event_writer.h"
 #include "server/jobs/store_event_feed.h"
 #include "server/store/lease_keeper.h"
 #include "server/store/sha256.h"
@@ -82,6 +83,7 @@ JobManager::~JobManager() {
   // Their threads call back into this object: stop them before any member goes.
   if (feed_) feed_->Stop();
   if (keeper_) keeper_->Stop();
+  progress_writer_.reset();
 }
 
 Status JobManager::Start() {
@@ -132,6 +134,7 @@ Status JobManager::Start() {
         [this](const std::string& id) { OnLeaseLost(id); },
         [this](const std::vector<std::string>&) { WakeClaimLoop(); });
     feed_ = std::make_unique<StoreEventFeed>(jobs_, *s.store, s.poll, [this] { WakeClaimLoop(); });
+    progress_writer_ = std::make_unique<ProgressEventWriter>(*s.store);
     keeper_->Start();
     feed_->Start();
     claim_wanted_ = true;
@@ -419,6 +422,8 @@ void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
   }
   std::error_code ec;
   fs::remove_all(work_dir, ec);
+  // The job's progress events are stored before whatever ends it (its terminal event follows).
+  if (progress_writer_) progress_writer_->Flush();
 
   std::lock_guard lock(mu_);
   const int stop = job->stop.load();
@@ -507,13 +512,9 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
       if (!shared()) return PublishLocked(*job, type, /*persist=*/false);
       event = EventOf(job->record, type);
     }
-    // Shared store: watchers on every replica read progress there. Written outside the lock (this
-    // worker is the job's only writer of progress, so its events stay in order).
-    Status stored = jobs_.AppendEvent(event);
-    if (!stored.ok()) {
-      LogJobEvent(spdlog::level::warn, event.job_id, "event_not_stored",
-                  {{"error", stored.ToString()}});
-    }
+    // Shared store: watchers on every replica read progress there; the writer stores it in order
+    // without holding up this worker.
+    progress_writer_->Add(std::move(event));
   };
 
   ASSIGN_OR_RETURN(*outcome, runner_.Run(request));

@@ -65,6 +65,7 @@ struct CreateJobParams {
 
 class JobManager;
 class LeaseKeeper;
+class ProgressEventWriter;
 class StoreEventFeed;
 
 // Stops the listener when destroyed.
@@ -188,6 +189,7 @@ class JobManager {
   // Shared store only.
   std::unique_ptr<LeaseKeeper> keeper_;
   std::unique_ptr<StoreEventFeed> feed_;
+  std::unique_ptr<ProgressEventWriter> progress_writer_;
   std::thread claimer_;
   std::condition_variable claim_cv_;
   bool claim_wanted_ = false;

@@ -64,6 +64,9 @@ class LeasedJobStore {
   // Queued jobs over all replicas: the shared queue's depth (capacity checks, metrics).
   virtual Result<int64_t> CountQueuedJobs() = 0;
 
+  // Stores progress events (pass, verifying) in one statement, in order, without waiting for
+  // durability: losing the last few in a crash costs a watcher nothing, and a job emits dozens.
+  virtual Status AppendProgressEvents(const std::vector<JobEventRecord>& events) = 0;
   // Events of `job_id` with id > `after_id`, oldest first.
   virtual Result<std::vector<StoredJobEvent>> ListEventsAfter(const std::string& job_id,
                                                               int64_t after_id) = 0;

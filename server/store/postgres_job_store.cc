@@ -295,28 +295,68 @@ Result<std::vector<JobRecord>> PostgresJobStore::ListUnfinishedJobs() {
       {});
 }
 
+namespace {
+
+constexpr const char* kEventColumns =
+    "job_id, type, time, state, stage, pass_index, pass_count, pass_name, error_code, "
+    "error_message";
+constexpr int kEventColumnCount = 10;
+
+void BindEvent(const JobEventRecord& e, PgParams* p) {
+  p->Text(e.job_id)
+      .Int(static_cast<int>(e.type))
+      .Int(e.time_ms)
+      .Int(static_cast<int>(e.state))
+      .Text(e.progress.stage)
+      .Int(e.progress.pass_index)
+      .Int(e.progress.pass_count)
+      .Text(e.progress.pass_name)
+      .Text(e.error_code)
+      .Text(e.error_message);
+}
+
+// "($1::text,...,$10::text),($11::text,...)..." for `rows` events: typed, since a VALUES list
+// read by a SELECT does not take its types from the inserted columns.
+std::string EventRows(size_t rows) {
+  static const char* kTypes[kEventColumnCount] = {"text", "smallint", "bigint", "smallint", "text",
+                                                  "integer", "integer", "text", "text", "text"};
+  std::string values;
+  for (size_t r = 0; r < rows; ++r) {
+    values += r ? ",(" : "(";
+    for (int c = 0; c < kEventColumnCount; ++c) {
+      values += (c ? ",$" : "$") + std::to_string(r * kEventColumnCount + c + 1) + "::" + kTypes[c];
+    }
+    values += ")";
+  }
+  return values;
+}
+
+}  // namespace
+
 Status PostgresJobStore::AppendEvent(const JobEventRecord& e) {
-  const std::string insert =
-      "INSERT INTO events (job_id, type, time, state, stage, pass_index, pass_count, "
-      "pass_name, error_code, error_message) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)";
-  const PgParams params = PgParams()
-                              .Text(e.job_id)
-                              .Int(static_cast<int>(e.type))
-                              .Int(e.time_ms)
-                              .Int(static_cast<int>(e.state))
-                              .Text(e.progress.stage)
-                              .Int(e.progress.pass_index)
-                              .Int(e.progress.pass_count)
-                              .Text(e.progress.pass_name)
-                              .Text(e.error_code)
-                              .Text(e.error_message);
+  PgParams params;
+  BindEvent(e, &params);
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
-  const bool progress = e.type == JobEventType::kPass || e.type == JobEventType::kVerifying;
-  if (!progress) return conn->Exec(insert, params).status();
-  return conn->InTransaction([&]() -> Status {
-    RETURN_IF_ERROR(conn->ExecScript("SET LOCAL synchronous_commit = off"));
-    return conn->Exec(insert, params).status();
-  });
+  return conn
+      ->Exec(std::string("INSERT INTO events (") + kEventColumns + ") VALUES " + EventRows(1),
+             params)
+      .status();
+}
+
+Status PostgresJobStore::AppendProgressEvents(const std::vector<JobEventRecord>& events) {
+  if (events.empty()) return Status::Ok();
+  PgParams params;
+  for (const auto& e : events) BindEvent(e, &params);
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  // One round trip: the statement is its own transaction, and set_config(..., is_local) lasts
+  // until that transaction's commit, which then does not wait for the WAL flush.
+  return conn
+      ->Exec("WITH async AS (SELECT set_config('synchronous_commit', 'off', true)) "
+             "INSERT INTO events (" + std::string(kEventColumns) + ") SELECT v.* FROM (VALUES " +
+                 EventRows(events.size()) +
+                 ") AS v, async",
+             params)
+      .status();
 }
 
 Result<std::vector<StoredJobEvent>> PostgresJobStore::ListEventsAfter(const std::string& job_id,

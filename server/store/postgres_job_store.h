@@ -46,13 +46,12 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
   // Queued jobs, and running jobs nobody holds a live lease on: with several replicas, a job
   // another replica is working on is not this replica's to restart.
   Result<std::vector<JobRecord>> ListUnfinishedJobs() override;
-  // Progress events (pass, verifying) commit without waiting for the WAL flush: losing the last
-  // few in a crash costs a watcher nothing, and a job emits dozens of them.
   Status AppendEvent(const JobEventRecord& event) override;
   Result<std::vector<JobEventRecord>> ListEvents(const std::string& job_id) override;
 
   // --- LeasedJobStore ---
   Result<JobRecord> EnqueueJob(const JobRecord& job) override;
+  Status AppendProgressEvents(const std::vector<JobEventRecord>& events) override;
   Result<std::optional<JobRecord>> ClaimNextJob(const std::string& owner,
                                                 std::chrono::milliseconds lease) override;
   Status RenewLease(const std::string& job_id, const std::string& owner,
