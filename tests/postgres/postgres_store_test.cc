@@ -24,6 +24,7 @@
 namespace graphopt::testing {
 namespace {
 
+using server::JobEventRecord;
 using server::JobEventType;
 using server::JobRecord;
 using server::JobState;
@@ -225,6 +226,37 @@ TEST_F(PostgresStoreTest, EnqueueAndClaimWriteTheirEventsWithTheState) {
   EXPECT_EQ(events->back().type, JobEventType::kStarted);
   EXPECT_EQ(events->back().state, JobState::kRunning);
   EXPECT_EQ(store->ListEvents("evented")->size(), 2u);  // one started event per claim
+}
+
+TEST_F(PostgresStoreTest, ProgressEventsOfABatchArriveInOrderWithEveryField) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  std::vector<JobEventRecord> batch;
+  for (int i = 1; i <= 3; ++i) {
+    JobEventRecord e;
+    e.job_id = i < 3 ? "job-a" : "job-b";
+    e.type = i < 3 ? JobEventType::kPass : JobEventType::kVerifying;
+    e.time_ms = 1700000000000 + i;
+    e.state = JobState::kRunning;
+    e.progress = {"optimizing", i, 3, "pass \"" + std::to_string(i) + "\"'"};
+    batch.push_back(e);
+  }
+  ASSERT_TRUE(store->AppendProgressEvents(batch).ok());
+  ASSERT_TRUE(store->AppendProgressEvents({}).ok());
+  auto events = store->ListEventsOfJobsAfter({"job-a", "job-b"}, 0);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const JobEventRecord& e = (*events)[i].event;
+    EXPECT_EQ(e.job_id, batch[i].job_id);
+    EXPECT_EQ(e.type, batch[i].type);
+    EXPECT_EQ(e.time_ms, batch[i].time_ms);
+    EXPECT_EQ(e.progress.pass_index, i + 1);
+    EXPECT_EQ(e.progress.pass_name, batch[i].progress.pass_name);
+    if (i > 0) EXPECT_GT((*events)[i].id, (*events)[i - 1].id);
+  }
+  EXPECT_EQ(store->ListEventsOfJobsAfter({"job-b"}, 0)->size(), 1u);
+  EXPECT_EQ(store->ListEventsOfJobsAfter({"job-a"}, (*events)[0].id)->size(), 1u);
 }
 
 TEST_F(PostgresStoreTest, ClaimsHigherPriorityFirstThenOldest) {
