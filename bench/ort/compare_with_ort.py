@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""graphopt's `cpu` artifacts against ONNX Runtime's own optimizer, in ONNX Runtime.
+"""graphopt's artifacts against ONNX Runtime's own optimizer, in ONNX Runtime.
 
-For each model: optimizes it with `graphopt optimize --level extended --target cpu`, then runs
+For each model: optimizes it with `graphopt optimize --level extended --target cpu` (or
+--target T), then runs
 ortbench (../shared/tools/ortbench) several rounds. Each round measures, on the same inputs and in
 one process, the original under ONNX Runtime's `disabled` (the reference outputs) and `extended`
 levels, and the artifact with ONNX Runtime's optimizer disabled; one thread each; every other
@@ -11,6 +12,7 @@ per-round ratio artifact / ORT-extended (a ratio within one round cancels slow d
 machine), and the largest output difference of the artifact against `disabled`.
 
     bench/ort/compare_with_ort.py [--rounds 10] [--runs 30] [MODEL ...]   (names or paths)
+    bench/ort/compare_with_ort.py --target generic --ort-level basic      (standard ops only)
 """
 import argparse
 import json
@@ -34,22 +36,22 @@ def model_path(name):
     return os.path.join(SHARED, "models", name if name.endswith(".onnx") else name + ".onnx")
 
 
-def optimize(cli, model, out_dir):
-    artifact = os.path.join(out_dir, os.path.basename(model).replace(".onnx", ".cpu.onnx"))
-    cmd = [cli, "optimize", model, "-o", artifact, "--level", "extended", "--target", "cpu"]
+def optimize(cli, model, out_dir, target):
+    artifact = os.path.join(out_dir, os.path.basename(model).replace(".onnx", f".{target}.onnx"))
+    cmd = [cli, "optimize", model, "-o", artifact, "--level", "extended", "--target", target]
     for d in DIMS:
         cmd += ["--dim", d]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return artifact
 
 
-def one_round(model, artifact, runs, artifact_first):
-    """(ORT extended row, artifact row, |artifact - original| under ORT `disabled`)."""
+def one_round(model, artifact, runs, artifact_first, ort_level):
+    """(ORT `ort_level` row, artifact row, |artifact - original| under ORT `disabled`)."""
     if artifact_first:  # ortbench measures its MODEL's levels before the candidate's
         cmd = [ORTBENCH, artifact, "--levels", "disabled", "--candidate", model,
-               "--cand-levels", "disabled,extended"]
+               "--cand-levels", "disabled," + ort_level]
     else:
-        cmd = [ORTBENCH, model, "--levels", "disabled,extended", "--candidate", artifact,
+        cmd = [ORTBENCH, model, "--levels", "disabled," + ort_level, "--candidate", artifact,
                "--cand-levels", "disabled"]
     cmd += ["--runs", str(runs), "--threads", "1", "--json"]
     for d in DIMS:
@@ -59,8 +61,8 @@ def one_round(model, artifact, runs, artifact_first):
     pick = lambda m, lv: next(r for r in rows if r["model"] == m and r["level"] == lv)
     # Each row's maxDiff is against the first row measured (the MODEL at `disabled`).
     if artifact_first:
-        return pick("cand", "extended"), pick("orig", "disabled"), pick("cand", "disabled")["maxDiff"]
-    return pick("orig", "extended"), pick("cand", "disabled"), pick("cand", "disabled")["maxDiff"]
+        return pick("cand", ort_level), pick("orig", "disabled"), pick("cand", "disabled")["maxDiff"]
+    return pick("orig", ort_level), pick("cand", "disabled"), pick("cand", "disabled")["maxDiff"]
 
 
 def main():
@@ -69,20 +71,24 @@ def main():
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--cli", default=os.path.join(ROOT, "build", "graphopt"))
+    parser.add_argument("--target", default="cpu", help="graphopt target profile (cpu, generic)")
+    parser.add_argument("--ort-level", default="extended",
+                        help="ONNX Runtime level to compare with (basic for generic artifacts)")
     args = parser.parse_args()
+    lv = args.ort_level
 
-    print("| model | nodes ORT extended | nodes artifact | ORT extended p50 ms | artifact p50 ms "
+    print(f"| model | nodes ORT {lv} | nodes artifact | ORT {lv} p50 ms | artifact p50 ms "
           "| artifact / ORT (median of rounds) | rounds artifact faster | max diff |")
     print("|---|---|---|---|---|---|---|---|")
     worst = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             model = model_path(name)
-            artifact = optimize(args.cli, model, tmp)
+            artifact = optimize(args.cli, model, tmp, args.target)
             ort_ms, art_ms, ratios, diffs = [], [], [], []
             nodes = (None, None)
             for round_index in range(args.rounds):
-                ort, art, diff = one_round(model, artifact, args.runs, round_index % 2 == 1)
+                ort, art, diff = one_round(model, artifact, args.runs, round_index % 2 == 1, lv)
                 ort_ms.append(ort["p50"])
                 art_ms.append(art["p50"])
                 ratios.append(art["p50"] / ort["p50"])

@@ -10,46 +10,39 @@ target_sources(test_${area} PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/metrics/http_test_client.cc)
 target_link_libraries(test_${area} PRIVATE graphopt_server_lib PkgConfig::LIBPQ Boost::headers)
 
-# store_bench (bench/store/store_bench.cc): job store throughput, SQLite vs PostgreSQL. Defined
-# here because it needs the server library, libpq and this folder's temporary cluster, which
-# bench/CMakeLists.txt's one-file-per-benchmark rule does not link.
-if(GRAPHOPT_BUILD_BENCH AND NOT TARGET store_bench)
-  find_package(benchmark REQUIRED)
-  add_executable(store_bench
-    ${CMAKE_SOURCE_DIR}/bench/store/store_bench.cc
+# The store benchmarks (bench/store/) are defined here because they need the server library,
+# libpq and this folder's temporary cluster, which bench/CMakeLists.txt's one-file-per-benchmark
+# rule does not link:
+#   store_bench     job store throughput, SQLite vs PostgreSQL;
+#   replicas_bench  jobs per second through real servers on SQLite and on PostgreSQL with one and
+#                   two replicas.
+function(graphopt_store_bench name)
+  add_executable(${name} ${ARGN}
     ${dir}/temporary_postgres.cc
     ${CMAKE_CURRENT_SOURCE_DIR}/clients/client_server_fixture.cc
     ${CMAKE_CURRENT_SOURCE_DIR}/metrics/child_process.cc
     ${CMAKE_CURRENT_SOURCE_DIR}/metrics/http_test_client.cc
     ${CMAKE_CURRENT_SOURCE_DIR}/support/test_support.cc)
-  target_include_directories(store_bench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-  target_link_libraries(store_bench PRIVATE graphopt_server_lib PkgConfig::LIBPQ Boost::headers
-                        benchmark::benchmark GTest::gtest nlohmann_json::nlohmann_json)
-  target_compile_definitions(store_bench PRIVATE
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE graphopt_server_lib PkgConfig::LIBPQ Boost::headers
+                        GTest::gtest nlohmann_json::nlohmann_json)
+  target_compile_definitions(${name} PRIVATE
     GRAPHOPT_SHARED_DIR="${GRAPHOPT_SHARED_DIR}"
     GRAPHOPT_CLI="$<TARGET_FILE:graphopt>"
     GRAPHOPT_BINARY_DIR="${CMAKE_BINARY_DIR}")
+endfunction()
+
+if(GRAPHOPT_BUILD_BENCH AND NOT TARGET store_bench)
+  find_package(benchmark REQUIRED)
+  graphopt_store_bench(store_bench ${CMAKE_SOURCE_DIR}/bench/store/store_bench.cc)
+  target_link_libraries(store_bench PRIVATE benchmark::benchmark)
 endif()
 
-# replicas_bench (bench/store/replicas_bench.cc): jobs per second through real servers on SQLite
-# and on PostgreSQL with one and two replicas.
 if(GRAPHOPT_BUILD_BENCH AND TARGET graphopt-server AND NOT TARGET replicas_bench)
-  add_executable(replicas_bench
-    ${CMAKE_SOURCE_DIR}/bench/store/replicas_bench.cc
-    ${CMAKE_SOURCE_DIR}/bench/support/service_client.cc
-    ${dir}/temporary_postgres.cc
-    ${CMAKE_CURRENT_SOURCE_DIR}/clients/client_server_fixture.cc
-    ${CMAKE_CURRENT_SOURCE_DIR}/metrics/child_process.cc
-    ${CMAKE_CURRENT_SOURCE_DIR}/metrics/http_test_client.cc
-    ${CMAKE_CURRENT_SOURCE_DIR}/support/test_support.cc)
-  target_include_directories(replicas_bench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-  target_link_libraries(replicas_bench PRIVATE graphopt_server_lib Boost::headers GTest::gtest
-                        nlohmann_json::nlohmann_json)
+  graphopt_store_bench(replicas_bench ${CMAKE_SOURCE_DIR}/bench/store/replicas_bench.cc
+                       ${CMAKE_SOURCE_DIR}/bench/support/service_client.cc)
   add_dependencies(replicas_bench graphopt-server)
   target_compile_definitions(replicas_bench PRIVATE
-    GRAPHOPT_SHARED_DIR="${GRAPHOPT_SHARED_DIR}"
-    GRAPHOPT_CLI="$<TARGET_FILE:graphopt>"
-    GRAPHOPT_BINARY_DIR="${CMAKE_BINARY_DIR}"
     GRAPHOPT_SERVER_BINARY="$<TARGET_FILE:graphopt-server>")
 endif()
 
