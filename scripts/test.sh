@@ -4,5 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
+# The ONNX Runtime comparisons (test_ort, test_contrib_kernels) use ortbench, which installs the
+# npm package onnxruntime-node on first use: install it once here rather than from two tests
+# running at once.
+ORTBENCH=../shared/tools/ortbench/ortbench
+if command -v npm >/dev/null 2>&1 && [ -x "$ORTBENCH" ]; then
+  "$ORTBENCH" ../shared/onnx-backend-tests/node/test_relu/model.onnx --levels disabled --runs 1 \
+    >/dev/null || echo "warning: ortbench could not install ONNX Runtime; its tests will say why" >&2
+fi
 cd build
 ctest --output-on-failure --timeout 1200 -j"${CTEST_JOBS:-2}"
