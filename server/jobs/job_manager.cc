@@ -119,6 +119,7 @@ Status JobManager::Start() {
       PublishLocked(*job, JobEventType::kRequeued, /*persist=*/true);
       LogJobEvent(spdlog::level::info, job->record.id, "job_requeued",
                   {{"reason", "restart"}, {"attempts", job->record.attempts}});
+      observer_->OnJobRequeued("restart", 1);
     } else {
       LogJobEvent(spdlog::level::info, job->record.id, "job_recovered", {{"state", "queued"}});
     }
@@ -132,7 +133,14 @@ Status JobManager::Start() {
     keeper_ = std::make_unique<LeaseKeeper>(
         *s.store, LeaseKeeperOptions{s.owner, s.lease, kMaxJobAttempts},
         [this](const std::string& id) { OnLeaseLost(id); },
-        [this](const std::vector<std::string>&) { WakeClaimLoop(); });
+        [this](const std::vector<std::string>& ids) {
+          // Jobs whose replica stopped renewing their lease (it died or hung): another replica
+          // takes them over from the queue.
+          LogEvent(spdlog::level::warn, "jobs_taken_over",
+                   {{"jobs", static_cast<int64_t>(ids.size())}, {"first_job", ids.front()}});
+          observer_->OnJobRequeued("lease_expired", static_cast<int64_t>(ids.size()));
+          WakeClaimLoop();
+        });
     feed_ = std::make_unique<StoreEventFeed>(jobs_, *s.store, s.poll, [this] { WakeClaimLoop(); });
     progress_writer_ = std::make_unique<ProgressEventWriter>(*s.store);
     keeper_->Start();
@@ -256,7 +264,7 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   PushGaugesLocked();
   LogJobEvent(spdlog::level::info, job->record.id, "job_queued",
               {{"model", job->record.model_digest},
-               {"level", job->record.options.level},
+               {"opt_level", job->record.options.level},
                {"target", job->record.options.target},
                {"priority", job->record.options.priority},
                {"queue_depth", QueueDepthLocked()}});
@@ -542,6 +550,7 @@ void JobManager::RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job)
     Status released = options_.shared.store->ReleaseJob(r.id, options_.shared.owner);
     if (!released.ok()) {
       LogJobEvent(spdlog::level::warn, r.id, "job_not_released", {{"error", released.ToString()}});
+      observer_->OnStoreError("release_job");
     }
   } else {
     PersistLocked(r);
@@ -549,6 +558,7 @@ void JobManager::RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job)
   }
   NotifyStateLocked(r, true, JobState::kRunning, 0, false);
   LogJobEvent(spdlog::level::info, r.id, "job_requeued", {{"reason", "shutdown"}});
+  observer_->OnJobRequeued("shutdown", 1);
   active_.erase(r.id);
 }
 
@@ -556,6 +566,7 @@ void JobManager::PersistLocked(const JobRecord& record) {
   Status st = jobs_.UpdateJob(record);
   if (!st.ok()) {
     LogJobEvent(spdlog::level::err, record.id, "job_not_stored", {{"error", st.ToString()}});
+    observer_->OnStoreError("persist_job");
   }
 }
 
@@ -578,6 +589,7 @@ void JobManager::PublishLocked(ActiveJob& job, JobEventType type, bool persist) 
     if (!st.ok()) {
       LogJobEvent(spdlog::level::warn, job.record.id, "event_not_stored",
                   {{"error", st.ToString()}});
+      observer_->OnStoreError("append_event");
     }
   }
   for (auto& [token, listener] : job.listeners) listener(event, job.record, /*snapshot=*/false);
@@ -595,6 +607,13 @@ void JobManager::NotifyStateLocked(const JobRecord& record, bool has_previous, J
   change.run_seconds = run_seconds;
   change.cache_hit = cache_hit;
   change.error_code = record.error_code;
+  // The first start after creation: its wait is known. A re-queued job's last queue entry is
+  // not recorded, so its wait is left unknown rather than counted from creation.
+  if (change.current == ObservedJobState::kRunning && previous == JobState::kQueued &&
+      record.attempts == 1 && record.created_at_ms > 0 &&
+      record.started_at_ms >= record.created_at_ms) {
+    change.queue_seconds = SecondsBetween(record.created_at_ms, record.started_at_ms);
+  }
   if (record.state == JobState::kSucceeded && !cache_hit) {
     change.nodes_removed = record.nodes_before - record.nodes_after;
   }
@@ -619,6 +638,7 @@ void JobManager::FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState st
       LogFields fields = {{"state", JobStateName(state)}};
       if (!outcome.ok()) {
         fields.push_back({"error", outcome.status().ToString()});  // the lease will expire
+        observer_->OnStoreError("finish_job");
       } else {
         fields.push_back({"stored_state", JobStateName(outcome->stored.state)});
         r = outcome->stored;

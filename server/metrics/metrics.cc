@@ -21,6 +21,19 @@ const std::vector<double> kPassDurationBuckets = {0.0001, 0.00025, 0.0005, 0.001
 const std::vector<double> kRpcDurationBuckets = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
 
+// Queue waits run from nothing (an idle pool) to hours (a backlog behind large models).
+const std::vector<double> kQueueWaitBuckets = {0.005, 0.01, 0.05, 0.1, 0.5, 1,    5,   10,
+                                               30,    60,   120,  300, 600, 1800, 3600};
+
+// The states jobs_total counts and the reasons and store operations the counters below name;
+// each is created at 0 at start (PrecreateSeries).
+constexpr std::array<std::string_view, 6> kJobStates = {"queued", "running",   "succeeded",
+                                                        "failed", "cancelled", "cached"};
+constexpr std::array<std::string_view, 3> kRequeueReasons = {"restart", "shutdown",
+                                                             "lease_expired"};
+constexpr std::array<std::string_view, 4> kStoreOperations = {"append_event", "persist_job",
+                                                              "finish_job", "release_job"};
+
 }  // namespace
 
 std::string_view GrpcStatusCodeName(int code) {
@@ -84,7 +97,19 @@ ServerMetrics::ServerMetrics()
       grpc_request_duration_seconds(
           registry_.AddHistogram("graphopt_grpc_request_duration_seconds",
                                  "Time from a gRPC call's start to its status, by method.",
-                                 {"method"}, kRpcDurationBuckets)) {
+                                 {"method"}, kRpcDurationBuckets)),
+      job_queue_wait_seconds(registry_.AddHistogram(
+          "graphopt_job_queue_wait_seconds",
+          "Time a job waited in the queue before a worker started it, by level and target.",
+          {"level", "target"}, kQueueWaitBuckets)),
+      jobs_requeued_total(registry_.AddCounter(
+          "graphopt_jobs_requeued_total",
+          "Jobs put back in the queue: found running at a restart, released at shutdown, or "
+          "taken over after their replica's lease expired.",
+          {"reason"})),
+      store_errors_total(registry_.AddCounter("graphopt_store_errors_total",
+                                              "Job store writes that failed, by operation.",
+                                              {"operation"})) {
   RegisterBuildInfo(registry_);
   RegisterProcessMetrics(registry_);
 }
@@ -111,6 +136,31 @@ void ServerMetrics::NodesRemoved(int64_t count) {
 }
 
 void ServerMetrics::VerificationFailed() { verification_failures_total.Increment(); }
+
+void ServerMetrics::JobQueueWait(std::string_view level, std::string_view target,
+                                 double seconds) {
+  job_queue_wait_seconds.WithLabels({level, target}).Observe(seconds < 0 ? 0 : seconds);
+}
+
+void ServerMetrics::JobsRequeued(std::string_view reason, int64_t jobs) {
+  if (jobs > 0) jobs_requeued_total.WithLabels({reason}).Increment(static_cast<double>(jobs));
+}
+
+void ServerMetrics::StoreError(std::string_view operation) {
+  store_errors_total.WithLabels({operation}).Increment();
+}
+
+void ServerMetrics::PrecreateSeries(const std::vector<std::string>& levels,
+                                    const std::vector<std::string>& targets) {
+  // WithLabels creates a series at 0 without changing it.
+  for (const std::string& level : levels) {
+    for (const std::string& target : targets) {
+      for (std::string_view state : kJobStates) jobs_total.WithLabels({state, level, target});
+    }
+  }
+  for (std::string_view reason : kRequeueReasons) jobs_requeued_total.WithLabels({reason});
+  for (std::string_view op : kStoreOperations) store_errors_total.WithLabels({op});
+}
 
 void ServerMetrics::SetQueueDepth(int64_t jobs_waiting) {
   queue_depth.Set(static_cast<double>(jobs_waiting));

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/metrics/registry.h"
 
@@ -39,6 +40,17 @@ class ServerMetrics {
   void NodesRemoved(int64_t count);
   // A job whose optimized model did not match the original on the reference executor.
   void VerificationFailed();
+  // A job started `seconds` after it entered the queue: graphopt_job_queue_wait_seconds.
+  void JobQueueWait(std::string_view level, std::string_view target, double seconds);
+  // `jobs` went back to the queue for `reason`: graphopt_jobs_requeued_total{reason}.
+  void JobsRequeued(std::string_view reason, int64_t jobs);
+  // A store operation failed: graphopt_store_errors_total{operation}.
+  void StoreError(std::string_view operation);
+  // Creates every job outcome series at 0 for these levels and targets, so rates and ratios over
+  // them read 0 (not "no data") before the first job of a kind, and the requeue and store error
+  // series for every known reason and operation.
+  void PrecreateSeries(const std::vector<std::string>& levels,
+                       const std::vector<std::string>& targets);
 
   // --- queue and workers --------------------------------------------------------------
   void SetQueueDepth(int64_t jobs_waiting);
@@ -75,6 +87,9 @@ class ServerMetrics {
   Counter& nodes_removed_total;
   Family<Counter>& grpc_requests_total;
   Family<Histogram>& grpc_request_duration_seconds;
+  Family<Histogram>& job_queue_wait_seconds;
+  Family<Counter>& jobs_requeued_total;
+  Family<Counter>& store_errors_total;
 };
 
 }  // namespace graphopt::metrics

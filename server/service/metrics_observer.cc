@@ -26,6 +26,9 @@ class MetricsObserver : public ServerObserver {
       metrics_->JobFinished(change.level, change.target, ObservedJobStateName(change.current),
                             change.run_seconds);
     }
+    if (change.current == ObservedJobState::kRunning && change.queue_seconds >= 0) {
+      metrics_->JobQueueWait(change.level, change.target, change.queue_seconds);
+    }
     if (change.current == ObservedJobState::kSucceeded && !change.cache_hit) {
       metrics_->NodesRemoved(change.nodes_removed);
     }
@@ -36,6 +39,10 @@ class MetricsObserver : public ServerObserver {
   void OnVerificationFailed(std::string_view, std::string_view) override {
     metrics_->VerificationFailed();
   }
+  void OnJobRequeued(std::string_view reason, int64_t jobs) override {
+    metrics_->JobsRequeued(reason, jobs);
+  }
+  void OnStoreError(std::string_view operation) override { metrics_->StoreError(operation); }
   void OnQueueDepth(int64_t depth) override { metrics_->SetQueueDepth(depth); }
   void OnBusyWorkers(int64_t busy, int64_t total) override {
     metrics_->SetWorkers(total);

@@ -38,6 +38,9 @@ struct JobStateChange {
   ObservedJobState current = ObservedJobState::kQueued;
   // On a terminal state after running: seconds from start to finish (0 otherwise).
   double run_seconds = 0;
+  // On queued -> running: seconds the job waited since it was created or last re-queued
+  // (negative when unknown, e.g. a job claimed from a shared store with no creation time).
+  double queue_seconds = -1;
   bool cache_hit = false;  // succeeded at once from the result cache
   int64_t nodes_removed = 0;  // on success after running: nodes before minus nodes after
   std::string error_code;  // "DEADLINE_EXCEEDED", ... on failure
@@ -58,6 +61,11 @@ class ServerObserver {
   virtual void OnPassFinished(std::string_view pass_name, double seconds, int64_t applied) {}
   // Verification ran and failed (the job then fails with FAILED_PRECONDITION).
   virtual void OnVerificationFailed(std::string_view level, std::string_view target) {}
+  // A job went back to the queue: `reason` is "restart" (found running at start), "shutdown"
+  // (released by a stopping replica) or "lease_expired" (taken over from a dead replica).
+  virtual void OnJobRequeued(std::string_view reason, int64_t jobs) {}
+  // A store operation ("append_event", "persist_job", "finish_job", "release_job") failed.
+  virtual void OnStoreError(std::string_view operation) {}
   // Gauges, pushed whenever they change.
   virtual void OnQueueDepth(int64_t depth) {}
   virtual void OnBusyWorkers(int64_t busy, int64_t total) {}

@@ -233,6 +233,14 @@ TEST(MonitoringMetricNames, AreAllExportedByARealServer) {
   auto running = RunningServer::Start({}, &error);
   ASSERT_NE(running, nullptr) << error;
 
+  // Outcome series exist at 0 before the first job, so failure ratios read 0, not "no data".
+  const HttpResponse at_start = HttpRequest(running->metrics_port(), "GET", "/metrics");
+  ASSERT_EQ(at_start.status, 200) << at_start.error;
+  EXPECT_NE(at_start.body.find(
+                "graphopt_jobs_total{state=\"failed\",level=\"basic\",target=\"generic\"} 0\n"),
+            std::string::npos)
+      << at_start.body;
+
   const std::string model = SharedModel("squeezenet1_1.raw.onnx");
   std::string out, err;
   ASSERT_EQ(RunCommand(ShellQuote(CliPath()) + " submit " + ShellQuote(model) + " " +

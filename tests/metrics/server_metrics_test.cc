@@ -69,6 +69,45 @@ TEST(ServerMetrics, EventsMoveTheirSeries) {
             std::string::npos);
 }
 
+TEST(ServerMetrics, OutcomeSeriesExistAtZeroBeforeAnyJob) {
+  ServerMetrics m;
+  m.PrecreateSeries({"basic", "extended"}, {"generic", "cpu"});
+  const std::string text = m.RenderText();
+  for (const std::string line : {
+           "graphopt_jobs_total{state=\"failed\",level=\"basic\",target=\"generic\"} 0",
+           "graphopt_jobs_total{state=\"succeeded\",level=\"extended\",target=\"cpu\"} 0",
+           "graphopt_jobs_total{state=\"cached\",level=\"extended\",target=\"generic\"} 0",
+           "graphopt_jobs_requeued_total{reason=\"lease_expired\"} 0",
+           "graphopt_store_errors_total{operation=\"finish_job\"} 0",
+       }) {
+    EXPECT_TRUE(HasLine(text, line)) << line << "\n" << text;
+  }
+  // Pre-creating adds no count, and a later event moves only its own series.
+  m.JobStateEntered("failed", "basic", "cpu");
+  m.JobsRequeued("shutdown", 2);
+  m.JobsRequeued("restart", 0);
+  m.StoreError("append_event");
+  const std::string after = m.RenderText();
+  EXPECT_TRUE(HasLine(after, "graphopt_jobs_total{state=\"failed\",level=\"basic\",target=\"cpu\"} 1"));
+  EXPECT_TRUE(HasLine(after, "graphopt_jobs_total{state=\"failed\",level=\"basic\",target=\"generic\"} 0"));
+  EXPECT_TRUE(HasLine(after, "graphopt_jobs_requeued_total{reason=\"shutdown\"} 2"));
+  EXPECT_TRUE(HasLine(after, "graphopt_jobs_requeued_total{reason=\"restart\"} 0"));
+  EXPECT_TRUE(HasLine(after, "graphopt_store_errors_total{operation=\"append_event\"} 1"));
+}
+
+TEST(ServerMetrics, QueueWaitIsAHistogramByLevelAndTarget) {
+  ServerMetrics m;
+  m.JobQueueWait("basic", "generic", 0.02);
+  m.JobQueueWait("basic", "generic", 42);
+  m.JobQueueWait("basic", "generic", -1);  // clock skew reads as no wait, not a negative one
+  const std::string text = m.RenderText();
+  EXPECT_TRUE(HasLine(text, "graphopt_job_queue_wait_seconds_bucket{level=\"basic\",target=\"generic\",le=\"0.005\"} 1"));
+  EXPECT_TRUE(HasLine(text, "graphopt_job_queue_wait_seconds_bucket{level=\"basic\",target=\"generic\",le=\"0.05\"} 2"));
+  EXPECT_TRUE(HasLine(text, "graphopt_job_queue_wait_seconds_bucket{level=\"basic\",target=\"generic\",le=\"30\"} 2"));
+  EXPECT_TRUE(HasLine(text, "graphopt_job_queue_wait_seconds_bucket{level=\"basic\",target=\"generic\",le=\"60\"} 3"));
+  EXPECT_TRUE(HasLine(text, "graphopt_job_queue_wait_seconds_count{level=\"basic\",target=\"generic\"} 3"));
+}
+
 TEST(ServerMetrics, ExportsBuildInfoAndProcessMetrics) {
   ServerMetrics m;
   const std::string text = m.RenderText();
