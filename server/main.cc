@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "optimizer/target.h"
 #include "server/config/logging.h"
 #include "server/config/server_config.h"
 #include "server/jobs/job_manager.h"
@@ -45,6 +46,13 @@ int Run(const ServerConfig& config, sigset_t signals) {
   std::atomic<bool> ready{false};
 #ifdef GRAPHOPT_HAVE_METRICS
   auto metrics = std::make_shared<metrics::ServerMetrics>();
+  {
+    std::vector<std::string> targets;
+    for (const TargetProfile* profile : TargetRegistry::Get().All()) {
+      targets.push_back(profile->name);
+    }
+    metrics->PrecreateSeries({"disabled", "basic", "extended", "layout", "all"}, targets);
+  }
   observer = MakeMetricsObserver(metrics);
   std::unique_ptr<http::MetricsHttpServer> http_server;
   if (config.metrics_listen != "off") {
@@ -107,14 +115,25 @@ int Run(const ServerConfig& config, sigset_t signals) {
   const auto grace =
       std::chrono::milliseconds(static_cast<int64_t>(config.grace_period_seconds * 1000));
   LogEvent(spdlog::level::info, "shutdown_started",
-           {{"signal", strsignal(signal_number)}, {"grace_seconds", config.grace_period_seconds}});
+           {{"signal", strsignal(signal_number)},
+            {"grace_seconds", config.grace_period_seconds},
+            {"drain_delay_seconds", config.drain_delay_seconds}});
+  // 1. Readiness first (/readyz 503, gRPC health NOT_SERVING), while calls are still served
+  //    for the drain delay, so load balancers stop routing here before anything is refused.
   ready = false;
   observer->OnReady(false);
-  // Stop accepting calls at once; calls in flight (watchers) may last as long as the jobs do.
-  const auto rpc_deadline = std::chrono::system_clock::now() + grace + std::chrono::seconds(1);
-  std::thread grpc_stopper([&] { (*grpc_server)->Shutdown(rpc_deadline); });
+  (*grpc_server)->SetServing(false);
+  if (config.drain_delay_seconds > 0) {
+    LogEvent(spdlog::level::info, "drain_started", {{"seconds", config.drain_delay_seconds}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        static_cast<int64_t>(config.drain_delay_seconds * 1000)));
+  }
+  // 2. Jobs get the grace period (queued ones stay queued for the next start or replica), while
+  //    the listener stays up so watchers of running jobs see them end.
   const bool workers_stopped = jobs.Shutdown(grace);
-  grpc_stopper.join();
+  // 3. Then the listener closes; a stream still open after a second (a health watch, a watcher
+  //    of a job another replica runs) is cancelled rather than holding the pod.
+  (*grpc_server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   blocking_pool.join();
 #ifdef GRAPHOPT_HAVE_METRICS
   if (http_server) http_server->Stop();
@@ -138,17 +157,19 @@ int main(int argc, char** argv) {
     std::fputs(parsed.output.c_str(), parsed.exit_code == 0 ? stdout : stderr);
     return parsed.exit_code;
   }
-  graphopt::Status logging = InitLogging(parsed.config->log_level, parsed.config->log_format);
-  if (!logging.ok()) {
-    std::fprintf(stderr, "graphopt-server: %s\n", logging.ToString().c_str());
-    return 2;
-  }
-  // Every thread started from here on inherits the blocked mask; only sigwait sees the signals.
+  // Block the stop signals before any thread starts (the logger's flusher is the first): every
+  // thread inherits the mask, so only sigwait sees them, and a second SIGTERM during the drain
+  // cannot kill the process through a thread that left them unblocked.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  graphopt::Status logging = InitLogging(parsed.config->log_level, parsed.config->log_format);
+  if (!logging.ok()) {
+    std::fprintf(stderr, "graphopt-server: %s\n", logging.ToString().c_str());
+    return 2;
+  }
   std::signal(SIGPIPE, SIG_IGN);
   return Run(*parsed.config, signals);
 }

@@ -80,6 +80,12 @@ ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
       ->envname("GRAPHOPT_GRACE_PERIOD")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
+  app.add_option("--drain-delay", c.drain_delay_seconds,
+                 "seconds after SIGTERM during which readiness is NOT_SERVING but calls are still "
+                 "accepted (for load balancers to stop routing here), before jobs drain")
+      ->envname("GRAPHOPT_DRAIN_DELAY")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   app.add_option("--max-concurrent-streams", c.max_concurrent_streams,
                  "concurrent RPCs per client connection")
       ->envname("GRAPHOPT_MAX_CONCURRENT_STREAMS")

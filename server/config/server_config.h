@@ -22,6 +22,9 @@ struct ServerConfig {
   std::string log_level = "info";
   LogFormat log_format = LogFormat::kText;
   double grace_period_seconds = 30;
+  // Seconds between SIGTERM and closing the listener: readiness says NOT_SERVING at once, while
+  // calls are still served, so load balancers stop routing here before anything is refused.
+  double drain_delay_seconds = 0;
   int max_concurrent_streams = 100;  // per client connection
   std::string store;                 // "" = sqlite:<data_dir>/graphopt.db; or postgres://...
   std::string blob_store = "file";   // file | file:DIR | postgres

@@ -58,8 +58,11 @@ class Rendered {
   Rendered var(overlay);                                                                     \
   ASSERT_TRUE(var.ok()) << var.error()
 
+// Seconds from SIGTERM to the end of the server's own shutdown: the drain delay, then the jobs'
+// grace period.
 double GracePeriodOf(const nlohmann::json& config_map) {
-  return std::stod(config_map["data"].value("GRAPHOPT_GRACE_PERIOD", "30"));
+  return std::stod(config_map["data"].value("GRAPHOPT_GRACE_PERIOD", "30")) +
+         std::stod(config_map["data"].value("GRAPHOPT_DRAIN_DELAY", "0"));
 }
 
 const nlohmann::json& ServerContainer(const nlohmann::json& deployment) {
@@ -103,7 +106,10 @@ void ExpectCommonShape(const Rendered& r) {
   // Kubernetes must not kill a pod before the server's own grace period is over.
   const double grace = GracePeriodOf(config);
   EXPECT_GE(pod.value("terminationGracePeriodSeconds", 30), grace + 10)
-      << "terminationGracePeriodSeconds must exceed GRAPHOPT_GRACE_PERIOD with a margin";
+      << "terminationGracePeriodSeconds must exceed GRAPHOPT_DRAIN_DELAY + GRAPHOPT_GRACE_PERIOD "
+         "with a margin";
+  EXPECT_GT(std::stod(config["data"].value("GRAPHOPT_DRAIN_DELAY", "0")), 0)
+      << "pods should keep serving a few seconds after SIGTERM while endpoints update";
 
   for (const std::string kind : {"requests", "limits"}) {
     EXPECT_TRUE(container["resources"][kind].contains("cpu")) << kind;

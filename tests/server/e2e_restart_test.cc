@@ -1,5 +1,8 @@
 // End to end: a crash (SIGKILL) or a graceful stop (SIGTERM) with queued and running jobs loses
 // none of them; the next start on the same data folder finishes them.
+#include <chrono>
+#include <thread>
+
 #include "server/e2e_fixture.h"
 
 namespace graphopt::testing {
@@ -75,6 +78,48 @@ TEST_F(ServerE2eTest, GracefulShutdownRequeuesWhatDidNotFinish) {
   const std::string log = server->Log();
   EXPECT_NE(log.find("{\"time\":"), std::string::npos) << log;
   EXPECT_NE(log.find("\"job_id\":\"" + ids[0] + "\""), std::string::npos) << log;
+}
+
+
+// SIGTERM with a drain delay: readiness turns NOT_SERVING first, and calls made during the
+// delay still succeed (a load balancer may route a few more before it notices).
+TEST_F(ServerE2eTest, SigtermDrainDelayKeepsServingAfterReadinessFlips) {
+  auto server = ServerProcess::Start(DataDir(), {"--workers", "1", "--drain-delay", "3"});
+  ASSERT_TRUE(server);
+  auto stub = server->NewStub();
+  v1::Model model;
+  ASSERT_TRUE(UploadFile(*stub, WriteTinyModel("m.onnx", 1), &model).ok());
+  ASSERT_EQ(HealthStatus(server->channel()), 1);
+
+  const auto signalled = std::chrono::steady_clock::now();
+  server->SendTerminate();
+  int health = 1;
+  for (int i = 0; i < 100 && health == 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    health = HealthStatus(server->channel());
+  }
+  EXPECT_EQ(health, 2) << "readiness did not flip to NOT_SERVING\n" << server->Log();
+  // Still inside the delay: a new job is accepted and runs to the end.
+  ASSERT_LT(std::chrono::steady_clock::now() - signalled, std::chrono::milliseconds(2500));
+  v1::Job job;
+  grpc::Status created = CreateJob(*stub, JobRequest(model.digest(), "basic", true), &job);
+  ASSERT_TRUE(created.ok()) << created.error_message() << "\n" << server->Log();
+  EXPECT_EQ(WaitForFinish(*stub, job.id(), 30).state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(server->WaitForExit(), 0) << server->Log();
+  const std::string log = server->Log();
+  EXPECT_NE(log.find("drain_started"), std::string::npos) << log;
+}
+
+// An idle server with an open health watch stops promptly: the watch does not hold it for the
+// whole grace period.
+TEST_F(ServerE2eTest, OpenHealthWatchDoesNotHoldShutdown) {
+  auto server = ServerProcess::Start(DataDir(), {"--grace-period", "60"});
+  ASSERT_TRUE(server);
+  HealthWatch watch(server->channel());
+  ASSERT_TRUE(watch.Open());
+  const auto signalled = std::chrono::steady_clock::now();
+  EXPECT_EQ(server->Terminate(30), 0) << server->Log();
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, std::chrono::seconds(10));
 }
 
 }  // namespace

@@ -64,6 +64,58 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::strin
   return 0;
 }
 
+struct HealthWatch::State {
+  explicit State(std::shared_ptr<grpc::Channel> channel) : stub(std::move(channel)) {}
+  grpc::GenericStub stub;
+  grpc::ClientContext context;
+  grpc::CompletionQueue queue;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call;
+  int pending = 0;  // operations started and not yet taken from the queue
+
+  bool Await() {
+    void* tag = nullptr;
+    bool ok = false;
+    if (!queue.Next(&tag, &ok)) return false;
+    --pending;
+    return ok;
+  }
+};
+
+HealthWatch::HealthWatch(std::shared_ptr<grpc::Channel> channel)
+    : state_(std::make_unique<State>(std::move(channel))) {}
+
+HealthWatch::~HealthWatch() {
+  state_->context.TryCancel();
+  if (state_->call) {
+    grpc::Status status;
+    state_->call->Finish(&status, state_.get());
+    ++state_->pending;
+  }
+  while (state_->pending > 0) state_->Await();
+  state_->queue.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (state_->queue.Next(&tag, &ok)) {
+  }
+}
+
+bool HealthWatch::Open() {
+  State& s = *state_;
+  s.call = s.stub.PrepareCall(&s.context, "/grpc.health.v1.Health/Watch", &s.queue);
+  s.call->StartCall(&s);
+  ++s.pending;
+  if (!s.Await()) return false;
+  grpc::Slice empty("");  // HealthCheckRequest{} (the whole server)
+  grpc::ByteBuffer request(&empty, 1);
+  s.call->Write(request, &s);
+  ++s.pending;
+  if (!s.Await()) return false;
+  grpc::ByteBuffer response;
+  s.call->Read(&response, &s);
+  ++s.pending;
+  return s.Await();
+}
+
 std::unique_ptr<ServerProcess> ServerProcess::Start(const std::string& data_dir,
                                                     const std::vector<std::string>& extra_args) {
   auto server = std::unique_ptr<ServerProcess>(new ServerProcess());
@@ -128,9 +180,18 @@ void ServerProcess::Kill() {
   pid_ = -1;
 }
 
+void ServerProcess::SendTerminate() {
+  if (pid_ > 0) ::kill(pid_, SIGTERM);
+}
+
 int ServerProcess::Terminate(int timeout_seconds) {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
+  return WaitForExit(timeout_seconds);
+}
+
+int ServerProcess::WaitForExit(int timeout_seconds) {
+  if (pid_ <= 0) return -1;
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_seconds);
   while (Clock::now() < deadline) {
     int status = 0;

@@ -25,6 +25,11 @@ class ServerProcess {
   void Kill();
   // SIGTERM and wait; returns the exit status (-1 when it did not exit in time).
   int Terminate(int timeout_seconds = 60);
+  // SIGTERM without waiting; WaitForExit collects the exit status (-1 when it did not exit in
+  // time). A second SIGTERM is not sent: a BLAS thread pool started before main() leaves the
+  // signal unblocked in its threads, so while the server drains one would kill it.
+  void SendTerminate();
+  int WaitForExit(int timeout_seconds = 60);
   bool Running();
 
   const std::string& address() const { return address_; }
@@ -44,6 +49,19 @@ int FreeLoopbackPort();
 // grpc.health.v1.Health/Check for `service` ("" = the server): 1 = SERVING, 2 = NOT_SERVING,
 // -1 when the call failed.
 int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service = "");
+
+// An open grpc.health.v1.Health/Watch stream (as a load balancer or sidecar keeps one), for
+// tests of what such a stream does to shutdown. Open() returns true once the first status arrived.
+class HealthWatch {
+ public:
+  explicit HealthWatch(std::shared_ptr<grpc::Channel> channel);
+  ~HealthWatch();
+  bool Open();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // Uploads `bytes` in `chunk_size` pieces.
 grpc::Status UploadBytes(graphopt::v1::OptimizerService::Stub& stub, const std::string& bytes,
