@@ -2,7 +2,7 @@
 """Optimize an ONNX model on graphopt-server: a pipeline step to copy into your MLOps flow.
 
     optimize_model.py model.onnx --out model.opt.onnx --report report.json \
-        --server graphopt:50051 --level extended --target ort-cpu --dim batch=1
+        --server graphopt:50051 --level extended --target cpu --dim batch=1
 
 Exit codes: 0 optimized and verified; 1 the optimized model did not match the original
 (report written); 2 any other failure (message on stderr). Progress goes to stderr; the last
