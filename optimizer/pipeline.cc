@@ -6,6 +6,7 @@
 
 #include "optimizer/ir/opset_conversion.h"
 #include "optimizer/ir/shape_inference.h"
+#include "optimizer/ir/size_checks.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
@@ -83,6 +84,8 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   ir::FixDims(model, options.dims);
   // Shape inference failing on an exotic model is not fatal: passes then see fewer shapes.
   (void)ir::InferShapes(model);
+  // A shape too large to count is a malformed model: refuse it before folding could wrap it.
+  RETURN_IF_ERROR(ir::CheckValueSizes(*model.graph));
   std::unique_ptr<Evaluator> evaluator = MakeReferenceEvaluator();
   PassManagerOptions pm;
   pm.level = options.level;

@@ -442,6 +442,8 @@ Result<std::vector<Tensor>> Executor::RunGraph(const ir::Graph& graph, Scope* pa
     Status st;
     try {
       st = step.kernel->fn(ctx);
+    } catch (const ElementCountOverflow& e) {
+      st = InvalidArgument(NodeLabel(node) + ": " + e.what());
     } catch (const std::exception& e) {
       st = Internal(NodeLabel(node) + ": kernel raised: " + e.what());
     }
@@ -524,6 +526,8 @@ Result<std::vector<Tensor>> RunSingleNode(const ir::Node& node,
   Status st;
   try {
     st = kernel->fn(ctx);
+  } catch (const ElementCountOverflow& e) {
+    st = InvalidArgument(NodeLabel(node) + ": " + e.what());
   } catch (const std::exception& e) {
     st = Internal(NodeLabel(node) + ": kernel raised: " + e.what());
   }

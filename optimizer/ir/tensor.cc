@@ -7,10 +7,43 @@
 
 namespace graphopt {
 
+namespace {
+
+// Product of the dims into *n; false on overflow. A zero dim makes the product 0 whatever the
+// others are. Negative dims (unknown, in a few callers) multiply as before.
+bool MultiplyDims(const Shape& shape, int64_t* n) {
+  for (int64_t d : shape) {
+    if (d == 0) {
+      *n = 0;
+      return true;
+    }
+  }
+  int64_t product = 1;
+  for (int64_t d : shape) {
+    if (__builtin_mul_overflow(product, d, &product)) return false;
+  }
+  *n = product;
+  return true;
+}
+
+}  // namespace
+
 int64_t NumElements(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  int64_t n = 0;
+  if (!MultiplyDims(shape, &n)) {
+    throw ElementCountOverflow("the element count of shape " + ShapeToString(shape) +
+                               " overflows int64");
+  }
   return n;
+}
+
+bool ElementCountFits(const Shape& shape, size_t element_size, int64_t* bytes) {
+  int64_t n = 0;
+  if (!MultiplyDims(shape, &n)) return false;
+  int64_t total = 0;
+  if (__builtin_mul_overflow(n, static_cast<int64_t>(element_size), &total)) return false;
+  if (bytes) *bytes = total;
+  return true;
 }
 
 std::string ShapeToString(const Shape& shape) {
@@ -27,8 +60,12 @@ Tensor::Tensor(DataType type, Shape shape) : dtype_(type), shape_(std::move(shap
     strings_.resize(static_cast<size_t>(NumElements(shape_)));
     bytes_ = std::make_shared<std::string>();
   } else {
-    bytes_ = std::make_shared<std::string>(
-        static_cast<size_t>(NumElements(shape_)) * ElementSize(type), '\0');
+    int64_t size = 0;
+    if (!ElementCountFits(shape_, ElementSize(type), &size)) {
+      throw ElementCountOverflow("the byte size of shape " + ShapeToString(shape_) +
+                                 " overflows int64");
+    }
+    bytes_ = std::make_shared<std::string>(static_cast<size_t>(size), '\0');
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,19 @@ namespace graphopt {
 
 using Shape = std::vector<int64_t>;
 
-// Product of the dims; 1 for a scalar.
+// Thrown when a shape's element count (or its size in bytes) does not fit in int64: a model
+// can ask for [2^32, 2^32] elements, which must be refused, never wrapped to a small number.
+class ElementCountOverflow : public std::overflow_error {
+ public:
+  using std::overflow_error::overflow_error;
+};
+
+// Product of the dims; 1 for a scalar, 0 when any dim is 0. Throws ElementCountOverflow when the
+// product does not fit in int64.
 int64_t NumElements(const Shape& shape);
+// The same without throwing: false when the element count, or count * element_size bytes,
+// overflows int64; otherwise sets *bytes (when given).
+bool ElementCountFits(const Shape& shape, size_t element_size, int64_t* bytes = nullptr);
 std::string ShapeToString(const Shape& shape);
 
 class Tensor {
