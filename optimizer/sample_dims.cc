@@ -20,7 +20,8 @@ bool Contains(const std::string& s, const char* part) { return s.find(part) != s
 // Two sample values for a symbol called `name` seen at `axis` of a rank-`rank` input.
 std::pair<int64_t, int64_t> Samples(const std::string& name, size_t axis, size_t rank) {
   const std::string n = Lower(name);
-  if (Contains(n, "batch") || n == "n" || n == "b" || n == "bs" || Contains(n, "dynamicdimension.0")) {
+  if (Contains(n, "batch") || n == "n" || n == "b" || n == "bs" ||
+      Contains(n, "dynamicdimension.0")) {
     return {1, 3};
   }
   if (Contains(n, "seq") || Contains(n, "len") || Contains(n, "token") || Contains(n, "time") ||

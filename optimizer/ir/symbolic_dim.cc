@@ -146,14 +146,22 @@ std::optional<SymbolicDim> ParseExpression(const std::string& text) {
   if (!Tokenize(text, &tokens)) return std::nullopt;
   Parser<SymbolicDim>::Ops ops;
   ops.number = [](int64_t v) { return std::optional<SymbolicDim>(SymbolicDim(v)); };
-  ops.name = [](const std::string& n) { return std::optional<SymbolicDim>(SymbolicDim::Symbol(n)); };
-  ops.binary = [](char op, const SymbolicDim& a, const SymbolicDim& b) -> std::optional<SymbolicDim> {
+  ops.name = [](const std::string& n) {
+    return std::optional<SymbolicDim>(SymbolicDim::Symbol(n));
+  };
+  ops.binary = [](char op, const SymbolicDim& a,
+                  const SymbolicDim& b) -> std::optional<SymbolicDim> {
     switch (op) {
-      case '+': return a + b;
-      case '-': return a - b;
-      case '*': return a * b;
-      case '/': return a.FloorDiv(b);
-      default: return a.Mod(b);
+      case '+':
+        return a + b;
+      case '-':
+        return a - b;
+      case '*':
+        return a * b;
+      case '/':
+        return a.FloorDiv(b);
+      default:
+        return a.Mod(b);
     }
   };
   return Parser<SymbolicDim>(tokens, ops).Parse();
@@ -276,11 +284,16 @@ std::optional<int64_t> SymbolicDim::Evaluate(const std::map<std::string, int64_t
   };
   ops.binary = [](char op, int64_t a, int64_t b) -> std::optional<int64_t> {
     switch (op) {
-      case '+': return a + b;
-      case '-': return a - b;
-      case '*': return a * b;
-      case '/': return b == 0 ? std::nullopt : std::optional<int64_t>(FloorDivInt(a, b));
-      default: return b == 0 ? std::nullopt : std::optional<int64_t>(a - b * FloorDivInt(a, b));
+      case '+':
+        return a + b;
+      case '-':
+        return a - b;
+      case '*':
+        return a * b;
+      case '/':
+        return b == 0 ? std::nullopt : std::optional<int64_t>(FloorDivInt(a, b));
+      default:
+        return b == 0 ? std::nullopt : std::optional<int64_t>(a - b * FloorDivInt(a, b));
     }
   };
   return Parser<int64_t>(tokens, ops).Parse();
@@ -366,8 +379,8 @@ SymbolicDim SymbolicDim::FloorDiv(const SymbolicDim& divisor) const {
   }
   auto wrap = [](const SymbolicDim& d) {
     const std::string s = d.ToString();
-    const bool simple = (d.is_constant() && d.constant() >= 0) ||
-                        (d.is_symbol() && IsIdentifier(s));
+    const bool simple =
+        (d.is_constant() && d.constant() >= 0) || (d.is_symbol() && IsIdentifier(s));
     if (d.is_symbol() && !IsIdentifier(s)) return "[" + s + "]";
     return simple ? s : "(" + s + ")";
   };

@@ -19,7 +19,7 @@ namespace graphopt::ir {
 // Division is floor division of non-negative sizes, as in shape arithmetic.
 class SymbolicDim {
  public:
-  SymbolicDim() = default;  // 0
+  SymbolicDim() = default;     // 0
   SymbolicDim(int64_t value);  // NOLINT(google-explicit-constructor): dims mix freely with ints
   static SymbolicDim Symbol(const std::string& name);
   // Parses what ToString() prints; a string that is not an expression of identifiers and

@@ -160,23 +160,83 @@ class Propagation {
 };
 
 bool IsUnaryElementwise(const std::string& op) {
-  static const std::set<std::string> ops = {
-      "Identity", "Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs",
-      "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Not", "IsNaN", "IsInf",
-      "Softmax", "LogSoftmax", "Dropout", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish",
-      "Elu", "Selu", "Softplus", "Softsign", "Mish", "Gelu", "Celu", "ThresholdedRelu",
-      "LayerNormalization", "BatchNormalization", "InstanceNormalization", "Cast", "CastLike",
-      "Trilu", "CumSum", "LpNormalization", "PRelu", "Hardmax", "QuickGelu", "FastGelu",
-      "BiasGelu", "SkipLayerNormalization", "SimplifiedLayerNormalization",
-      "SkipSimplifiedLayerNormalization", "GroupNorm", "BiasAdd"};
+  static const std::set<std::string> ops = {"Identity",
+                                            "Relu",
+                                            "Sigmoid",
+                                            "Tanh",
+                                            "Erf",
+                                            "Sqrt",
+                                            "Exp",
+                                            "Log",
+                                            "Neg",
+                                            "Abs",
+                                            "Reciprocal",
+                                            "Floor",
+                                            "Ceil",
+                                            "Round",
+                                            "Sign",
+                                            "Sin",
+                                            "Cos",
+                                            "Not",
+                                            "IsNaN",
+                                            "IsInf",
+                                            "Softmax",
+                                            "LogSoftmax",
+                                            "Dropout",
+                                            "Clip",
+                                            "LeakyRelu",
+                                            "HardSigmoid",
+                                            "HardSwish",
+                                            "Elu",
+                                            "Selu",
+                                            "Softplus",
+                                            "Softsign",
+                                            "Mish",
+                                            "Gelu",
+                                            "Celu",
+                                            "ThresholdedRelu",
+                                            "LayerNormalization",
+                                            "BatchNormalization",
+                                            "InstanceNormalization",
+                                            "Cast",
+                                            "CastLike",
+                                            "Trilu",
+                                            "CumSum",
+                                            "LpNormalization",
+                                            "PRelu",
+                                            "Hardmax",
+                                            "QuickGelu",
+                                            "FastGelu",
+                                            "BiasGelu",
+                                            "SkipLayerNormalization",
+                                            "SimplifiedLayerNormalization",
+                                            "SkipSimplifiedLayerNormalization",
+                                            "GroupNorm",
+                                            "BiasAdd"};
   return ops.count(op) > 0;
 }
 
 bool IsBinaryElementwise(const std::string& op) {
-  static const std::set<std::string> ops = {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Max",
-                                            "Min", "Equal", "Less", "Greater", "LessOrEqual",
-                                            "GreaterOrEqual", "And", "Or", "Xor", "Sum", "Mean",
-                                            "BitShift", "Where"};
+  static const std::set<std::string> ops = {"Add",
+                                            "Sub",
+                                            "Mul",
+                                            "Div",
+                                            "Pow",
+                                            "Mod",
+                                            "Max",
+                                            "Min",
+                                            "Equal",
+                                            "Less",
+                                            "Greater",
+                                            "LessOrEqual",
+                                            "GreaterOrEqual",
+                                            "And",
+                                            "Or",
+                                            "Xor",
+                                            "Sum",
+                                            "Mean",
+                                            "BitShift",
+                                            "Where"};
   return ops.count(op) > 0;
 }
 
@@ -228,7 +288,8 @@ Propagation::Result Propagation::Infer(const Node* n) {
     for (size_t i = 0; i < n->inputs().size(); ++i) shapes.push_back(in(i));
     r[0].shape = BroadcastShapes(shapes);
     auto a = Contents(n->input(0)), b = Contents(n->input(1));
-    if (a && b && n->inputs().size() == 2 && (a->size() == b->size() || a->size() == 1 || b->size() == 1) &&
+    if (a && b && n->inputs().size() == 2 &&
+        (a->size() == b->size() || a->size() == 1 || b->size() == 1) &&
         (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Mod")) {
       const size_t len = std::max(a->size(), b->size());
       Dims out;
@@ -432,8 +493,8 @@ Propagation::Result Propagation::Infer(const Node* n) {
       if (n->GetInt("transA", 0)) std::swap(x[x.size() - 1], x[x.size() - 2]);
       if (n->GetInt("transB", 0)) std::swap(y[y.size() - 1], y[y.size() - 2]);
     }
-    auto batch = BroadcastShapes({SymbolicShape(x.begin(), x.end() - 2),
-                                  SymbolicShape(y.begin(), y.end() - 2)});
+    auto batch = BroadcastShapes(
+        {SymbolicShape(x.begin(), x.end() - 2), SymbolicShape(y.begin(), y.end() - 2)});
     SymbolicShape out = *batch;
     if (!a_vec) out.push_back(x[x.size() - 2]);
     if (!b_vec) out.push_back(y.back());
@@ -443,7 +504,8 @@ Propagation::Result Propagation::Infer(const Node* n) {
   if (op == "Gemm" || op == "FusedGemm") {
     auto a = in(0), b = in(1);
     if (!a || !b || a->size() != 2 || b->size() != 2) return r;
-    r[0].shape = SymbolicShape{(*a)[n->GetInt("transA", 0) ? 1 : 0], (*b)[n->GetInt("transB", 0) ? 0 : 1]};
+    r[0].shape =
+        SymbolicShape{(*a)[n->GetInt("transA", 0) ? 1 : 0], (*b)[n->GetInt("transB", 0) ? 0 : 1]};
     return r;
   }
   if (op == "Split") {
@@ -452,8 +514,10 @@ Propagation::Result Propagation::Infer(const Node* n) {
     const int64_t axis = Axis(n->GetInt("axis", 0), s->size());
     if (axis < 0 || axis >= static_cast<int64_t>(s->size())) return r;
     std::optional<std::vector<int64_t>> sizes;
-    if (n->HasAttr("split")) sizes = n->GetInts("split");
-    else if (n->input(1)) sizes = Ints(n->input(1));
+    if (n->HasAttr("split"))
+      sizes = n->GetInts("split");
+    else if (n->input(1))
+      sizes = Ints(n->input(1));
     const SymbolicDim& whole = (*s)[static_cast<size_t>(axis)];
     for (size_t k = 0; k < r.size(); ++k) {
       SymbolicShape out = *s;
@@ -479,7 +543,8 @@ Propagation::Result Propagation::Infer(const Node* n) {
       axes = Ints(n->input(3));
     } else {
       axes = std::vector<int64_t>();
-      for (size_t i = 0; starts && i < starts->size(); ++i) axes->push_back(static_cast<int64_t>(i));
+      for (size_t i = 0; starts && i < starts->size(); ++i)
+        axes->push_back(static_cast<int64_t>(i));
     }
     if (n->input(4)) {
       steps = Ints(n->input(4));
@@ -588,8 +653,10 @@ Propagation::Result Propagation::Infer(const Node* n) {
     }
     SymbolicShape out;
     for (size_t i = 0; i < s->size(); ++i) {
-      if (!reduced[i]) out.push_back((*s)[i]);
-      else if (keep) out.push_back(SymbolicDim(1));
+      if (!reduced[i])
+        out.push_back((*s)[i]);
+      else if (keep)
+        out.push_back(SymbolicDim(1));
     }
     r[0].shape = out;
     return r;
@@ -650,8 +717,10 @@ Propagation::Result Propagation::Infer(const Node* n) {
   if (op == "Pad") {
     auto s = in(0);
     std::optional<std::vector<int64_t>> pads;
-    if (n->HasAttr("pads")) pads = n->GetInts("pads");
-    else if (n->input(1)) pads = Ints(n->input(1));
+    if (n->HasAttr("pads"))
+      pads = n->GetInts("pads");
+    else if (n->input(1))
+      pads = Ints(n->input(1));
     if (!s || !pads || n->input(3) || pads->size() != 2 * s->size()) return r;
     SymbolicShape out;
     for (size_t i = 0; i < s->size(); ++i) {

@@ -58,10 +58,12 @@ ir::Value* ShapeTensorOf(ir::Graph& g, const DimShape& dims, ir::Value* source, 
   }
   ir::Node* shape = g.AddNode("Shape", {source}, 1, source->name() + "_shape");
   shape->output(0)->type() = ir::ValueType::FromShape(
-      DataType::kInt64, {static_cast<int64_t>(source->type().shape ? source->type().shape->size() : 0)});
+      DataType::kInt64,
+      {static_cast<int64_t>(source->type().shape ? source->type().shape->size() : 0)});
   ir::Node* gather = g.AddNode(
-      "Gather", {shape->output(0), g.NewInitializer(source->name() + "_axis", Tensor::Int64s({axis}))},
-      1, source->name() + "_dim");
+      "Gather",
+      {shape->output(0), g.NewInitializer(source->name() + "_axis", Tensor::Int64s({axis}))}, 1,
+      source->name() + "_dim");
   gather->output(0)->type() = ir::ValueType::FromShape(DataType::kInt64, {1});
   std::vector<ir::Value*> parts;
   for (const ir::Dim& d : dims) {

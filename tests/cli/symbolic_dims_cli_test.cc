@@ -51,11 +51,11 @@ TEST(SymbolicDimsCli, VerifiesAtTwoAssignmentsWithoutDim) {
 TEST(SymbolicDimsCli, FixedDimAndVerifyDimAreRecorded) {
   const std::string dir = TempDir();
   std::string out, err;
-  ASSERT_EQ(RunCommand(CliPath() + " optimize " + SharedModel("text_encoder.raw.onnx") + " -o " +
-                           dir + "/o.onnx --quiet --dim batch=2 --verify-dim seq=5 --report " +
-                           dir + "/r.json",
-                       &out, &err),
-            0)
+  ASSERT_EQ(
+      RunCommand(CliPath() + " optimize " + SharedModel("text_encoder.raw.onnx") + " -o " + dir +
+                     "/o.onnx --quiet --dim batch=2 --verify-dim seq=5 --report " + dir + "/r.json",
+                 &out, &err),
+      0)
       << err;
   auto j = Report(dir + "/r.json");
   EXPECT_EQ(j["verification"]["status"], "passed");

@@ -60,8 +60,8 @@ TEST(SymbolicShapeInference, ElementwiseBroadcastAndMatMul) {
   auto* sum = b.Op("Add", {x, b.Floats("bias", {8}, std::vector<float>(8, 1.f))});
   auto* bc = b.Op("Mul", {sum, col});
   auto* mm = b.Op("MatMul", {bc, b.Floats("w", {8, 16}, std::vector<float>(128, 0.5f))});
-  auto* sel = b.Op("Where", {b.Op("Greater", {mm, b.Floats("z", {}, {0.f})}), mm,
-                             b.Floats("zero", {1}, {0.f})});
+  auto* sel = b.Op(
+      "Where", {b.Op("Greater", {mm, b.Floats("z", {}, {0.f})}), mm, b.Floats("zero", {1}, {0.f})});
   b.Output(sel);
   auto model = b.Build();
   ASSERT_TRUE(ir::InferShapes(*model).ok());
@@ -77,14 +77,17 @@ TEST(SymbolicShapeInference, ShapeArithmeticIntoReshape) {
   auto* x = b.InputSymbolic("x", DataType::kFloat, {Sym("batch"), Sym("seq"), N(8)});
   auto* shape = b.Op("Shape", {x});
   auto dim = [&](int64_t i) {
-    auto* g = b.Op("Gather", {shape, b.Init("i" + std::to_string(i), Tensor::FromVector<int64_t>(DataType::kInt64, {}, {i}))});
+    auto* g =
+        b.Op("Gather", {shape, b.Init("i" + std::to_string(i),
+                                      Tensor::FromVector<int64_t>(DataType::kInt64, {}, {i}))});
     return g;
   };
   auto unsq = [&](ir::Value* v) {
     auto* u = b.Op("Unsqueeze", {v, b.Ints("axes" + v->name(), {0})});
     return u;
   };
-  auto* seq_times_heads = b.Op("Mul", {dim(1), b.Init("two", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {2}))});
+  auto* seq_times_heads =
+      b.Op("Mul", {dim(1), b.Init("two", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {2}))});
   auto* target = b.Op("Concat", {unsq(dim(0)), unsq(seq_times_heads), b.Ints("four", {4})});
   b.LastNode()->SetInt("axis", 0);
   auto* heads = b.Op("Reshape", {x, target});
@@ -118,7 +121,8 @@ TEST(SymbolicShapeInference, ConcatSplitSliceGatherSqueeze) {
   split->SetInt("axis", 2);
   auto* tail = b.Op("Slice", {x, b.Ints("s0", {1}), b.Ints("s1", {INT64_MAX}), b.Ints("s2", {1})});
   auto* last = b.Op("Slice", {x, b.Ints("t0", {-1}), b.Ints("t1", {INT64_MAX}), b.Ints("t2", {1})});
-  auto* row = b.Op("Gather", {x, b.Init("zero", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {0}))});
+  auto* row =
+      b.Op("Gather", {x, b.Init("zero", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {0}))});
   b.LastNode()->SetInt("axis", 1);
   auto* un = b.Op("Unsqueeze", {row, b.Ints("ax", {1})});
   auto* sq = b.Op("Squeeze", {un, b.Ints("ax2", {1})});
@@ -157,9 +161,11 @@ TEST(SymbolicShapeInference, RangeExpandConstantOfShape) {
   ModelBuilder b(14);
   auto* x = b.InputSymbolic("x", DataType::kFloat, {Sym("batch"), Sym("seq")});
   auto* shape = b.Op("Shape", {x});
-  auto* seq = b.Op("Gather", {shape, b.Init("one", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {1}))});
-  auto* range = b.Op("Range", {b.Init("start", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {0})), seq,
-                               b.Init("step", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {1}))});
+  auto* seq = b.Op("Gather",
+                   {shape, b.Init("one", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {1}))});
+  auto* range =
+      b.Op("Range", {b.Init("start", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {0})), seq,
+                     b.Init("step", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {1}))});
   auto* expanded = b.Op("Expand", {b.Op("Unsqueeze", {range, b.Ints("a0", {0})}), shape});
   auto* zeros = b.Op("ConstantOfShape", {shape});
   b.Output(expanded);
@@ -175,8 +181,9 @@ TEST(SymbolicShapeInference, MicrosoftOperators) {
   ModelBuilder b(14);
   b.model().SetOpsetVersion("com.microsoft", 1);
   auto* x = b.InputSymbolic("x", DataType::kFloat, {Sym("batch"), Sym("seq"), N(8)});
-  auto* att = b.Op("Attention", {x, b.Floats("w", {8, 24}, std::vector<float>(192, 0.1f)),
-                                 b.Floats("bias", {24}, std::vector<float>(24, 0.f))},
+  auto* att = b.Op("Attention",
+                   {x, b.Floats("w", {8, 24}, std::vector<float>(192, 0.1f)),
+                    b.Floats("bias", {24}, std::vector<float>(24, 0.f))},
                    "com.microsoft");
   b.LastNode()->SetInt("num_heads", 2);
   auto* fm = b.Op("FusedMatMul", {att, b.Floats("w2", {16, 8}, std::vector<float>(128, 0.1f))},

@@ -21,7 +21,8 @@ ir::Value* Int(ModelBuilder& b, int64_t v) {
   return b.graph().NewInitializer("int", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {v}));
 }
 ir::Value* Dim(ModelBuilder& b, ir::Value* shape, int64_t i) {
-  return b.Op("Unsqueeze", {b.Op("Gather", {shape, Int(b, i)}), b.graph().NewInitializer("axes", Tensor::Int64s({0}))});
+  return b.Op("Unsqueeze", {b.Op("Gather", {shape, Int(b, i)}),
+                            b.graph().NewInitializer("axes", Tensor::Int64s({0}))});
 }
 
 // x (batch, seq, 8) reshaped to (batch, seq, 2, hidden / 2) with every entry computed from

@@ -73,13 +73,15 @@ TEST(SymbolicFusions, LayerNormAndSkipLayerNorm) {
   ModelBuilder b(14);
   auto* h = b.InputSymbolic("h", DataType::kFloat, {kBatch, kSeq, N(D)});
   auto* skip = b.InputSymbolic("skip", DataType::kFloat, {kBatch, kSeq, N(D)});
-  auto* proj = b.Op("Add", {RandomInit(b, "bias", {D}, 7), b.Op("MatMul", {h, RandomInit(b, "w", {D, D}, 6)})});
+  auto* proj = b.Op(
+      "Add", {RandomInit(b, "bias", {D}, 7), b.Op("MatMul", {h, RandomInit(b, "w", {D, D}, 6)})});
   b.Output(LayerNorm(b, b.Op("Add", {skip, proj})));
   auto model = b.Build();
   auto original = ir::CloneModel(*model);
   EXPECT_EQ(RunFusion(*model, "fuse_layer_norm").record.rule_counts["layer_norm"], 1);
   EXPECT_EQ(CountFused(*model, "LayerNormalization"), 1);
-  EXPECT_EQ(RunFusion(*model, "fuse_skip_layer_norm", "cuda").record.rule_counts["skip_layer_norm"], 1);
+  EXPECT_EQ(RunFusion(*model, "fuse_skip_layer_norm", "cuda").record.rule_counts["skip_layer_norm"],
+            1);
   EXPECT_EQ(CountFused(*model, "com.microsoft.SkipLayerNormalization"), 1);
   EXPECT_EQ(model->graph->num_nodes(), 2u);  // MatMul, SkipLayerNormalization
   EXPECT_EQ(CompareAtTwoShapes(*original, *model), "");
@@ -88,7 +90,8 @@ TEST(SymbolicFusions, LayerNormAndSkipLayerNorm) {
 TEST(SymbolicFusions, GeluWithBias) {
   ModelBuilder b(14);
   auto* x = b.InputSymbolic("x", DataType::kFloat, {kBatch, kSeq, N(D)});
-  auto* a = b.Op("Add", {b.Op("MatMul", {x, RandomInit(b, "w", {D, D}, 1)}), RandomInit(b, "b", {D}, 2)});
+  auto* a =
+      b.Op("Add", {b.Op("MatMul", {x, RandomInit(b, "w", {D, D}, 1)}), RandomInit(b, "b", {D}, 2)});
   auto* erf = b.Op("Erf", {b.Op("Div", {a, testing::Scalar(b, "sqrt2", 1.4142135f)})});
   auto* gelu = b.Op("Mul", {b.Op("Mul", {a, b.Op("Add", {erf, testing::Scalar(b, "one", 1.0f)})}),
                             testing::Scalar(b, "half", 0.5f)});
@@ -129,8 +132,10 @@ TEST(SymbolicFusions, ConvAddActivation) {
   EXPECT_EQ(run.record.rule_counts["conv_add"], 1);
   EXPECT_EQ(run.record.rule_counts["conv_activation"], 1);
   ASSERT_EQ(model->graph->num_nodes(), 1u);
-  std::string why = CompareOutputs(*run.original, *model, {{"batch", 1}, {"height", 5}, {"width", 6}});
-  if (why.empty()) why = CompareOutputs(*run.original, *model, {{"batch", 2}, {"height", 7}, {"width", 4}});
+  std::string why =
+      CompareOutputs(*run.original, *model, {{"batch", 1}, {"height", 5}, {"width", 6}});
+  if (why.empty())
+    why = CompareOutputs(*run.original, *model, {{"batch", 2}, {"height", 7}, {"width", 4}});
   EXPECT_EQ(why, "");
 }
 
@@ -158,13 +163,17 @@ std::unique_ptr<ir::Model> MakeDynamicTorchMha() {
   auto* r1 = Reshape(b, pad, Concat(b, {DimOf(b, keep, 0), Ints(b, {1, 1}), DimOf(b, keep, 1)}));
   auto* e = b.Op("Expand", {r1, Ints(b, {1, H, 1, 1})});
   auto* r2 = Reshape(b, e, Concat(b, {DimOf(b, keep, 0, H), Ints(b, {1}), DimOf(b, keep, 1)}));
-  auto* ninf = b.graph().NewInitializer("ninf", Tensor::ScalarFloat(-std::numeric_limits<float>::infinity()));
-  scores = b.Op("Add", {scores, b.Op("Where", {r2, ninf, b.graph().NewInitializer("zero", Tensor::ScalarFloat(0))})});
+  auto* ninf = b.graph().NewInitializer(
+      "ninf", Tensor::ScalarFloat(-std::numeric_limits<float>::infinity()));
+  scores = b.Op(
+      "Add", {scores,
+              b.Op("Where", {r2, ninf, b.graph().NewInitializer("zero", Tensor::ScalarFloat(0))})});
   auto* probs = b.Op("Softmax", {scores});
   b.LastNode()->SetInt("axis", -1);
   auto* ctx = b.Op("MatMul", {probs, Transpose(b, v, {1, 0, 2})});
   auto* merged = Reshape(b, Transpose(b, ctx, {1, 0, 2}), Ints(b, {-1, D}));
-  auto* proj = b.Op("Gemm", {merged, RandomInit(b, "out_w", {D, D}, 13), RandomInit(b, "out_b", {D}, 14)});
+  auto* proj =
+      b.Op("Gemm", {merged, RandomInit(b, "out_w", {D, D}, 13), RandomInit(b, "out_b", {D}, 14)});
   b.LastNode()->SetInt("transB", 1);
   auto* unmerged = Reshape(b, proj, Concat(b, {DimOf(b, xt, 0), DimOf(b, xt, 1), Ints(b, {D})}));
   b.Output(Transpose(b, unmerged, {1, 0, 2}));

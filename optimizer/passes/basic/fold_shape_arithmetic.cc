@@ -38,13 +38,14 @@ std::optional<Tensor> StaticContents(const ir::SymbolicShapes& shapes, const ir:
     return std::nullopt;
   }
   if (type == DataType::kInt64) return Tensor::FromVector<int64_t>(type, dims, numbers);
-  return Tensor::FromVector<int32_t>(type, dims, std::vector<int32_t>(numbers.begin(), numbers.end()));
+  return Tensor::FromVector<int32_t>(type, dims,
+                                     std::vector<int32_t>(numbers.begin(), numbers.end()));
 }
 
 // A constant Reshape target equivalent to the symbolic one: a dim equal to the input's dim at
 // the same position becomes 0 (copy), at most one other symbolic dim becomes -1 (inferred).
 std::optional<std::vector<int64_t>> ConstantTarget(const ir::SymbolicShapes& shapes,
-                                                    const ir::Node* reshape) {
+                                                   const ir::Node* reshape) {
   if (reshape->GetInt("allowzero", 0) != 0) return std::nullopt;
   auto in = shapes.shape(reshape->input(0));
   auto target = shapes.contents(reshape->input(1));

@@ -408,8 +408,8 @@ bool BertSelfAttention(PassContext& ctx, ir::Node* root, std::vector<std::string
     if ((*mask_shape)[2] != S) {
       // Rows repeated to (.., S, S): a (1, 1, S, 1) shape broadcasts the mask's (.., 1, S).
       const DimShape full{(*mask_shape)[0], (*mask_shape)[1], S, S};
-      ir::Node* expand = g.AddNode("Expand", {mask_bias, ShapeTensorOf(g, {DimOf(1), DimOf(1), S, DimOf(1)}, x, 1)},
-                                   1, mask_bias->name() + "_rows");
+      ir::Value* rows = ShapeTensorOf(g, {DimOf(1), DimOf(1), S, DimOf(1)}, x, 1);
+      ir::Node* expand = g.AddNode("Expand", {mask_bias, rows}, 1, mask_bias->name() + "_rows");
       expand->output(0)->type() = TypeOf(DataType::kFloat, full);
       bias = expand->output(0);
     }
