@@ -759,6 +759,11 @@ void Propagation::Merge(Value* v, SymbolicShapes::Info ours) {
     info.shape = FromType(v);
     return;
   }
+  if (type.elem_type == DataType::kUndefined) {
+    // No element type to go with it: the shape only flows on to the readers.
+    info.shape = ours.shape;
+    return;
+  }
   if (!declared) declared = std::vector<Dim>(ours.shape->size());
   SymbolicShape merged;
   for (size_t i = 0; i < ours.shape->size(); ++i) {
