@@ -33,7 +33,7 @@ bool WriteText(const std::string& path, const std::string& text) {
 
 struct OptimizeArgs {
   std::string input, output, level = "basic", target = "generic", report;
-  std::vector<std::string> dims, enable, disable;
+  std::vector<std::string> dims, verify_dims, enable, disable;
   bool external_data = false, quiet = false, no_verify = false;
   double atol = 1e-4, rtol = 1e-3;
   int64_t opset = 0;
@@ -50,10 +50,12 @@ int RunOptimize(const OptimizeArgs& a) {
   options.target = a.target;
   options.opset = a.opset;
   std::string error;
-  if (!ParseDims(a.dims, &options.dims, &error)) {
+  if (!ParseDims(a.dims, &options.dims, &error) ||
+      !ParseDims(a.verify_dims, &options.verify_dims, &error)) {
     std::cerr << "graphopt: " << error << "\n";
     return kExitError;
   }
+  options.check_dim_names = true;
   options.enable = SplitCommaList(a.enable);
   options.disable = SplitCommaList(a.disable);
   options.verify = !a.no_verify;
@@ -95,6 +97,8 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--target", args->target, "target profile (see `graphopt targets`)");
   cmd->add_option("--opset", args->opset, "raise the model's opset to N (<= 17) first");
   cmd->add_option("--dim", args->dims, "fix a symbolic dim: NAME=VALUE (repeatable)");
+  cmd->add_option("--verify-dim", args->verify_dims,
+                  "sample value of a symbolic dim for verification: NAME=VALUE (repeatable)");
   cmd->add_option("--enable", args->enable, "passes to run in addition (comma separated)");
   cmd->add_option("--disable", args->disable, "passes not to run (comma separated)");
   cmd->add_option("--report", args->report, "write the JSON report here");

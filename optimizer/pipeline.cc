@@ -7,6 +7,8 @@
 #include "optimizer/ir/opset_conversion.h"
 #include "optimizer/ir/shape_inference.h"
 #include "optimizer/ir/size_checks.h"
+#include "optimizer/ir/symbolic_shape_inference.h"
+#include "optimizer/sample_dims.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
@@ -65,6 +67,47 @@ void Progress(const PipelineOptions& o, const std::string& stage) {
   if (o.on_progress) o.on_progress(ProgressEvent{stage, 0, 0, ""});
 }
 
+Status CheckDimNames(const ir::Model& model, const std::map<std::string, int64_t>& dims) {
+  const auto symbols = ir::InputSymbols(*model.graph);
+  for (const auto& [name, value] : dims) {
+    if (symbols.count(name)) continue;
+    std::string known;
+    for (const std::string& s : symbols) known += (known.empty() ? "" : ", ") + s;
+    return InvalidArgument("--dim " + name + ": the model has no symbolic dim of that name (its " +
+                           "symbolic dims: " + (known.empty() ? "none" : known) + ")");
+  }
+  return Status::Ok();
+}
+
+// Verification at two assignments of the free symbolic dims (one when every dim is fixed): a
+// rewrite that froze a shape passes at most one of them. The first failure or skip decides.
+void Verify(Evaluator& evaluator, const ir::Model& reference, const ir::Model& optimized,
+            const VerifyOptions& base, const std::map<std::string, int64_t>& overrides,
+            Report* report) {
+  std::string messages;
+  for (const DimAssignment& dims : SampleDimAssignments(reference, base.dims, overrides)) {
+    VerifyOptions vo = base;
+    vo.dims = dims;
+    report->verification_shapes.push_back(dims);
+    const std::string at = " at " + AssignmentToString(dims);
+    auto verification = evaluator.Verify(reference, optimized, vo);
+    if (!verification.ok()) {
+      // The executor could not run a model (unsupported operator...): that is not a pass.
+      report->verification_status = "skipped";
+      report->verification_message = verification.status().message() + at;
+      return;
+    }
+    report->verification_outputs = verification->outputs;
+    messages += (messages.empty() ? "" : "; ") + verification->message + at;
+    report->verification_message = messages;
+    if (!verification->passed) {
+      report->verification_status = "failed";
+      return;
+    }
+    report->verification_status = "passed";
+  }
+}
+
 }  // namespace
 
 Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
@@ -81,6 +124,9 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   auto start = Clock::now();
   Progress(options, "optimizing");
   if (options.opset > 0) RETURN_IF_ERROR(ir::ConvertOpset(model, options.opset));
+  ir::NameUnknownInputDims(model);
+  if (options.check_dim_names) RETURN_IF_ERROR(CheckDimNames(model, options.dims));
+  report.dims_fixed = options.dims;
   ir::FixDims(model, options.dims);
   // Shape inference failing on an exotic model is not fatal: passes then see fewer shapes.
   (void)ir::InferShapes(model);
@@ -110,25 +156,18 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   report.nodes_after = static_cast<int64_t>(model.graph->num_nodes());
   report.ops_after = ir::CountOps(*model.graph);
 
+  for (const std::string& s : ir::InputSymbols(*model.graph)) report.dims_symbolic.push_back(s);
+
   if (options.verify && reference) {
     if (options.cancelled && options.cancelled()) return Cancelled("optimization cancelled");
     Progress(options, "verifying");
     start = Clock::now();
     VerifyOptions vo = options.verify_options;
     for (const auto& [k, v] : options.dims) vo.dims.emplace(k, v);
-    auto verification = evaluator->Verify(*reference, model, vo);
+    Verify(*evaluator, *reference, model, vo, options.verify_dims, &report);
     report.verify_ms = MsSince(start);
     report.atol = vo.atol;
     report.rtol = vo.rtol;
-    if (!verification.ok()) {
-      // The executor could not run a model (unsupported operator...): that is not a pass.
-      report.verification_status = "skipped";
-      report.verification_message = verification.status().message();
-    } else {
-      report.verification_status = verification->passed ? "passed" : "failed";
-      report.verification_outputs = verification->outputs;
-      report.verification_message = verification->message;
-    }
   }
   return report;
 }
@@ -138,6 +177,8 @@ Result<Report> OptimizeFile(const std::string& in_path, const std::string& out_p
   auto start = Clock::now();
   Progress(options, "loading");
   ASSIGN_OR_RETURN(auto model, LoadModel(in_path));
+  // Named before the copy, so that the original and the rewrite agree on sample values.
+  ir::NameUnknownInputDims(*model);
   // The original stays for verification; it shares weight bytes with the copy being rewritten.
   std::unique_ptr<ir::Model> original;
   if (options.verify) original = ir::CloneModel(*model);

@@ -29,6 +29,11 @@ struct PipelineOptions {
   // LayerNormalization becomes available.
   int64_t opset = 0;
   std::map<std::string, int64_t> dims;  // --dim NAME=VALUE: fixes symbolic dims everywhere
+  // Refuse a `dims` name that is no symbolic dim of the model's inputs (INVALID_ARGUMENT naming
+  // the model's symbolic dims), as the CLI and the server do; library callers may pass extras.
+  bool check_dim_names = false;
+  // --verify-dim NAME=VALUE: the sample value verification uses for a symbolic dim.
+  std::map<std::string, int64_t> verify_dims;
   std::set<std::string> enable;
   std::set<std::string> disable;
   bool verify = true;

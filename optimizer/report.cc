@@ -43,6 +43,8 @@ std::string Report::ToJson(int indent) const {
     j["verification"]["rtol"] = rtol;
   }
   if (!verification_message.empty()) j["verification"]["message"] = verification_message;
+  j["verification"]["shapes"] = verification_shapes;
+  j["dims"] = {{"symbolic", dims_symbolic}, {"fixed", dims_fixed}};
   j["timing_ms"] = {{"load", load_ms}, {"optimize", optimize_ms}, {"verify", verify_ms},
                     {"save", save_ms}};
   return j.dump(indent);

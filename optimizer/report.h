@@ -23,6 +23,10 @@ struct Report {
   std::string verification_message;
   std::vector<OutputComparison> verification_outputs;
   double atol = 0, rtol = 0;
+  // The symbolic-dim values each verification run used ("batch=1,seq=16").
+  std::vector<std::map<std::string, int64_t>> verification_shapes;
+  std::vector<std::string> dims_symbolic;         // input dims the artifact leaves symbolic
+  std::map<std::string, int64_t> dims_fixed;      // dims fixed by --dim
   double load_ms = 0, optimize_ms = 0, verify_ms = 0, save_ms = 0;
 
   std::string ToJson(int indent = 2) const;

@@ -30,6 +30,11 @@ DEFAULT_MODELS = ["resnet18.raw", "mobilenet_v2.raw", "mobilenet_v3_small.raw",
 DIMS = ["batch=1", "seq=64"]
 
 
+def dims_of(model):
+    """The DIMS the model has (graphopt refuses a --dim the model does not have)."""
+    return DIMS if "text_encoder" in os.path.basename(model) else [d for d in DIMS if d.startswith("batch=")]
+
+
 def model_path(name):
     if os.path.exists(name):
         return name
@@ -39,7 +44,7 @@ def model_path(name):
 def optimize(cli, model, out_dir, target):
     artifact = os.path.join(out_dir, os.path.basename(model).replace(".onnx", f".{target}.onnx"))
     cmd = [cli, "optimize", model, "-o", artifact, "--level", "extended", "--target", target]
-    for d in DIMS:
+    for d in dims_of(model):
         cmd += ["--dim", d]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return artifact

@@ -6,6 +6,7 @@
 
 #include "optimizer/ir/fused_op_schemas.h"
 #include "optimizer/ir/onnx_convert.h"
+#include "optimizer/ir/symbolic_shape_inference.h"
 
 #include <unordered_set>
 
@@ -97,6 +98,7 @@ Status InferShapes(Model& model) {
                                         /*data_prop=*/true);
     onnx::shape_inference::InferShapes(proto, &registry, options);
   } catch (const std::exception& e) {
+    InferSymbolicShapes(model);
     return InvalidArgument(std::string("shape inference failed: ") + e.what());
   }
   for (const auto& vi : graph->value_info()) {
@@ -111,6 +113,9 @@ Status InferShapes(Model& model) {
     ValueType inferred = ValueTypeFromProto(vi.type());
     if (MoreSpecific(v->type(), inferred)) v->type() = std::move(inferred);
   }
+  // What ONNX leaves unknown (Reshape to shapes computed from Shape, dims of symbols times
+  // numbers...) the symbolic propagation fills.
+  InferSymbolicShapes(model);
   return Status::Ok();
 }
 

@@ -5,7 +5,7 @@
 
 namespace graphopt::ir {
 
-// Best effort. graphopt's fused operators are inferred too (fused_op_schemas.h); outputs of other
+// Best effort; then InferSymbolicShapes fills what ONNX leaves unknown with symbolic dims. graphopt's fused operators are inferred too (fused_op_schemas.h); outputs of other
 // operators nothing can infer keep the types they had, and what follows them is inferred from
 // those. Fails only on malformed models.
 Status InferShapes(Model& model);

@@ -33,6 +33,7 @@ class PipelineJobRunner : public JobRunner {
     ASSIGN_OR_RETURN(options.level, ParseLevel(request.options.level));
     options.target = request.options.target;
     options.dims = request.options.dims;
+    options.check_dim_names = true;  // a misspelt --dim fails the job (INVALID_ARGUMENT)
     options.enable = request.options.enable;
     options.disable = request.options.disable;
     options.verify = request.options.verify;

@@ -5,6 +5,7 @@
 
 #include "optimizer/pass/fusion_util.h"
 #include "optimizer/pass/rewrite_util.h"
+#include "optimizer/pass/symbolic_match.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
@@ -34,7 +35,7 @@ Pattern Head(const std::string& which, std::vector<int64_t> perm) {
   Pattern slice = Op(
       "Slice", {Any("qkv"), Const(which + "_start"), Const(which + "_end"), Const(which + "_axes")},
       which + "_slice");
-  return Transposed(Op("Reshape", {std::move(slice), Const()}, which + "_reshape"),
+  return Transposed(Op("Reshape", {std::move(slice), Any(which + "_shape")}, which + "_reshape"),
                     std::move(perm));
 }
 
@@ -49,9 +50,9 @@ const Pattern& TorchAttention() {
     Pattern masked = OneOf({Op("Add", {scores, Any("mask_bias")}, "mask_add"), scores});
     Pattern probs = Op("Softmax", {masked}, "softmax");
     Pattern context = Op("MatMul", {probs, Head("v", {1, 0, 2})});
-    Pattern merged = Op("Reshape", {Transposed(context, {1, 0, 2}), Const()}, "merge");
+    Pattern merged = Op("Reshape", {Transposed(context, {1, 0, 2}), Any("merge_shape")}, "merge");
     Pattern projected = Op("Gemm", {merged, Const("wo"), Const("bo")}, "gemm");
-    return Transposed(Op("Reshape", {projected, Const()}, "unmerge"), {1, 0, 2});
+    return Transposed(Op("Reshape", {projected, Any("unmerge_shape")}, "unmerge"), {1, 0, 2});
   }();
   return p;
 }
@@ -82,23 +83,35 @@ bool AllZero(const Tensor* t) {
   return true;
 }
 
-std::optional<PaddingMask> MatchPaddingMask(ir::Value* mask_bias, int64_t B, int64_t H, int64_t S) {
-  static const Pattern p = Op(
-      "Where",
-      {Op("Reshape",
-          {Op("Expand", {Op("Reshape", {Any("pad"), Const()}, "r1"), Const()}, "expand"), Const()},
-          "r2"),
-       Const("filter"), Const("zeros")});
+// Zeros: a constant, or (zeros_like with symbolic dims) ConstantOfShape of a zero value.
+bool IsZeros(const ir::Value* v) {
+  if (AllZero(ConstantValue(v))) return true;
+  const ir::Node* p = v->producer();
+  if (!p || !p->Is("ConstantOfShape")) return false;
+  const ir::Attribute* value = p->attr("value");
+  return !value || AllZero(&value->t);
+}
+
+std::optional<PaddingMask> MatchPaddingMask(ir::Value* mask_bias, ir::Dim B, int64_t H, ir::Dim S) {
+  static const Pattern p =
+      Op("Where",
+         {Op("Reshape",
+             {Op("Expand", {Op("Reshape", {Any("pad"), Any("r1_shape")}, "r1"), Any("e_shape")},
+                 "expand"),
+              Any("r2_shape")},
+             "r2"),
+          Const("filter"), Any("zeros")});
   auto m = pattern::MatchValue(p, mask_bias);
   if (!m) return std::nullopt;
-  if (StaticShape(m->node("r1")->output(0)) != Shape{B, 1, 1, S} ||
-      StaticShape(m->node("expand")->output(0)) != Shape{B, H, 1, S} ||
-      StaticShape(m->node("r2")->output(0)) != Shape{B * H, 1, S} ||
-      StaticShape(mask_bias) != Shape{B * H, 1, S}) {
+  const ir::Dim one = DimOf(1), BH = DimProduct({B, DimOf(H)});
+  if (SymbolicShapeOf(m->node("r1")->output(0)) != DimShape{B, one, one, S} ||
+      SymbolicShapeOf(m->node("expand")->output(0)) != DimShape{B, DimOf(H), one, S} ||
+      SymbolicShapeOf(m->node("r2")->output(0)) != DimShape{BH, one, S} ||
+      SymbolicShapeOf(mask_bias) != DimShape{BH, one, S}) {
     return std::nullopt;
   }
   const Tensor* filter = ConstantValue(m->value("filter"));
-  if (!filter || filter->size() != 1 || !AllZero(ConstantValue(m->value("zeros")))) {
+  if (!filter || filter->size() != 1 || !IsZeros(m->value("zeros"))) {
     return std::nullopt;
   }
   PaddingMask pm;
@@ -106,7 +119,9 @@ std::optional<PaddingMask> MatchPaddingMask(ir::Value* mask_bias, int64_t B, int
   if (!(pm.filter < -1e3)) return std::nullopt;  // a real mask, not a soft bias
   pm.nodes = m->matched;
   ir::Value* pad = m->value("pad");
-  if (pad->elem_type() != DataType::kBool || StaticShape(pad) != Shape{B, S}) return std::nullopt;
+  if (pad->elem_type() != DataType::kBool || SymbolicShapeOf(pad) != DimShape{B, S}) {
+    return std::nullopt;
+  }
   // Equal(mask, 0): positions where the mask is zero are padding.
   ir::Node* eq = pad->producer();
   if (eq && eq->Is("Equal") && IsScalarConstantEqual(eq->input(1), 0.0)) {
@@ -135,10 +150,10 @@ ir::Value* MaskIndex(ir::Graph& g, const PaddingMask& pm) {
   }
   ir::Node* first = g.AddNode(first_op, {src}, 1, src->name() + "_keep");
   if (pm.keep_nonzero) first->SetInt("to", int64_t(DataType::kBool));
-  first->output(0)->type() = ir::ValueType::FromShape(DataType::kBool, *StaticShape(src));
+  first->output(0)->type() = TypeOf(DataType::kBool, *SymbolicShapeOf(src));
   ir::Node* cast = g.AddNode("Cast", {first->output(0)}, 1, src->name() + "_mask_index");
   cast->SetInt("to", int64_t(DataType::kInt32));
-  cast->output(0)->type() = ir::ValueType::FromShape(DataType::kInt32, *StaticShape(src));
+  cast->output(0)->type() = TypeOf(DataType::kInt32, *SymbolicShapeOf(src));
   return cast->output(0);
 }
 
@@ -164,9 +179,12 @@ bool TorchMultiheadAttention(PassContext& ctx, ir::Node* root, std::vector<std::
   auto proj = pattern::MatchValue(PackedProjection(), m->value("qkv"));
   if (!proj) return false;
   ir::Value* x = proj->value("x");
-  auto xs = StaticShape(x);
-  if (!xs || xs->size() != 3 || x->elem_type() != DataType::kFloat) return false;
-  const int64_t B = (*xs)[0], S = (*xs)[1], D = (*xs)[2];
+  auto xs = SymbolicShapeOf(x);
+  if (!xs || xs->size() != 3 || !KnownDim(xs, 2) || x->elem_type() != DataType::kFloat) {
+    return false;
+  }
+  const ir::Dim B = (*xs)[0], S = (*xs)[1];
+  const int64_t D = *KnownDim(xs, 2);
   const Tensor* w = ConstantValue(proj->value("w"));
   if (!w || w->dtype() != DataType::kFloat || w->shape() != Shape{D, 3 * D}) return false;
   const Tensor* qkv_bias = ConstantValue(proj->value("qkv_bias"));
@@ -175,13 +193,14 @@ bool TorchMultiheadAttention(PassContext& ctx, ir::Node* root, std::vector<std::
     return false;
   }
   // Heads: each third reshaped to (S, B*H, head).
-  auto head_shape = StaticShape(m->node("q_reshape")->output(0));
+  auto head_shape = SymbolicShapeOf(m->node("q_reshape")->output(0));
   if (!head_shape || head_shape->size() != 3 || (*head_shape)[0] != S) return false;
-  const int64_t head = (*head_shape)[2];
-  if (head <= 0 || D % head || (*head_shape)[1] * head != B * D) return false;
+  const int64_t head = KnownDim(head_shape, 2).value_or(0);
+  if (head <= 0 || D % head) return false;
   const int64_t H = D / head;
+  if ((*head_shape)[1] != DimProduct({B, DimOf(H)})) return false;
   for (const char* which : {"k", "v"}) {
-    if (StaticShape(m->node(std::string(which) + "_reshape")->output(0)) != head_shape)
+    if (SymbolicShapeOf(m->node(std::string(which) + "_reshape")->output(0)) != head_shape)
       return false;
   }
   int64_t expected_start = 0;
@@ -198,8 +217,10 @@ bool TorchMultiheadAttention(PassContext& ctx, ir::Node* root, std::vector<std::
   if (softmax_axis != -1 && softmax_axis != 2) return false;
   if (ctx.opset() < 13) return false;  // Softmax before 13 normalizes flattened trailing dims
   // Merged heads (S*B, D) and the projection back.
-  if (StaticShape(m->node("merge")->output(0)) != Shape{S * B, D}) return false;
-  if (StaticShape(m->node("unmerge")->output(0)) != Shape{S, B, D}) return false;
+  if (SymbolicShapeOf(m->node("merge")->output(0)) != DimShape{DimProduct({S, B}), DimOf(D)}) {
+    return false;
+  }
+  if (SymbolicShapeOf(m->node("unmerge")->output(0)) != DimShape{S, B, DimOf(D)}) return false;
   const ir::Node* gemm = m->node("gemm");
   if (gemm->GetFloat("alpha", 1.0f) != 1.0f || gemm->GetFloat("beta", 1.0f) != 1.0f ||
       gemm->GetInt("transA", 0) != 0) {
@@ -234,7 +255,7 @@ bool TorchMultiheadAttention(PassContext& ctx, ir::Node* root, std::vector<std::
   std::vector<ir::Value*> inputs{x, proj->value("w"), bias};
   if (mask) inputs.push_back(MaskIndex(g, *mask));
   ir::Node* attention = g.AddNode("Attention", inputs, 1, root->name() + "_attention", kMs);
-  attention->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {B, S, D});
+  attention->output(0)->type() = TypeOf(DataType::kFloat, {B, S, DimOf(D)});
   attention->SetInt("num_heads", H);
   attention->SetFloat("scale", static_cast<float>(scale));
   if (mask) {
@@ -258,7 +279,7 @@ bool TorchMultiheadAttention(PassContext& ctx, ir::Node* root, std::vector<std::
   if (bo->rank() != 1) bo_value = g.NewInitializer(bo_value->name() + "_vector", bo->Reshaped({D}));
   ir::Node* out_mm =
       g.AddNode("MatMul", {attention->output(0), wo_value}, 1, root->name() + "_out_proj");
-  out_mm->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, {B, S, D});
+  out_mm->output(0)->type() = TypeOf(DataType::kFloat, {B, S, DimOf(D)});
   ir::Node* out_add =
       g.AddNode("Add", {out_mm->output(0), bo_value}, 1, root->name() + "_out_bias");
   out_add->output(0)->type() = root->output(0)->type();
@@ -315,20 +336,23 @@ bool BertSelfAttention(PassContext& ctx, ir::Node* root, std::vector<std::string
   auto m = pattern::MatchValue(BertAttention(), root->output(0));
   if (!m) return false;
   ir::Value* x = m->value("x");
-  auto xs = StaticShape(x);
-  if (!xs || xs->size() != 3 || x->elem_type() != DataType::kFloat) return false;
-  const int64_t B = (*xs)[0], S = (*xs)[1], D = (*xs)[2];
-  auto head_shape = StaticShape(m->node("q_reshape")->output(0));
+  auto xs = SymbolicShapeOf(x);
+  if (!xs || xs->size() != 3 || !KnownDim(xs, 2) || x->elem_type() != DataType::kFloat) {
+    return false;
+  }
+  const ir::Dim B = (*xs)[0], S = (*xs)[1];
+  const int64_t D = *KnownDim(xs, 2);
+  auto head_shape = SymbolicShapeOf(m->node("q_reshape")->output(0));
   if (!head_shape || head_shape->size() != 4 || (*head_shape)[0] != B || (*head_shape)[1] != S) {
     return false;
   }
-  const int64_t H = (*head_shape)[2], head = (*head_shape)[3];
+  const int64_t H = KnownDim(head_shape, 2).value_or(0), head = KnownDim(head_shape, 3).value_or(0);
   if (H <= 0 || H * head != D) return false;
   for (const char* which : {"k", "v"}) {
-    if (StaticShape(m->node(std::string(which) + "_reshape")->output(0)) != head_shape)
+    if (SymbolicShapeOf(m->node(std::string(which) + "_reshape")->output(0)) != head_shape)
       return false;
   }
-  if (StaticShape(root->output(0)) != Shape{B, S, D}) return false;
+  if (SymbolicShapeOf(root->output(0)) != DimShape{B, S, DimOf(D)}) return false;
   const int64_t axis = m->node("softmax")->GetInt("axis", -1);
   if (axis != -1 && axis != 3) return false;
   const Tensor* w[3];
@@ -347,15 +371,16 @@ bool BertSelfAttention(PassContext& ctx, ir::Node* root, std::vector<std::string
   if (!std::isfinite(scale) || scale <= 0) return false;
   // The additive mask, broadcast over heads and queries: (B or 1, H or 1, S or 1, S).
   ir::Value* mask_bias = m->value("mask_bias");
-  std::optional<Shape> mask_shape;
+  std::optional<DimShape> mask_shape;
   if (mask_bias) {
-    mask_shape = StaticShape(mask_bias);
+    mask_shape = SymbolicShapeOf(mask_bias);
     if (!mask_shape || mask_shape->size() != 4 || mask_bias->elem_type() != DataType::kFloat) {
       return false;
     }
-    const Shape& ms = *mask_shape;
-    if ((ms[0] != 1 && ms[0] != B) || (ms[1] != 1 && ms[1] != H) || (ms[2] != 1 && ms[2] != S) ||
-        ms[3] != S) {
+    const DimShape& ms = *mask_shape;
+    const ir::Dim one = DimOf(1);
+    if ((ms[0] != one && ms[0] != B) || (ms[1] != one && ms[1] != DimOf(H)) ||
+        (ms[2] != one && ms[2] != S) || ms[3] != S) {
       return false;
     }
   }
@@ -381,11 +406,11 @@ bool BertSelfAttention(PassContext& ctx, ir::Node* root, std::vector<std::string
   if (mask_bias) {
     ir::Value* bias = mask_bias;
     if ((*mask_shape)[2] != S) {
-      const Shape full{(*mask_shape)[0], (*mask_shape)[1], S, S};
-      ir::Node* expand = g.AddNode(
-          "Expand", {mask_bias, g.NewInitializer("attention_bias_shape", Tensor::Int64s(full))}, 1,
-          mask_bias->name() + "_rows");
-      expand->output(0)->type() = ir::ValueType::FromShape(DataType::kFloat, full);
+      // Rows repeated to (.., S, S): a (1, 1, S, 1) shape broadcasts the mask's (.., 1, S).
+      const DimShape full{(*mask_shape)[0], (*mask_shape)[1], S, S};
+      ir::Value* rows = ShapeTensorOf(g, {DimOf(1), DimOf(1), S, DimOf(1)}, x, 1);
+      ir::Node* expand = g.AddNode("Expand", {mask_bias, rows}, 1, mask_bias->name() + "_rows");
+      expand->output(0)->type() = TypeOf(DataType::kFloat, full);
       bias = expand->output(0);
     }
     inputs.resize(5, nullptr);

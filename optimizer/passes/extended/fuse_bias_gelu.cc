@@ -1,6 +1,7 @@
 #include "optimizer/passes/extended/fuse_bias_gelu.h"
 
 #include "optimizer/pass/rewrite_util.h"
+#include "optimizer/pass/symbolic_match.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
@@ -19,9 +20,8 @@ std::optional<std::pair<ir::Value*, ir::Value*>> BiasAdd(const ir::Node* gelu) {
   for (size_t k : {size_t{1}, size_t{0}}) {
     ir::Value* x = add->input(1 - k);
     const Tensor* b = ConstantValue(add->input(k));
-    auto shape = StaticShape(x);
-    if (!b || !shape || shape->empty() || b->rank() != 1 || b->shape()[0] != shape->back())
-      continue;
+    auto last = KnownDim(SymbolicShapeOf(x), -1);
+    if (!b || !last || b->rank() != 1 || b->shape()[0] != *last) continue;
     if (b->dtype() != x->elem_type()) continue;
     return std::make_pair(x, add->input(k));
   }

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "optimizer/pass/rewrite_util.h"
+#include "optimizer/pass/symbolic_match.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
@@ -105,9 +106,9 @@ bool ConvAdd(PassContext& ctx, ir::Node* add, std::vector<std::string>* consumed
     ir::Node* conv = FusableConv(add->input(k));
     if (!conv || conv->domain() == kMs) continue;
     ir::Value* z = add->input(1 - k);
-    auto conv_shape = StaticShape(conv->output(0));
-    auto z_shape = StaticShape(z);
-    auto add_shape = StaticShape(add->output(0));
+    auto conv_shape = SymbolicShapeOf(conv->output(0));
+    auto z_shape = SymbolicShapeOf(z);
+    auto add_shape = SymbolicShapeOf(add->output(0));
     if (!conv_shape || !z_shape || *conv_shape != *z_shape || add_shape != conv_shape) continue;
     if (z->elem_type() != DataType::kFloat) continue;
     *consumed = pattern::NodeNames({add, conv});

@@ -2,6 +2,7 @@
 
 #include "optimizer/pass/fusion_util.h"
 #include "optimizer/pass/rewrite_util.h"
+#include "optimizer/pass/symbolic_match.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
@@ -88,10 +89,10 @@ bool FuseNorm(PassContext& ctx, ir::Node* root, bool simplified,
   if (!m) return false;
   ir::Value* x = m->value("x");
   const DataType type = x->elem_type();
-  auto shape = StaticShape(x);
-  if (!pattern::IsFloatValue(x) || !shape || shape->empty()) return false;
+  auto shape = SymbolicShapeOf(x);
+  if (!pattern::IsFloatValue(x) || !shape || !KnownDim(shape, -1)) return false;
   const auto rank = static_cast<int64_t>(shape->size());
-  const int64_t len = shape->back();
+  const int64_t len = *KnownDim(shape, -1);
   const double eps = m->scalar("eps");
   if (!(eps >= 0 && eps < 1)) return false;
   if (ConstantValue(m->value("eps"))->rank() > 1) return false;
@@ -111,7 +112,7 @@ bool FuseNorm(PassContext& ctx, ir::Node* root, bool simplified,
   pattern::Match all = *m;
   all.matched = nodes;
   if (!pattern::IsSelfContained(all, last)) return false;
-  if (StaticShape(last->output(0)) != shape) return false;
+  if (SymbolicShapeOf(last->output(0)) != shape) return false;
   ir::Graph& g = *ctx.model.graph;
   *consumed = pattern::NodeNames(nodes);
   std::vector<ir::Value*> inputs{x};

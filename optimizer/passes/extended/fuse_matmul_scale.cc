@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "optimizer/pass/rewrite_util.h"
+#include "optimizer/pass/symbolic_match.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
@@ -96,7 +97,8 @@ bool MatMulScale(PassContext& ctx, ir::Node* mm, std::vector<std::string>* consu
     ir::Node* reader = out->uses()[0].node;
     ir::Value* x = nullptr;
     auto s = ScaleOf(reader, &x);
-    if (s && x == out && StaticShape(reader->output(0)) == StaticShape(out) && StaticShape(out)) {
+    if (s && x == out && SymbolicShapeOf(reader->output(0)) == SymbolicShapeOf(out) &&
+        SymbolicShapeOf(out)) {
       alpha *= *s;
       nodes.push_back(last = reader);
     }

@@ -1,6 +1,7 @@
 #include "optimizer/passes/extended/fuse_skip_layer_norm.h"
 
 #include "optimizer/pass/rewrite_util.h"
+#include "optimizer/pass/symbolic_match.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
@@ -17,7 +18,7 @@ ir::Value* StripBias(ir::Value* v, int64_t hidden, ir::Value** bias, ir::Node** 
     const Tensor* b = ConstantValue(n->input(k));
     ir::Value* m = n->input(1 - k);
     if (!b || b->rank() != 1 || b->shape()[0] != hidden || b->dtype() != m->elem_type()) continue;
-    if (StaticShape(m) != StaticShape(v)) continue;
+    if (SymbolicShapeOf(m) != SymbolicShapeOf(v)) continue;
     *bias = n->input(k);
     *add = n;
     return m;
@@ -38,10 +39,10 @@ bool FuseSkip(PassContext& ctx, ir::Node* norm, bool simplified,
   ir::Value* gamma = norm->input(1);
   if (!sum || !gamma || !sum->producer() || !sum->producer()->Is("Add")) return false;
   ir::Node* add = sum->producer();
-  auto shape = StaticShape(sum);
+  auto shape = SymbolicShapeOf(sum);
   // SkipLayerNormalization normalizes (batch, sequence, hidden) over hidden.
-  if (!shape || shape->size() != 3) return false;
-  const int64_t hidden = shape->back();
+  if (!shape || shape->size() != 3 || !KnownDim(shape, -1)) return false;
+  const int64_t hidden = *KnownDim(shape, -1);
   const int64_t axis = norm->GetInt("axis", -1);
   if (axis != -1 && axis != 2) return false;
   const Tensor* g = ConstantValue(gamma);
@@ -52,7 +53,7 @@ bool FuseSkip(PassContext& ctx, ir::Node* norm, bool simplified,
   }
   ir::Value* a = add->input(0);
   ir::Value* b = add->input(1);
-  if (a == b || StaticShape(a) != shape || StaticShape(b) != shape) return false;
+  if (a == b || SymbolicShapeOf(a) != shape || SymbolicShapeOf(b) != shape) return false;
   if (sum->elem_type() != DataType::kFloat) return false;
   // A constant bias folded into one of the operands (a Linear's bias before the residual Add).
   std::vector<ir::Node*> nodes{norm, add};
@@ -102,13 +103,13 @@ bool LateBias(PassContext& ctx, ir::Node* skip_ln, std::vector<std::string>* con
   for (size_t i = 5; i < skip_ln->outputs().size(); ++i) {
     if (skip_ln->output(i)) return false;
   }
-  auto shape = StaticShape(skip_ln->input(0));
-  if (!shape || shape->size() != 3) return false;
+  auto shape = SymbolicShapeOf(skip_ln->input(0));
+  if (!shape || shape->size() != 3 || !KnownDim(shape, -1)) return false;
   for (size_t k : {size_t{0}, size_t{1}}) {
     ir::Value* bias = nullptr;
     ir::Node* add = nullptr;
-    ir::Value* m = StripBias(skip_ln->input(k), shape->back(), &bias, &add);
-    if (!m || StaticShape(skip_ln->input(1 - k)) != shape) continue;
+    ir::Value* m = StripBias(skip_ln->input(k), *KnownDim(shape, -1), &bias, &add);
+    if (!m || SymbolicShapeOf(skip_ln->input(1 - k)) != shape) continue;
     *consumed = pattern::NodeNames({skip_ln, add});
     ir::Value* other = skip_ln->input(1 - k);
     skip_ln->SetInput(0, m);

@@ -1,0 +1,247 @@
+// Each fusion on a symbolic-dim variant of its pattern: batch and sequence axes are symbols
+// (shapes reached through Shape arithmetic and Reshape 0/-1), the fusion still applies, and the
+// outputs equal the original's on the reference executor at two different assignments of the
+// symbols (so a frozen shape would be caught).
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "passes_extended/extended_test_util.h"
+
+namespace graphopt {
+namespace {
+
+using testing::CompareOutputs;
+using testing::CompareWithIntRanges;
+using testing::CountFused;
+using testing::ModelBuilder;
+using testing::RandomInit;
+using testing::RunFusion;
+
+constexpr int64_t D = 8, H = 2, kHead = D / H;
+const ir::Dim kBatch{-1, "batch"}, kSeq{-1, "seq"};
+ir::Dim N(int64_t v) { return ir::Dim{v, ""}; }
+
+// Equal outputs at (batch 2, seq 6) and (batch 3, seq 5).
+std::string CompareAtTwoShapes(const ir::Model& a, const ir::Model& b) {
+  std::string why = CompareOutputs(a, b, {{"batch", 2}, {"seq", 6}});
+  if (why.empty()) why = CompareOutputs(a, b, {{"batch", 3}, {"seq", 5}});
+  return why;
+}
+
+ir::Value* Ints(ModelBuilder& b, const std::vector<int64_t>& v) {
+  return b.graph().NewInitializer("ints", Tensor::Int64s(v));
+}
+ir::Value* Int(ModelBuilder& b, int64_t v) {
+  return b.graph().NewInitializer("int", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {v}));
+}
+ir::Value* Transpose(ModelBuilder& b, ir::Value* v, std::vector<int64_t> perm) {
+  auto* t = b.Op("Transpose", {v});
+  b.LastNode()->SetInts("perm", perm);
+  return t;
+}
+ir::Value* Reshape(ModelBuilder& b, ir::Value* v, ir::Value* shape) {
+  return b.Op("Reshape", {v, shape});
+}
+// Dim `i` of `v` as a 1-element vector, as exporters compute it: Unsqueeze(Gather(Shape(v), i)).
+ir::Value* DimOf(ModelBuilder& b, ir::Value* v, int64_t i, int64_t times = 1) {
+  ir::Value* d = b.Op("Gather", {b.Op("Shape", {v}), Int(b, i)});
+  if (times != 1) d = b.Op("Mul", {d, Int(b, times)});
+  return b.Op("Unsqueeze", {d, Ints(b, {0})});
+}
+ir::Value* Concat(ModelBuilder& b, const std::vector<ir::Value*>& parts) {
+  auto* c = b.Op("Concat", parts);
+  b.LastNode()->SetInt("axis", 0);
+  return c;
+}
+
+ir::Value* Mean(ModelBuilder& b, ir::Value* v) {
+  auto* m = b.Op("ReduceMean", {v});
+  b.LastNode()->SetInts("axes", {-1});
+  return m;
+}
+
+ir::Value* LayerNorm(ModelBuilder& b, ir::Value* x) {
+  auto* centered = b.Op("Sub", {x, Mean(b, x)});
+  auto* var = Mean(b, b.Op("Pow", {centered, testing::Scalar(b, "two", 2.0f)}));
+  auto* den = b.Op("Sqrt", {b.Op("Add", {var, testing::Scalar(b, "eps", 1e-5f)})});
+  auto* y = b.Op("Mul", {b.Op("Div", {centered, den}), RandomInit(b, "gamma", {D}, 3)});
+  return b.Op("Add", {y, RandomInit(b, "beta", {D}, 4)});
+}
+
+TEST(SymbolicFusions, LayerNormAndSkipLayerNorm) {
+  ModelBuilder b(14);
+  auto* h = b.InputSymbolic("h", DataType::kFloat, {kBatch, kSeq, N(D)});
+  auto* skip = b.InputSymbolic("skip", DataType::kFloat, {kBatch, kSeq, N(D)});
+  auto* proj = b.Op(
+      "Add", {RandomInit(b, "bias", {D}, 7), b.Op("MatMul", {h, RandomInit(b, "w", {D, D}, 6)})});
+  b.Output(LayerNorm(b, b.Op("Add", {skip, proj})));
+  auto model = b.Build();
+  auto original = ir::CloneModel(*model);
+  EXPECT_EQ(RunFusion(*model, "fuse_layer_norm").record.rule_counts["layer_norm"], 1);
+  EXPECT_EQ(CountFused(*model, "LayerNormalization"), 1);
+  EXPECT_EQ(RunFusion(*model, "fuse_skip_layer_norm", "cuda").record.rule_counts["skip_layer_norm"],
+            1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.SkipLayerNormalization"), 1);
+  EXPECT_EQ(model->graph->num_nodes(), 2u);  // MatMul, SkipLayerNormalization
+  EXPECT_EQ(CompareAtTwoShapes(*original, *model), "");
+}
+
+TEST(SymbolicFusions, GeluWithBias) {
+  ModelBuilder b(14);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {kBatch, kSeq, N(D)});
+  auto* a =
+      b.Op("Add", {b.Op("MatMul", {x, RandomInit(b, "w", {D, D}, 1)}), RandomInit(b, "b", {D}, 2)});
+  auto* erf = b.Op("Erf", {b.Op("Div", {a, testing::Scalar(b, "sqrt2", 1.4142135f)})});
+  auto* gelu = b.Op("Mul", {b.Op("Mul", {a, b.Op("Add", {erf, testing::Scalar(b, "one", 1.0f)})}),
+                            testing::Scalar(b, "half", 0.5f)});
+  b.Output(gelu);
+  auto model = b.Build();
+  auto original = ir::CloneModel(*model);
+  RunFusion(*model, "fuse_gelu");
+  EXPECT_EQ(CountFused(*model, "com.microsoft.Gelu"), 1);
+  EXPECT_EQ(RunFusion(*model, "fuse_bias_gelu").record.rule_counts["bias_gelu"], 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.BiasGelu"), 1);
+  EXPECT_EQ(model->graph->num_nodes(), 2u);  // MatMul, BiasGelu
+  EXPECT_EQ(CompareAtTwoShapes(*original, *model), "");
+}
+
+TEST(SymbolicFusions, MatMulScale) {
+  ModelBuilder b(14);
+  auto* q = b.InputSymbolic("q", DataType::kFloat, {kBatch, N(H), kSeq, N(kHead)});
+  auto* k = b.InputSymbolic("k", DataType::kFloat, {kBatch, N(H), kSeq, N(kHead)});
+  auto* s = b.Op("MatMul", {q, Transpose(b, k, {0, 1, 3, 2})});
+  b.Output(b.Op("Mul", {s, testing::Scalar(b, "s", 0.5f)}));
+  auto model = b.Build();
+  auto run = RunFusion(*model, "fuse_matmul_scale");
+  EXPECT_EQ(run.record.rule_counts["matmul_scale"], 1);
+  ASSERT_EQ(model->graph->num_nodes(), 1u);
+  EXPECT_EQ(CompareAtTwoShapes(*run.original, *model), "");
+}
+
+TEST(SymbolicFusions, ConvAddActivation) {
+  ModelBuilder b(14);
+  const ir::Dim h{-1, "height"}, w{-1, "width"};
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {kBatch, N(3), h, w});
+  auto* r = b.InputSymbolic("r", DataType::kFloat, {kBatch, N(4), h, w});
+  auto* conv = b.Op("Conv", {x, RandomInit(b, "k", {4, 3, 3, 3}, 5), RandomInit(b, "kb", {4}, 6)});
+  b.LastNode()->SetInts("pads", {1, 1, 1, 1});
+  b.Output(b.Op("Relu", {b.Op("Add", {r, conv})}));
+  auto model = b.Build();
+  auto run = RunFusion(*model, "fuse_conv_activation");
+  EXPECT_EQ(run.record.rule_counts["conv_add"], 1);
+  EXPECT_EQ(run.record.rule_counts["conv_activation"], 1);
+  ASSERT_EQ(model->graph->num_nodes(), 1u);
+  std::string why =
+      CompareOutputs(*run.original, *model, {{"batch", 1}, {"height", 5}, {"width", 6}});
+  if (why.empty())
+    why = CompareOutputs(*run.original, *model, {{"batch", 2}, {"height", 7}, {"width", 4}});
+  EXPECT_EQ(why, "");
+}
+
+// torch.nn.MultiheadAttention as exported with dynamic batch and sequence: (S, B*H, head) heads
+// whose targets come from Shape arithmetic, a key padding mask reshaped with computed shapes.
+std::unique_ptr<ir::Model> MakeDynamicTorchMha() {
+  ModelBuilder b(14);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {kBatch, kSeq, N(D)});
+  auto* xt = Transpose(b, x, {1, 0, 2});
+  auto* qkv = b.Op("Add", {RandomInit(b, "in_b", {3 * D}, 12),
+                           b.Op("MatMul", {xt, RandomInit(b, "in_w", {D, 3 * D}, 11)})});
+  auto heads_shape = [&] {
+    return Concat(b, {DimOf(b, xt, 0), DimOf(b, xt, 1, H), Ints(b, {kHead})});
+  };
+  auto slice = [&](int64_t part) {
+    return b.Op("Slice", {qkv, Ints(b, {part * D}), Ints(b, {(part + 1) * D}), Ints(b, {-1})});
+  };
+  auto* q = Reshape(b, slice(0), heads_shape());
+  auto* k = Reshape(b, slice(1), heads_shape());
+  auto* v = Reshape(b, slice(2), heads_shape());
+  auto* qs = b.Op("Mul", {Transpose(b, q, {1, 0, 2}), testing::Scalar(b, "scale", 0.5f)});
+  ir::Value* scores = b.Op("MatMul", {qs, Transpose(b, k, {1, 2, 0})});
+  auto* keep = b.InputSymbolic("keep", DataType::kInt64, {kBatch, kSeq});
+  auto* pad = b.Op("Equal", {keep, Ints(b, {0})});
+  auto* r1 = Reshape(b, pad, Concat(b, {DimOf(b, keep, 0), Ints(b, {1, 1}), DimOf(b, keep, 1)}));
+  auto* e = b.Op("Expand", {r1, Ints(b, {1, H, 1, 1})});
+  auto* r2 = Reshape(b, e, Concat(b, {DimOf(b, keep, 0, H), Ints(b, {1}), DimOf(b, keep, 1)}));
+  auto* ninf = b.graph().NewInitializer(
+      "ninf", Tensor::ScalarFloat(-std::numeric_limits<float>::infinity()));
+  scores = b.Op(
+      "Add", {scores,
+              b.Op("Where", {r2, ninf, b.graph().NewInitializer("zero", Tensor::ScalarFloat(0))})});
+  auto* probs = b.Op("Softmax", {scores});
+  b.LastNode()->SetInt("axis", -1);
+  auto* ctx = b.Op("MatMul", {probs, Transpose(b, v, {1, 0, 2})});
+  auto* merged = Reshape(b, Transpose(b, ctx, {1, 0, 2}), Ints(b, {-1, D}));
+  auto* proj =
+      b.Op("Gemm", {merged, RandomInit(b, "out_w", {D, D}, 13), RandomInit(b, "out_b", {D}, 14)});
+  b.LastNode()->SetInt("transB", 1);
+  auto* unmerged = Reshape(b, proj, Concat(b, {DimOf(b, xt, 0), DimOf(b, xt, 1), Ints(b, {D})}));
+  b.Output(Transpose(b, unmerged, {1, 0, 2}));
+  return b.Build();
+}
+
+TEST(SymbolicFusions, TorchMultiheadAttentionWithPaddingMask) {
+  auto model = MakeDynamicTorchMha();
+  auto original = ir::CloneModel(*model);
+  // Shape arithmetic first (basic level), then the fusion (extended).
+  RunFusion(*model, "fold_shape_arithmetic");
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["torch_multihead_attention"], 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 1);
+  EXPECT_EQ(CountFused(*model, "Softmax"), 0);
+  EXPECT_EQ(CountFused(*model, "Shape"), 0);
+  for (const auto& dims : std::vector<std::map<std::string, int64_t>>{{{"batch", 2}, {"seq", 6}},
+                                                                      {{"batch", 3}, {"seq", 5}}}) {
+    auto evaluator = MakeReferenceEvaluator();
+    VerifyOptions options;
+    options.dims = dims;
+    options.int_ranges = {{"keep", 2}};
+    auto result = evaluator->Verify(*original, *model, options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_TRUE(result->passed) << result->message;
+  }
+}
+
+// BERT-style heads (B, S, H, d) with Reshape 0 targets and a (B, 1, 1, S) additive mask: the
+// mask rows are expanded to (B, 1, S, S) from the input's run-time sequence length.
+TEST(SymbolicFusions, BertAttentionWithAdditiveMask) {
+  ModelBuilder b(14);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {kBatch, kSeq, N(D)});
+  auto head = [&](int64_t seed, std::vector<int64_t> perm) {
+    auto* p = b.Op("Add", {b.Op("MatMul", {x, RandomInit(b, "w", {D, D}, seed)}),
+                           RandomInit(b, "b", {D}, seed + 1)});
+    return Transpose(b, Reshape(b, p, Ints(b, {0, 0, H, kHead})), perm);
+  };
+  auto* q = head(21, {0, 2, 1, 3});
+  auto* k = head(23, {0, 2, 3, 1});
+  auto* v = head(25, {0, 2, 1, 3});
+  ir::Value* scores = b.Op("Div", {b.Op("MatMul", {q, k}), testing::Scalar(b, "sqrt_d", 2.0f)});
+  auto* keep = b.InputSymbolic("keep", DataType::kInt64, {kBatch, kSeq});
+  auto* u = b.Op("Unsqueeze", {b.Op("Unsqueeze", {keep, Ints(b, {1})}), Ints(b, {2})});
+  auto* f = b.Op("Cast", {u});
+  b.LastNode()->SetInt("to", static_cast<int64_t>(DataType::kFloat));
+  auto* inv = b.Op("Sub", {testing::Scalar(b, "one", 1.0f), f});
+  scores = b.Op("Add", {scores, b.Op("Mul", {inv, testing::Scalar(b, "big", -10000.0f)})});
+  auto* probs = b.Op("Softmax", {scores});
+  b.LastNode()->SetInt("axis", -1);
+  auto* ctx = Transpose(b, b.Op("MatMul", {probs, v}), {0, 2, 1, 3});
+  b.Output(Reshape(b, ctx, Ints(b, {0, 0, D})));
+  auto model = b.Build();
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["bert_attention"], 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 1);
+  EXPECT_EQ(CountFused(*model, "Softmax"), 0);
+  for (const auto& dims : std::vector<std::map<std::string, int64_t>>{{{"batch", 2}, {"seq", 6}},
+                                                                      {{"batch", 3}, {"seq", 5}}}) {
+    auto evaluator = MakeReferenceEvaluator();
+    VerifyOptions options;
+    options.dims = dims;
+    options.int_ranges = {{"keep", 2}};
+    auto result = evaluator->Verify(*run.original, *model, options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_TRUE(result->passed) << result->message;
+  }
+}
+
+}  // namespace
+}  // namespace graphopt
