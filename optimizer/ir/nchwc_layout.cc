@@ -1,5 +1,7 @@
 #include "optimizer/ir/nchwc_layout.h"
 
+#include <algorithm>
+
 namespace graphopt::ir {
 namespace {
 
@@ -24,16 +26,33 @@ std::optional<NchwcConvForm> NchwcConvFormFor(int64_t in_per_group, int64_t out,
                                               int64_t block) {
   if (block <= 0) return std::nullopt;
   if (group > 1) {
-    if (out % block != 0) return std::nullopt;
-    if (in_per_group == 1 && out == group) return NchwcConvForm{FilterLayout::kOIHWBo, true};
+    if (out % kNchwcChannelAlignment != 0) return std::nullopt;
+    if (in_per_group == 1 && out == group) {  // depthwise
+      return NchwcConvForm{FilterLayout::kOIHWBo, true, 1, AlignChannels(out, block)};
+    }
     if (in_per_group % block != 0 || out % group != 0 || (out / group) % block != 0) {
       return std::nullopt;
     }
-    return NchwcConvForm{FilterLayout::kOIHWBiBo, true};
+    return NchwcConvForm{FilterLayout::kOIHWBiBo, true, in_per_group, group};
   }
-  if (in_per_group < block) return NchwcConvForm{FilterLayout::kOIHWBo, false};
-  if (in_per_group % block != 0) return std::nullopt;
-  return NchwcConvForm{FilterLayout::kOIHWBiBo, true};
+  if (in_per_group < block) return NchwcConvForm{FilterLayout::kOIHWBo, false, in_per_group, 1};
+  if (in_per_group % kNchwcChannelAlignment != 0) return std::nullopt;
+  return NchwcConvForm{FilterLayout::kOIHWBiBo, true, AlignChannels(in_per_group, block), 1};
+}
+
+Tensor PadFilterInputs(const Tensor& oihw, int64_t inputs) {
+  const Shape& s = oihw.shape();
+  if (s[1] == inputs) return oihw;
+  const int64_t kernel = SpatialSize(s);
+  Shape padded = s;
+  padded[1] = inputs;
+  Tensor out(DataType::kFloat, padded);
+  const float* src = oihw.data<float>();
+  float* dst = out.mutable_data<float>();
+  for (int64_t o = 0; o < s[0]; ++o) {
+    std::copy(src + o * s[1] * kernel, src + (o + 1) * s[1] * kernel, dst + o * inputs * kernel);
+  }
+  return out;
 }
 
 Tensor BlockActivations(const Tensor& nchw, int64_t block) {

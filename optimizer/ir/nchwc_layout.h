@@ -31,14 +31,23 @@ Tensor UnblockActivations(const Tensor& blocked, int64_t channels, int64_t block
 
 enum class FilterLayout { kOIHWBiBo, kOIHWBo };
 // Whether ONNX Runtime's NCHWc rewrite takes a 2-D Conv of these channel counts (W is
-// [out, in_per_group, kH, kW]), and if so the filter layout and whether the input is blocked
-// (an input of fewer channels than the block is read as NCHW).
+// [out, in_per_group, kH, kW]), and how: the filter layout, whether the input is blocked (an
+// input of fewer channels than the block is read as NCHW), the filter's input channels (an
+// input of a multiple of 4 channels is padded to the block with zero weights) and the group
+// of the blocked Conv (a depthwise one runs over every padded channel).
 struct NchwcConvForm {
   FilterLayout layout;
   bool blocked_input;
+  int64_t filter_inputs;
+  int64_t group;
 };
 std::optional<NchwcConvForm> NchwcConvFormFor(int64_t in_per_group, int64_t out, int64_t group,
                                               int64_t block);
+// ONNX Runtime's ReorderInput handles channels in groups of this many.
+inline constexpr int64_t kNchwcChannelAlignment = 4;
+
+// An OIHW filter with its input channels zero-padded to `inputs`.
+Tensor PadFilterInputs(const Tensor& oihw, int64_t inputs);
 
 // OIHW float filter -> the blocked form, shape [O', I, kH, kW].
 Tensor ReorderFilter(const Tensor& oihw, FilterLayout layout, int64_t block);

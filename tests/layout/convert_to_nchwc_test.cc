@@ -77,14 +77,19 @@ TEST_P(ConvertToNchwc, NarrowInputIsReadInNchwAndOddOutputsArePadded) {
   ModelBuilder b(13);
   Value* x = b.Input("x", DataType::kFloat, {1, 3, 16, 16});
   Value* y = b.Op("Relu", {AddConv(b, x, 3, GetParam().block, 3, 4, 2)});
-  Value* z = AddConv(b, y, GetParam().block, GetParam().block + 4, 1, 5);  // padded outputs
+  const int64_t odd = GetParam().block + 4;
+  Value* z = AddConv(b, y, GetParam().block, odd, 1, 5);  // padded outputs
+  // Depthwise and 1x1 over the odd count: the group and the filter inputs are padded.
+  Value* dw = AddConv(b, z, odd, odd, 3, 13, 1, odd);
+  b.Output(AddConv(b, dw, odd, GetParam().block, 1, 14));
   b.Output(z);
+  const std::string z_name = z->name();
   auto m = b.Build();
   PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
-  EXPECT_EQ(Nchwc(*m, "Conv"), 2);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 4);
   EXPECT_EQ(Nchwc(*m, "ReorderInput"), 0);
-  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 1);
-  EXPECT_EQ(m->graph->outputs()[0]->name(), z->name());
+  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 2);
+  EXPECT_EQ(m->graph->outputs()[1]->name(), z_name);
   EXPECT_EQ(CompareOutputs(*run.original, *m), "");
 }
 
@@ -134,6 +139,27 @@ TEST_P(ConvertToNchwc, FusedConvWithResidualTakesItAsSum) {
   EXPECT_EQ(CompareOutputs(*run.original, *m), "");
 }
 
+TEST_P(ConvertToNchwc, UnaryOperatorsRunOnBlockedTensors) {
+  const int64_t c = GetParam().block;
+  ModelBuilder b(14);
+  b.model().opset_imports.push_back({"com.microsoft", 1});
+  Value* x = b.Input("x", DataType::kFloat, {1, c, 5, 5});
+  Value* conv = AddConv(b, x, c, c, 3, 15);
+  Value* shared = b.Op("HardSwish", {conv});  // the conv output has two readers: not fused
+  Value* silu = b.Op("QuickGelu", {shared}, "com.microsoft");
+  b.LastNode()->SetFloat("alpha", 1.0f);
+  b.Output(AddConv(b, b.Op("Add", {silu, shared}), c, c, 1, 16));
+  b.Output(b.Op("Sigmoid", {conv}));
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 2);
+  EXPECT_EQ(CountOp(*m, "com.microsoft.QuickGelu"), 1);
+  EXPECT_EQ(CountOp(*m, "HardSwish"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderInput"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 2);  // the two graph outputs
+  EXPECT_EQ(CompareOutputs(*run.original, *m), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Blocks, ConvertToNchwc,
                          ::testing::Values(Case{"cpu-avx2", 8}, Case{"cpu-avx512", 16}),
                          [](const auto& info) { return std::to_string(info.param.block); });
@@ -147,8 +173,8 @@ TEST(ConvertToNchwcNear, NotForATargetWithoutABlock) {
 
 TEST(ConvertToNchwcNear, LeavesConvolutionsOnUnalignedOrVariableInputs) {
   ModelBuilder b(13);
-  Value* x = b.Input("x", DataType::kFloat, {1, 12, 6, 6});  // 12 % 8 != 0
-  b.Output(AddConv(b, x, 12, 16, 3, 20));
+  Value* x = b.Input("x", DataType::kFloat, {1, 10, 6, 6});  // 10 % 8 and 10 % 4 != 0
+  b.Output(AddConv(b, x, 10, 16, 3, 20));
   Value* w = b.Input("w", DataType::kFloat, {16, 16, 1, 1});  // weights not constant
   b.Output(b.Op("Conv", {b.Input("x2", DataType::kFloat, {1, 16, 4, 4}), w}));
   Value* x1d = b.Input("x1d", DataType::kFloat, {1, 16, 9});  // 1-D convolution

@@ -22,6 +22,18 @@ using ir::kNchwcDomain;
 const std::set<std::string> kConvActivations = {"Relu",      "Tanh", "Sigmoid",
                                                 "LeakyRelu", "Clip", "HardSigmoid"};
 
+// Unary elementwise operators, which compute the same on a blocked tensor (padded channels
+// get f(0), which nothing reads) as on the plain one: (domain, op).
+const std::set<std::pair<std::string, std::string>> kLayoutFreeUnary = {
+    {"", "Relu"},         {"", "Sigmoid"},  {"", "Tanh"},          {"", "LeakyRelu"},
+    {"", "Clip"},         {"", "HardSigmoid"}, {"", "HardSwish"},  {"", "Elu"},
+    {"", "Softplus"},     {"", "Abs"},      {"", "Neg"},           {"com.microsoft", "QuickGelu"},
+    {"com.microsoft", "Gelu"}};
+
+bool IsLayoutFreeUnary(const ir::Node* n) {
+  return kLayoutFreeUnary.count({n->is_onnx_domain() ? "" : n->domain(), n->op_type()}) > 0;
+}
+
 // A blocked tensor standing for the plain value a ReorderOutput produces from it.
 struct Blocked {
   ir::Value* blocked;
@@ -89,8 +101,10 @@ class NchwcConverter {
       if (ConvertAffine(n)) return Record("affine", n, true);
       if (n->Is("Mul") || !FuseSum(n)) return Record("elementwise", n, ConvertElementwise(n));
       Record("conv_sum", n, true);
-    } else if (kConvActivations.count(n->op_type()) && n->is_onnx_domain()) {
-      if (FuseActivation(n)) return Record("conv_activation", n, true);
+    } else if (IsLayoutFreeUnary(n)) {
+      if (n->is_onnx_domain() && kConvActivations.count(n->op_type()) && FuseActivation(n)) {
+        return Record("conv_activation", n, true);
+      }
       Record("elementwise", n, ConvertElementwise(n));
     } else if (n->Is("BatchNormalization")) {
       Record("affine", n, ConvertAffine(n));
@@ -181,12 +195,13 @@ class NchwcConverter {
     return copy;
   }
 
-  ir::Value* ReorderedFilter(ir::Value* w, FilterLayout layout) {
-    auto key = std::make_pair(w, static_cast<int>(layout));
+  ir::Value* ReorderedFilter(ir::Value* w, const ir::NchwcConvForm& form) {
+    auto key = std::make_pair(w, static_cast<int>(form.layout));
     auto it = filters_.find(key);
     if (it != filters_.end()) return it->second;
+    const Tensor padded = ir::PadFilterInputs(*ConstantValue(w), form.filter_inputs);
     ir::Value* v = g_.NewInitializer(w->name() + "_nchwc",
-                                     ir::ReorderFilter(*ConstantValue(w), layout, block_));
+                                     ir::ReorderFilter(padded, form.layout, block_));
     filters_[key] = v;
     return v;
   }
@@ -233,9 +248,10 @@ class NchwcConverter {
     }
     ir::Value* xin = form->blocked_input ? BlockedInput(x, ins * group) : x;
     if (!xin) return false;
-    std::vector<ir::Value*> inputs = {xin, ReorderedFilter(w, form->layout), AlignedBias(b, outs)};
+    std::vector<ir::Value*> inputs = {xin, ReorderedFilter(w, *form), AlignedBias(b, outs)};
     if (sum) inputs.push_back(sum);
     ir::Node* conv = CopyNode(n, "Conv", kNchwcDomain, inputs);
+    if (form->group != group) conv->SetInt("group", form->group);
     return Replace(n, conv, outs);
   }
 
@@ -306,7 +322,7 @@ class NchwcConverter {
     const Blocked* first = Find(n->input(0));
     if (!first || n->outputs().size() != 1) return false;
     std::vector<ir::Value*> inputs;
-    const bool unary = kConvActivations.count(n->op_type()) > 0;
+    const bool unary = IsLayoutFreeUnary(n);
     auto shape = StaticShape(n->input(0));
     for (size_t i = 0; i < n->inputs().size(); ++i) {
       ir::Value* v = n->input(i);
@@ -321,7 +337,7 @@ class NchwcConverter {
       inputs.push_back(b->blocked);
     }
     if (!unary && StaticShape(n->output(0)) != shape) return false;
-    return Replace(n, CopyNode(n, n->op_type(), "", inputs), first->channels);
+    return Replace(n, CopyNode(n, n->op_type(), n->domain(), inputs), first->channels);
   }
 
   bool ConvertConcat(ir::Node* n) {
