@@ -63,7 +63,7 @@ struct Twins {
 
 Twins BuildTwins(int64_t block) {
   ModelBuilder n = NchwcBuilder(block);
-  ModelBuilder s(13);
+  ModelBuilder s(14);
   Twins t;
   t.inputs = {{"x", RandomFloats({1, 32, 7, 6}, 1)},
               {"x3", RandomFloats({1, 3, 9, 9}, 2)},
@@ -128,10 +128,11 @@ Twins BuildTwins(int64_t block) {
   cd->SetFloats("activation_params", {0.0f, 0.5f});
   reorder_out(cd->output(0), 32);
   s.Output(s.Op("Clip", {sd, s.Floats("lo", {}, {0.0f}), s.Floats("hi", {}, {0.5f})}));
-  // e) grouped 1x1 (two groups of 16).
+  // e) grouped 1x1 (two groups of 16), HardSwish.
   auto [ce, se] = conv(bx, sx, {32, 16, 1, 1}, FilterLayout::kOIHWBiBo, 2, {0, 0, 0, 0}, {1, 1});
+  ce->SetString("activation", "HardSwish");
   reorder_out(ce->output(0), 32);
-  s.Output(se);
+  s.Output(s.Op("HardSwish", {se}));
 
   // f) pools.
   auto pool = [&](const std::string& op, auto&& set) {

@@ -52,7 +52,7 @@ TEST_P(NchwcSharedModel, LayoutArtifactVerifiesAndMatchesOnnxRuntime) {
 
 INSTANTIATE_TEST_SUITE_P(Cnns, NchwcSharedModel,
                          ::testing::Values("resnet18.raw.onnx", "mobilenet_v2.raw.onnx",
-                                           "squeezenet1_1.raw.onnx"),
+                                           "squeezenet1_1.raw.onnx", "mobilenet_v3_small.raw.onnx"),
                          [](const auto& info) { return ModelParamName(info.param); });
 
 }  // namespace

@@ -88,7 +88,13 @@ Status ConvKernel(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const int64_t block, BlockSize(ctx));
   RETURN_IF_ERROR(CheckFloat4D(ctx, 0));
   RETURN_IF_ERROR(CheckFloat4D(ctx, 1));
-  ASSIGN_OR_RETURN(FusedActivation activation, ReadConvActivation(ctx));
+  // ONNX Runtime 1.30's blocked Conv also takes HardSwish (x * HardSigmoid(x; 1/6, 1/2)),
+  // which FusedConv does not.
+  const bool hard_swish = ctx.node().GetString("activation", "") == "HardSwish";
+  FusedActivation activation;
+  if (!hard_swish) {
+    ASSIGN_OR_RETURN(activation, ReadConvActivation(ctx));
+  }
   const Tensor& x = *ctx.input(0);
   const Tensor& w = *ctx.input(1);
   const int64_t group = ctx.node().GetInt("group", 1);
@@ -124,7 +130,14 @@ Status ConvKernel(KernelContext& ctx) {
     if (sum.shape() != y.shape()) return ctx.Fail("Sum must have the output's shape");
     RETURN_IF_ERROR(AddInPlace(ctx, sum, &y));
   }
-  RETURN_IF_ERROR(ApplyFusedActivation(ctx, activation, &y));
+  if (hard_swish) {
+    float* p = y.mutable_data<float>();
+    for (int64_t i = 0; i < y.size(); ++i) {
+      p[i] = p[i] * std::max(0.0f, std::min(1.0f, p[i] / 6.0f + 0.5f));
+    }
+  } else {
+    RETURN_IF_ERROR(ApplyFusedActivation(ctx, activation, &y));
+  }
   ctx.SetOutput(0, BlockActivations(y, block));
   return Status::Ok();
 }

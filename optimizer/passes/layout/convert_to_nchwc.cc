@@ -19,8 +19,9 @@ using ir::FilterLayout;
 using ir::kNchwcDomain;
 
 // Activations ONNX Runtime's blocked convolution applies itself (its fused-activation set).
-const std::set<std::string> kConvActivations = {"Relu",      "Tanh", "Sigmoid",
-                                                "LeakyRelu", "Clip", "HardSigmoid"};
+// ONNX Runtime 1.30's also includes HardSwish.
+const std::set<std::string> kConvActivations = {"Relu", "Tanh",        "Sigmoid",  "LeakyRelu",
+                                                "Clip", "HardSigmoid", "HardSwish"};
 
 // Unary elementwise operators, which compute the same on a blocked tensor (padded channels
 // get f(0), which nothing reads) as on the plain one: (domain, op).
@@ -56,7 +57,9 @@ int64_t Channels4D(const ir::Value* v) {
 // FusedConv's activation_params for an activation node, or nullopt.
 std::optional<std::vector<float>> ActivationParams(const ir::Node* act, int64_t opset) {
   const std::string& op = act->op_type();
-  if (op == "Relu" || op == "Sigmoid" || op == "Tanh") return std::vector<float>{};
+  if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish") {
+    return std::vector<float>{};
+  }
   if (op == "LeakyRelu") return std::vector<float>{act->GetFloat("alpha", 0.01f)};
   if (op == "HardSigmoid") {
     return std::vector<float>{act->GetFloat("alpha", 0.2f), act->GetFloat("beta", 0.5f)};
