@@ -29,6 +29,12 @@ int ListTargets() {
   for (const TargetProfile* t : TargetRegistry::Get().All()) {
     std::printf("%-10s %-8s %s\n", t->name.c_str(), t->portable ? "portable" : "specific",
                 t->description.c_str());
+    if (!t->isa.empty()) {
+      std::printf("%-19s isa: %s%s, NCHWc block %lld\n", "", t->isa.c_str(),
+                  t->isa_from_host ? " (this machine's)" : "",
+                  static_cast<long long>(t->nchwc_block_size));
+    }
+    if (!t->portability.empty()) std::printf("%-19s runs on: %s\n", "", t->portability.c_str());
     for (const auto& [op, why] : t->not_emitted) {
       std::printf("%-19s not emitted: %s (%s)\n", "", op.c_str(), why.c_str());
     }

@@ -117,6 +117,8 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   report.target = options.target;
   report.graphopt_version = GraphoptVersion();
   ASSIGN_OR_RETURN(const TargetProfile* target, TargetRegistry::Get().Find(options.target));
+  report.isa = target->isa;
+  report.isa_from_host = target->isa_from_host;
 
   report.nodes_before = static_cast<int64_t>(model.graph->num_nodes());
   report.ops_before = ir::CountOps(*model.graph);
@@ -152,6 +154,7 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   model.SetMetadata("graphopt.version", GraphoptVersion());
   model.SetMetadata("graphopt.target", target->name);
   model.SetMetadata("graphopt.level", LevelName(options.level));
+  if (!target->isa.empty()) model.SetMetadata("graphopt.isa", target->isa);
   report.optimize_ms = MsSince(start);
   report.nodes_after = static_cast<int64_t>(model.graph->num_nodes());
   report.ops_after = ir::CountOps(*model.graph);

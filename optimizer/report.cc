@@ -13,6 +13,7 @@ std::string Report::ToJson(int indent) const {
   json j;
   j["level"] = level;
   j["target"] = target;
+  if (!isa.empty()) j["isa"] = {{"name", isa}, {"from_host", isa_from_host}};
   j["graphopt_version"] = graphopt_version;
   j["model"] = {{"nodes_before", nodes_before}, {"nodes_after", nodes_after},
                 {"ops_before", ops_before},     {"ops_after", ops_after},
@@ -74,6 +75,11 @@ std::string Report::ToTable() const {
   os << line;
   std::snprintf(line, sizeof(line), "%-34s %s\n", "verification", verification_status.c_str());
   os << line;
+  if (!isa.empty()) {
+    std::snprintf(line, sizeof(line), "%-34s %s, %s%s\n", "target", target.c_str(), isa.c_str(),
+                  isa_from_host ? " (this machine's)" : "");
+    os << line;
+  }
   std::snprintf(line, sizeof(line),
                 "time: load %.0f ms, optimize %.0f ms, verify %.0f ms, save %.0f ms\n", load_ms,
                 optimize_ms, verify_ms, save_ms);

@@ -14,6 +14,10 @@ namespace graphopt {
 struct Report {
   std::string level;
   std::string target;
+  // The ISA the artifact is laid out for ("avx512"...; empty when the target has none), and
+  // whether it was this machine's (target `cpu`) rather than named by the profile.
+  std::string isa;
+  bool isa_from_host = false;
   std::string graphopt_version;
   int64_t nodes_before = 0, nodes_after = 0;
   std::map<std::string, int64_t> ops_before, ops_after;

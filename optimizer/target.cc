@@ -36,6 +36,11 @@ bool TargetProfile::AllowsAt(const std::string& domain, const std::string& op,
   return default_opset >= since->second;
 }
 
+bool TargetProfile::AllowsForm(const std::string& domain, const std::string& op,
+                               const std::string& form) const {
+  return Allows(domain, op) && !not_emitted.count(Key(domain, op) + ":" + form);
+}
+
 bool TargetProfile::AllowsActivation(const std::string& domain, const std::string& op,
                                      const std::string& activation) const {
   const std::string key = Key(domain, op);
@@ -97,7 +102,16 @@ Result<TargetProfile> ParseTargetProfile(const std::string& json_text) {
   if (st.ok()) st = ReadOptional(doc, "layouts", &p.layouts);
   if (st.ok()) st = ReadOptional(doc, "preferred_layout", &p.preferred_layout);
   if (st.ok()) st = ReadOptional(doc, "sources", &p.sources);
+  if (st.ok()) st = ReadOptional(doc, "isa", &p.isa);
+  if (st.ok()) st = ReadOptional(doc, "portability", &p.portability);
+  std::map<std::string, int64_t> blocks;
+  if (st.ok()) st = ReadOptional(doc, "nchwc_block_sizes", &blocks);
   if (!st.ok()) return fail(st);
+  if (p.isa == "host") {
+    p.isa_from_host = true;
+    p.isa = HostCpuIsa();
+  }
+  if (auto it = blocks.find(p.isa); it != blocks.end()) p.nchwc_block_size = it->second;
   if (p.domains.empty()) return fail(InvalidArgument("'domains' must list at least one domain"));
   if (doc.contains("fused_ops")) {
     if (!doc["fused_ops"].is_array()) return fail(InvalidArgument("'fused_ops' must be a list"));
@@ -132,6 +146,14 @@ Result<TargetProfile> ParseTargetProfile(const std::string& json_text) {
   return p;
 }
 
+std::string HostCpuIsa() {
+#if defined(__x86_64__) || defined(__i386__)
+  if (__builtin_cpu_supports("avx512f")) return "avx512";
+  if (__builtin_cpu_supports("avx2")) return "avx2";
+#endif
+  return "";
+}
+
 TargetRegistry& TargetRegistry::Get() {
   static TargetRegistry registry;
   return registry;
@@ -147,12 +169,32 @@ TargetRegistry::TargetRegistry() {
   generic.domains = {{"", 17}};
   generic.preferred_layout = "NCHW";
   profiles_.emplace(generic.name, generic);
-  for (size_t i = 0; i < kEmbeddedTargetProfileCount; ++i) {
-    const EmbeddedTargetProfile& e = kEmbeddedTargetProfiles[i];
-    if (!e.json) continue;
-    Status st = AddFromJson(e.json);
-    if (!st.ok()) load_errors_.push_back(std::string(e.file) + ": " + st.message());
+  // Profiles extending another load after the others, whatever the file order.
+  for (bool extending : {false, true}) {
+    for (size_t i = 0; i < kEmbeddedTargetProfileCount; ++i) {
+      const EmbeddedTargetProfile& e = kEmbeddedTargetProfiles[i];
+      if (!e.json) continue;
+      const json doc = json::parse(e.json, nullptr, /*allow_exceptions=*/false);
+      if (doc.is_object() && doc.contains("extends") != extending) continue;
+      Status st = AddFromJson(e.json);
+      if (!st.ok()) load_errors_.push_back(std::string(e.file) + ": " + st.message());
+    }
   }
+}
+
+Result<std::string> TargetRegistry::ResolveExtends(const std::string& json_text) const {
+  json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("extends")) return json_text;
+  if (!doc["extends"].is_string()) return InvalidArgument("'extends' must name a profile");
+  const std::string base_name = doc["extends"].get<std::string>();
+  auto base = json_by_name_.find(base_name);
+  if (base == json_by_name_.end()) {
+    return InvalidArgument("'extends' names unknown profile '" + base_name + "'");
+  }
+  json merged = json::parse(base->second);
+  doc.erase("extends");
+  for (auto it = doc.begin(); it != doc.end(); ++it) merged[it.key()] = it.value();
+  return merged.dump();
 }
 
 void TargetRegistry::Add(TargetProfile profile) {
@@ -161,7 +203,9 @@ void TargetRegistry::Add(TargetProfile profile) {
 }
 
 Status TargetRegistry::AddFromJson(const std::string& json_text) {
-  ASSIGN_OR_RETURN(TargetProfile profile, ParseTargetProfile(json_text));
+  ASSIGN_OR_RETURN(std::string resolved, ResolveExtends(json_text));
+  ASSIGN_OR_RETURN(TargetProfile profile, ParseTargetProfile(resolved));
+  json_by_name_[profile.name] = std::move(resolved);
   Add(std::move(profile));
   return Status::Ok();
 }

@@ -32,6 +32,13 @@ struct TargetProfile {
   // pass emits them for this target: op -> why, with the measurement ("com.microsoft.X" -> ...).
   std::map<std::string, std::string> not_emitted;
   std::vector<std::string> sources;  // where the operator lists come from
+  // The instruction set artifacts are laid out for ("avx2", "avx512"; empty: none). A profile
+  // saying "host" takes the ISA of the machine graphopt runs on (isa_from_host).
+  std::string isa;
+  bool isa_from_host = false;
+  // ONNX Runtime's NCHWc block for `isa` (8 AVX2, 16 AVX-512); 0: no blocked layout.
+  int64_t nchwc_block_size = 0;
+  std::string portability;  // which machines an artifact for this target runs correctly on
 
   // True when the profile lists the fused op (regardless of the model's opset).
   bool Allows(const std::string& domain, const std::string& op) const;
@@ -42,12 +49,18 @@ struct TargetProfile {
   // True when `op` may carry `activation` (e.g. FusedConv with "Relu").
   bool AllowsActivation(const std::string& domain, const std::string& op,
                         const std::string& activation) const;
+  // True when the profile allows `op` and does not list its form `form` in not_emitted as
+  // "domain.op:form" (e.g. "com.microsoft.FusedConv:Z", FusedConv with its summand input).
+  bool AllowsForm(const std::string& domain, const std::string& op, const std::string& form) const;
   // The key used in fused_ops: plain name for standard ops, "domain.op" otherwise.
   static std::string Key(const std::string& domain, const std::string& op);
 };
 
 // Parses one profile file (the JSON format of backends/targets/*.json).
 Result<TargetProfile> ParseTargetProfile(const std::string& json_text);
+
+// The vector ISA of this machine as profiles name it: "avx512" (AVX-512F), "avx2", or "".
+std::string HostCpuIsa();
 
 // Profiles known to this build (the embedded set plus any registered at start-up).
 class TargetRegistry {
@@ -63,7 +76,10 @@ class TargetRegistry {
 
  private:
   TargetRegistry();
+  // A profile JSON with `extends` merged onto its base's JSON (the derived keys win).
+  Result<std::string> ResolveExtends(const std::string& json_text) const;
   std::map<std::string, TargetProfile> profiles_;
+  std::map<std::string, std::string> json_by_name_;  // resolved JSON, as bases for `extends`
   std::vector<std::string> load_errors_;
 };
 

@@ -437,6 +437,7 @@ Result<std::vector<Tensor>> Executor::RunGraph(const ir::Graph& graph, Scope* pa
       ins[i] = &t;
     }
     KernelContext ctx(node, step.opset, ins, &runner);
+    ctx.set_model(&model_);
     const auto t0 = options_.profile_ops ? std::chrono::steady_clock::now()
                                          : std::chrono::steady_clock::time_point();
     Status st;

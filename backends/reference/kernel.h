@@ -75,6 +75,9 @@ class KernelContext {
 
   const ir::Node& node() const { return node_; }
   int64_t opset() const { return opset_; }
+  // The model being run (its metadata), or nullptr when a node runs on its own (folding).
+  const ir::Model* model() const { return model_; }
+  void set_model(const ir::Model* model) { model_ = model; }
 
   size_t num_inputs() const { return inputs_.size(); }
   // nullptr for an omitted optional input (or one past the end).
@@ -106,6 +109,7 @@ class KernelContext {
   std::vector<const Tensor*> inputs_;
   SubgraphRunner* runner_;
   std::vector<Tensor> outputs_;
+  const ir::Model* model_ = nullptr;
 };
 
 }  // namespace graphopt::reference

@@ -13,6 +13,13 @@ machine), and the largest output difference of the artifact against `disabled`.
 
     bench/ort/compare_with_ort.py [--rounds 10] [--runs 30] [MODEL ...]   (names or paths)
     bench/ort/compare_with_ort.py --target generic --ort-level basic      (standard ops only)
+
+Two presets for the layout level (--mode):
+  blocked   artifact of `--level all` run with ONNX Runtime's optimizer disabled, against the
+            original at ONNX Runtime `all` (does graphopt's layout level replace ONNX Runtime's?)
+  runtime   artifact (of --level, default extended; run it again with --level all) loaded at
+            ONNX Runtime `all`, against the original at `all` (does an artifact ever hinder the
+            runtime's own optimizer?)
 """
 import argparse
 import json
@@ -41,23 +48,29 @@ def model_path(name):
     return os.path.join(SHARED, "models", name if name.endswith(".onnx") else name + ".onnx")
 
 
-def optimize(cli, model, out_dir, target):
-    artifact = os.path.join(out_dir, os.path.basename(model).replace(".onnx", f".{target}.onnx"))
-    cmd = [cli, "optimize", model, "-o", artifact, "--level", "extended", "--target", target]
+def optimize(cli, model, out_dir, target, level):
+    artifact = os.path.join(out_dir,
+                            os.path.basename(model).replace(".onnx", f".{target}.{level}.onnx"))
+    cmd = [cli, "optimize", model, "-o", artifact, "--level", level, "--target", target]
     for d in dims_of(model):
         cmd += ["--dim", d]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return artifact
 
 
-def one_round(model, artifact, runs, artifact_first, ort_level):
-    """(ORT `ort_level` row, artifact row, |artifact - original| under ORT `disabled`)."""
+def levels(*names):
+    return ",".join(dict.fromkeys(names))  # "disabled,disabled" -> "disabled"
+
+
+def one_round(model, artifact, runs, artifact_first, ort_level, artifact_level):
+    """(original at ORT `ort_level`, artifact at ORT `artifact_level`, |artifact - original|
+    under ORT `disabled`)."""
     if artifact_first:  # ortbench measures its MODEL's levels before the candidate's
-        cmd = [ORTBENCH, artifact, "--levels", "disabled", "--candidate", model,
-               "--cand-levels", "disabled," + ort_level]
+        cmd = [ORTBENCH, artifact, "--levels", levels("disabled", artifact_level),
+               "--candidate", model, "--cand-levels", levels("disabled", ort_level)]
     else:
-        cmd = [ORTBENCH, model, "--levels", "disabled," + ort_level, "--candidate", artifact,
-               "--cand-levels", "disabled"]
+        cmd = [ORTBENCH, model, "--levels", levels("disabled", ort_level), "--candidate", artifact,
+               "--cand-levels", levels("disabled", artifact_level)]
     cmd += ["--runs", str(runs), "--threads", "1", "--json"]
     for d in DIMS:
         cmd += ["--dim", d]
@@ -66,8 +79,10 @@ def one_round(model, artifact, runs, artifact_first, ort_level):
     pick = lambda m, lv: next(r for r in rows if r["model"] == m and r["level"] == lv)
     # Each row's maxDiff is against the first row measured (the MODEL at `disabled`).
     if artifact_first:
-        return pick("cand", ort_level), pick("orig", "disabled"), pick("cand", "disabled")["maxDiff"]
-    return pick("orig", ort_level), pick("cand", "disabled"), pick("cand", "disabled")["maxDiff"]
+        return (pick("cand", ort_level), pick("orig", artifact_level),
+                pick("cand", "disabled")["maxDiff"])
+    return (pick("orig", ort_level), pick("cand", artifact_level),
+            pick("cand", "disabled")["maxDiff"])
 
 
 def main():
@@ -79,8 +94,19 @@ def main():
     parser.add_argument("--target", default="cpu", help="graphopt target profile (cpu, generic)")
     parser.add_argument("--ort-level", default="extended",
                         help="ONNX Runtime level to compare with (basic for generic artifacts)")
+    parser.add_argument("--level", default="extended", help="graphopt level of the artifact")
+    parser.add_argument("--artifact-ort-level", default="disabled",
+                        help="ONNX Runtime level the artifact runs at")
+    parser.add_argument("--mode", choices=["blocked", "runtime"],
+                        help="preset: see the module documentation")
     args = parser.parse_args()
+    if args.mode == "blocked":
+        args.level, args.ort_level, args.artifact_ort_level = "all", "all", "disabled"
+    elif args.mode == "runtime":
+        args.ort_level, args.artifact_ort_level = "all", "all"
     lv = args.ort_level
+    print(f"artifact: graphopt --level {args.level} --target {args.target}, run at ONNX Runtime "
+          f"`{args.artifact_ort_level}`; original at `{lv}`; load {os.getloadavg()[0]:.2f}\n")
 
     print(f"| model | nodes ORT {lv} | nodes artifact | ORT {lv} p50 ms | artifact p50 ms "
           "| artifact / ORT (median of rounds) | rounds artifact faster | max diff |")
@@ -89,11 +115,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             model = model_path(name)
-            artifact = optimize(args.cli, model, tmp, args.target)
+            artifact = optimize(args.cli, model, tmp, args.target, args.level)
             ort_ms, art_ms, ratios, diffs = [], [], [], []
             nodes = (None, None)
             for round_index in range(args.rounds):
-                ort, art, diff = one_round(model, artifact, args.runs, round_index % 2 == 1, lv)
+                ort, art, diff = one_round(model, artifact, args.runs, round_index % 2 == 1, lv,
+                                           args.artifact_ort_level)
                 ort_ms.append(ort["p50"])
                 art_ms.append(art["p50"])
                 ratios.append(art["p50"] / ort["p50"])

@@ -1,7 +1,9 @@
 #include "optimizer/passes/extended/fuse_conv_activation.h"
 
 #include <limits>
+#include <set>
 
+#include "optimizer/ir/nchwc_layout.h"
 #include "optimizer/pass/rewrite_util.h"
 #include "optimizer/pass/symbolic_match.h"
 #include "optimizer/target.h"
@@ -98,6 +100,22 @@ bool ConvActivation(PassContext& ctx, ir::Node* act, std::vector<std::string>* c
   return true;
 }
 
+// True when the runtime's NCHWc rewrite would take Conv + Add as one blocked Conv with a Sum,
+// which it does not do for a FusedConv with Z: the Conv meets its channel conditions and `z`
+// comes from an operator that rewrite blocks (a graph input or constant stays NCHW there).
+bool RuntimeBlocksConvAdd(PassContext& ctx, const ir::Node* conv, const ir::Value* z) {
+  static const std::set<std::string> kBlocked = {
+      "Conv", "FusedConv", "MaxPool", "AveragePool", "Add", "Sum", "Relu", "Sigmoid", "Tanh",
+      "Concat", "BatchNormalization", "Resize", "Upsample"};
+  const Tensor* w = ConstantValue(conv->input(1));
+  if (!w || w->rank() != 4 || !z->producer() || !kBlocked.count(z->producer()->op_type())) {
+    return false;
+  }
+  return ir::NchwcConvFormFor(w->shape()[1], w->shape()[0], conv->GetInt("group", 1),
+                              ctx.target.nchwc_block_size)
+      .has_value();
+}
+
 // Conv(x) + z -> FusedConv(x, z): ONNX Runtime adds Z into the convolution's output before the
 // activation, so Z must have the output's exact shape (no broadcasting).
 bool ConvAdd(PassContext& ctx, ir::Node* add, std::vector<std::string>* consumed) {
@@ -106,6 +124,9 @@ bool ConvAdd(PassContext& ctx, ir::Node* add, std::vector<std::string>* consumed
     ir::Node* conv = FusableConv(add->input(k));
     if (!conv || conv->domain() == kMs) continue;
     ir::Value* z = add->input(1 - k);
+    if (!ctx.target.AllowsForm(kMs, "FusedConv", "Z") && RuntimeBlocksConvAdd(ctx, conv, z)) {
+      continue;
+    }
     auto conv_shape = SymbolicShapeOf(conv->output(0));
     auto z_shape = SymbolicShapeOf(z);
     auto add_shape = SymbolicShapeOf(add->output(0));

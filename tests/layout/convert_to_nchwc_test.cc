@@ -1,0 +1,206 @@
+// Golden tests of convert_to_nchwc: small CNN graphs converted for blocks of 8 (cpu-avx2) and
+// 16 (cpu-avx512), with the operators counted and the outputs compared on the reference
+// executor, and the graphs the pass must leave alone.
+#include <gtest/gtest.h>
+
+#include "layout/nchwc_test_util.h"
+#include "optimizer/ir/nchwc_layout.h"
+#include "passes/pass_test_util.h"
+
+namespace graphopt::testing {
+namespace {
+
+using ir::Node;
+using ir::Value;
+
+int64_t Nchwc(const ir::Model& m, const std::string& op) {
+  return CountOp(m, std::string(kNchwc) + "." + op);
+}
+
+Value* AddConv(ModelBuilder& b, Value* x, int64_t in, int64_t out, int64_t k, uint64_t seed,
+               int64_t stride = 1, int64_t group = 1) {
+  Value* w = b.Init("w" + std::to_string(seed), RandomFloats({out, in / group, k, k}, seed));
+  Value* bias = b.Init("b" + std::to_string(seed), RandomFloats({out}, seed + 100));
+  Value* y = b.Op("Conv", {x, w, bias});
+  const int64_t p = k / 2;
+  b.LastNode()->SetInts("pads", {p, p, p, p});
+  b.LastNode()->SetInts("strides", {stride, stride});
+  b.LastNode()->SetInt("group", group);
+  return y;
+}
+
+// Relu(Conv3(x) + Conv2(Relu(Conv1(x)))), MaxPool, GlobalAveragePool, Flatten.
+std::unique_ptr<ir::Model> ResidualBlock(int64_t channels) {
+  ModelBuilder b(13);
+  Value* x = b.Input("x", DataType::kFloat, {1, channels, 8, 8});
+  Value* a = b.Op("Relu", {AddConv(b, x, channels, channels, 3, 1)});
+  Value* c2 = AddConv(b, a, channels, channels, 3, 2);
+  Value* c3 = AddConv(b, x, channels, channels, 1, 3);
+  Value* d = b.Op("Relu", {b.Op("Add", {c2, c3})});
+  Value* pool = b.Op("MaxPool", {d});
+  b.LastNode()->SetInts("kernel_shape", {3, 3});
+  b.LastNode()->SetInts("strides", {2, 2});
+  b.LastNode()->SetInts("pads", {1, 1, 1, 1});
+  b.Output(b.Op("Flatten", {b.Op("GlobalAveragePool", {pool})}));
+  return b.Build();
+}
+
+struct Case {
+  const char* target;
+  int64_t block;
+};
+
+class ConvertToNchwc : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ConvertToNchwc, ResidualBlockRunsBlockedBetweenOneReorderPair) {
+  auto m = ResidualBlock(GetParam().block * 2);
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 3);
+  EXPECT_EQ(CountOp(*m, "Conv"), 0);
+  EXPECT_EQ(CountOp(*m, "Relu"), 0);  // both fused as activations
+  EXPECT_EQ(CountOp(*m, "Add"), 0);   // the Sum input of one convolution
+  EXPECT_EQ(Nchwc(*m, "MaxPool"), 1);
+  EXPECT_EQ(Nchwc(*m, "GlobalAveragePool"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderInput"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 1);  // before Flatten only
+  EXPECT_EQ(run.record.rule_counts["conv_sum"], 1);
+  EXPECT_EQ(m->OpsetVersion(kNchwc), 1);
+  bool has_block = false;
+  for (const auto& [k, v] : m->metadata_props) {
+    has_block |= k == ir::kNchwcBlockSizeKey && v == std::to_string(GetParam().block);
+  }
+  EXPECT_TRUE(has_block);
+  EXPECT_EQ(CompareOutputs(*run.original, *m), "");
+}
+
+TEST_P(ConvertToNchwc, NarrowInputIsReadInNchwAndOddOutputsArePadded) {
+  ModelBuilder b(13);
+  Value* x = b.Input("x", DataType::kFloat, {1, 3, 16, 16});
+  Value* y = b.Op("Relu", {AddConv(b, x, 3, GetParam().block, 3, 4, 2)});
+  const int64_t odd = GetParam().block + 4;
+  Value* z = AddConv(b, y, GetParam().block, odd, 1, 5);  // padded outputs
+  // Depthwise and 1x1 over the odd count: the group and the filter inputs are padded.
+  Value* dw = AddConv(b, z, odd, odd, 3, 13, 1, odd);
+  b.Output(AddConv(b, dw, odd, GetParam().block, 1, 14));
+  b.Output(z);
+  const std::string z_name = z->name();
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 4);
+  EXPECT_EQ(Nchwc(*m, "ReorderInput"), 0);
+  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 2);
+  EXPECT_EQ(m->graph->outputs()[1]->name(), z_name);
+  EXPECT_EQ(CompareOutputs(*run.original, *m), "");
+}
+
+TEST_P(ConvertToNchwc, ConcatAndAnAffineMapStayBlocked) {
+  const int64_t c = GetParam().block;
+  ModelBuilder b(13);
+  Value* x = b.Input("x", DataType::kFloat, {1, c, 6, 6});
+  Value* cat = b.Op("Concat", {AddConv(b, x, c, c, 3, 6), AddConv(b, x, c, c, 1, 7)});
+  b.LastNode()->SetInt("axis", 1);
+  // A decomposed BatchNormalization: Mul and Add by [2C, 1, 1] constants, then Relu.
+  Value* scaled = b.Op("Mul", {cat, b.Init("scale", RandomFloats({2 * c, 1, 1}, 8))});
+  Value* shifted = b.Op("Add", {scaled, b.Init("shift", RandomFloats({2 * c, 1, 1}, 9))});
+  Value* act = b.Op("Relu", {shifted});
+  Value* up = b.Op("Resize", {act, nullptr, b.Floats("scales", {4}, {1, 1, 2, 2})});
+  b.LastNode()->SetString("mode", "nearest");
+  b.LastNode()->SetString("coordinate_transformation_mode", "asymmetric");
+  b.LastNode()->SetString("nearest_mode", "floor");
+  b.Output(AddConv(b, up, 2 * c, c, 3, 10));
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(CountOp(*m, "Concat"), 1);  // on blocked inputs
+  EXPECT_EQ(CountOp(*m, "Mul"), 0);
+  EXPECT_EQ(CountOp(*m, "Add"), 0);
+  EXPECT_EQ(CountOp(*m, "Relu"), 0);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 4);  // three convolutions and one depthwise affine map
+  EXPECT_EQ(Nchwc(*m, "Upsample"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderInput"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 1);
+  EXPECT_EQ(CompareOutputs(*run.original, *m), "");
+}
+
+TEST_P(ConvertToNchwc, FusedConvWithResidualTakesItAsSum) {
+  const int64_t c = GetParam().block;
+  ModelBuilder b(13);
+  b.model().opset_imports.push_back({"com.microsoft", 1});
+  Value* x = b.Input("x", DataType::kFloat, {1, c, 5, 5});
+  Value* r = AddConv(b, x, c, c, 1, 11);
+  Value* w = b.Init("wf", RandomFloats({c, c, 3, 3}, 12));
+  Node* fused = b.graph().AddNode("FusedConv", {x, w, nullptr, r}, 1, "fused", "com.microsoft");
+  fused->SetInts("pads", {1, 1, 1, 1});
+  fused->SetString("activation", "Relu");
+  b.Output(fused->output(0));
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(CountOp(*m, "com.microsoft.FusedConv"), 0);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 2);
+  EXPECT_EQ(CompareOutputs(*run.original, *m), "");
+}
+
+TEST_P(ConvertToNchwc, UnaryOperatorsRunOnBlockedTensors) {
+  const int64_t c = GetParam().block;
+  ModelBuilder b(14);
+  b.model().opset_imports.push_back({"com.microsoft", 1});
+  Value* x = b.Input("x", DataType::kFloat, {1, c, 5, 5});
+  Value* conv = AddConv(b, x, c, c, 3, 15);
+  Value* shared = b.Op("HardSwish", {conv});  // the conv output has two readers: not fused
+  Value* silu = b.Op("QuickGelu", {shared}, "com.microsoft");
+  b.LastNode()->SetFloat("alpha", 1.0f);
+  b.Output(AddConv(b, b.Op("Add", {silu, shared}), c, c, 1, 16));
+  b.Output(b.Op("Sigmoid", {conv}));
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 2);
+  EXPECT_EQ(CountOp(*m, "com.microsoft.QuickGelu"), 1);
+  EXPECT_EQ(CountOp(*m, "HardSwish"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderInput"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 2);  // the two graph outputs
+  EXPECT_EQ(CompareOutputs(*run.original, *m), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Blocks, ConvertToNchwc,
+                         ::testing::Values(Case{"cpu-avx2", 8}, Case{"cpu-avx512", 16}),
+                         [](const auto& info) { return std::to_string(info.param.block); });
+
+TEST(ConvertToNchwcNear, NotForATargetWithoutABlock) {
+  auto m = ResidualBlock(16);
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", "generic");
+  EXPECT_EQ(run.applied, 0);
+  EXPECT_EQ(CountOp(*m, "Conv"), 3);
+}
+
+TEST(ConvertToNchwcNear, LeavesConvolutionsOnUnalignedOrVariableInputs) {
+  ModelBuilder b(13);
+  Value* x = b.Input("x", DataType::kFloat, {1, 10, 6, 6});  // 10 % 8 and 10 % 4 != 0
+  b.Output(AddConv(b, x, 10, 16, 3, 20));
+  Value* w = b.Input("w", DataType::kFloat, {16, 16, 1, 1});  // weights not constant
+  b.Output(b.Op("Conv", {b.Input("x2", DataType::kFloat, {1, 16, 4, 4}), w}));
+  Value* x1d = b.Input("x1d", DataType::kFloat, {1, 16, 9});  // 1-D convolution
+  b.Output(b.Op("Conv", {x1d, b.Init("w1d", RandomFloats({16, 16, 3}, 21))}));
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", "cpu-avx2");
+  EXPECT_EQ(run.applied, 0);
+  EXPECT_EQ(CountOp(*m, "Conv"), 3);
+  EXPECT_EQ(Nchwc(*m, "ReorderInput"), 0);
+}
+
+TEST(ConvertToNchwcNear, KeepsBroadcastingAddsAndGlobalPoolsOutsideBlockedRegions) {
+  ModelBuilder b(13);
+  Value* x = b.Input("x", DataType::kFloat, {1, 16, 4, 4});
+  Value* conv = AddConv(b, x, 16, 16, 3, 30);
+  // A [1,16,4,4] + [1,1,4,4] broadcast is not elementwise on blocked tensors.
+  b.Output(b.Op("Add", {conv, b.Input("y", DataType::kFloat, {1, 1, 4, 4})}));
+  b.Output(b.Op("GlobalAveragePool", {b.Input("z", DataType::kFloat, {1, 16, 4, 4})}));
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", "cpu-avx2");
+  EXPECT_EQ(Nchwc(*m, "Conv"), 1);
+  EXPECT_EQ(CountOp(*m, "Add"), 1);
+  EXPECT_EQ(CountOp(*m, "GlobalAveragePool"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 1);
+  EXPECT_EQ(CompareOutputs(*run.original, *m), "");
+}
+
+}  // namespace
+}  // namespace graphopt::testing
