@@ -48,8 +48,11 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   Progress(options, "optimizing");
   if (options.opset > 0) RETURN_IF_ERROR(ir::ConvertOpset(model, options.opset));
   ir::FixDims(model, options.dims);
-  // Shape inference failing on an exotic model is not fatal: passes then see fewer shapes.
-  (void)ir::InferShapes(model);
+  // Shape inference failing on an exotic model is not fatal: passes then see fewer shapes. The
+  // report says so.
+  if (Status inferred = ir::InferShapes(model); !inferred.ok()) {
+    report.warnings.push_back("shape inference before the passes: " + inferred.message());
+  }
   std::unique_ptr<Evaluator> evaluator = MakeReferenceEvaluator();
   PassManagerOptions pm;
   pm.level = options.level;
@@ -59,6 +62,9 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   pm.pass_options.dims = options.dims;
   pm.pass_options.fold_size_cap_bytes = options.fold_size_cap_bytes;
   pm.cancelled = options.cancelled;
+  pm.verify_ir = options.verify_ir;
+  pm.print_ir_after = options.print_ir_after;
+  pm.print_ir = options.print_ir;
   if (options.on_progress) {
     pm.on_pass = [&](int index, int count, const std::string& name) {
       options.on_progress(ProgressEvent{"optimizing", index, count, name});
@@ -66,7 +72,9 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   }
   PassManager manager;
   ASSIGN_OR_RETURN(report.passes, manager.Run(model, *target, evaluator.get(), pm));
-  (void)ir::InferShapes(model);
+  if (Status inferred = ir::InferShapes(model); !inferred.ok()) {
+    report.warnings.push_back("shape inference after the passes: " + inferred.message());
+  }
   model.SetMetadata("graphopt.version", GraphoptVersion());
   model.SetMetadata("graphopt.target", target->name);
   model.SetMetadata("graphopt.level", LevelName(options.level));

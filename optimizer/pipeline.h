@@ -38,6 +38,12 @@ struct PipelineOptions {
   int max_iterations = 8;
   std::function<void(const ProgressEvent&)> on_progress;
   std::function<bool()> cancelled;
+  // Debugging: check the IR's invariants after every pass (GRAPHOPT_VERIFY_IR=1 does too), and
+  // hand the graph in ONNX text format to `print_ir` after the pass named `print_ir_after`
+  // ("all": after each).
+  bool verify_ir = false;
+  std::string print_ir_after;
+  std::function<void(const std::string& pass, const std::string& text)> print_ir;
 };
 
 // The graphopt version recorded in reports and artifacts.

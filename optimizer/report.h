@@ -21,6 +21,8 @@ struct Report {
   std::vector<PassStats> passes;
   std::string verification_status = "skipped";  // passed | failed | skipped
   std::string verification_message;
+  // What went wrong without failing the run (shape inference refused the model...).
+  std::vector<std::string> warnings;
   std::vector<OutputComparison> verification_outputs;
   double atol = 0, rtol = 0;
   double load_ms = 0, optimize_ms = 0, verify_ms = 0, save_ms = 0;

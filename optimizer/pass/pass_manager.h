@@ -33,6 +33,12 @@ struct PassManagerOptions {
   std::function<void(int, int, const std::string&)> on_pass;
   // Checked between passes; when it returns true the run stops with CANCELLED.
   std::function<bool()> cancelled;
+  // Checks the IR's invariants after every pass (also on when GRAPHOPT_VERIFY_IR=1); a
+  // violation fails the run naming the pass.
+  bool verify_ir = false;
+  // Prints the graph after this pass (or "all") in ONNX text format, to `print_ir`.
+  std::string print_ir_after;
+  std::function<void(const std::string& pass, const std::string& text)> print_ir;
 };
 
 class PassManager {

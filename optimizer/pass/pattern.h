@@ -1,6 +1,6 @@
-// A small declarative pattern matcher for the fusion passes, and the driver that runs fusion
-// rules: a pattern is a tree of operators over named values and constants, matched backwards
-// from a root value, so each fusion states its shape once instead of walking producers by hand.
+// A small declarative pattern matcher for the fusion rules: a pattern is a tree of operators over
+// named values and constants, matched backwards from a root value, so each fusion states its
+// shape once instead of walking producers by hand. Rules run on the driver of rule.h.
 #pragma once
 
 #include <functional>
@@ -13,6 +13,8 @@
 
 #include "optimizer/ir/graph.h"
 #include "optimizer/pass/pass.h"
+#include "optimizer/pass/rewriter.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt::pattern {
 
@@ -81,7 +83,7 @@ std::vector<std::string> NodeNames(const std::vector<ir::Node*>& nodes);
 // reader of `root`'s output read it instead (keeping a graph output's name) and deletes `root`
 // and whatever only it fed. Returns nullptr, graph unchanged, when the output cannot be taken
 // over (see ReplaceValue).
-ir::Node* ReplaceWithFused(ir::Graph& g, ir::Node* root, const std::string& op,
+ir::Node* ReplaceWithFused(Rewriter& rw, ir::Node* root, const std::string& op,
                            const std::string& domain, const std::vector<ir::Value*>& inputs);
 
 // True for float, float16, bfloat16 and double values.
@@ -96,33 +98,3 @@ std::optional<std::pair<double, double>> ClipBounds(const ir::Node* clip, int64_
 bool ReducesLastAxis(const ir::Node* reduce_mean, int64_t rank);
 
 }  // namespace graphopt::pattern
-
-namespace graphopt {
-
-// One fusion: a root operator kind and a rewrite that either replaces the subgraph ending at
-// `root` and returns true, having filled `consumed` with the names of the nodes it took (read
-// them before deleting: NodeNames(match.matched)), or returns false and changes nothing.
-struct FusionRule {
-  std::string name;         // shown in the report: "gelu_erf"
-  std::string root_op;      // "Mul"
-  std::string root_domain;  // "" for the default domain
-  std::function<bool(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed)> apply;
-};
-
-// Runs its fusion rules over the graph in one walk (the pass manager repeats passes to a fixed
-// point) and records, per rule, the matches and the names of the nodes each one consumed.
-class FusionPass : public Pass {
- public:
-  explicit FusionPass(std::vector<FusionRule> rules);
-  Result<int64_t> Run(PassContext& ctx) override;
-
- private:
-  std::unordered_map<std::string, std::vector<FusionRule>> by_root_;
-};
-
-// Adds an opset import for every non-default domain the graph's nodes use and the model does
-// not import yet, at the version the target profile names (ONNX Runtime and shape inference
-// refuse nodes of unimported domains).
-void ImportFusedDomains(PassContext& ctx);
-
-}  // namespace graphopt
