@@ -19,6 +19,23 @@ Pattern Pattern::IgnoreExtraInputs() && {
   return std::move(*this);
 }
 
+Pattern Pattern::InDomain(std::string domain) && {
+  domain_ = domain == "ai.onnx" ? "" : std::move(domain);
+  return std::move(*this);
+}
+
+Pattern Pattern::AtOutput(int index) && {
+  output_ = index;
+  return std::move(*this);
+}
+
+const Pattern& PerOpset::At(int64_t opset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot = built_[opset];
+  if (!slot) slot = std::make_unique<Pattern>(build_(opset));
+  return *slot;
+}
+
 Pattern Any(std::string name) {
   Pattern p;
   p.kind_ = Pattern::Kind::kAny;
@@ -118,9 +135,10 @@ class Matcher {
   }
 
   bool RunOp(const Pattern& p, ir::Value* v, const Next& next) {
-    if (!v || !v->producer() || v->producer_index() != 0) return false;
+    if (!v || !v->producer() || v->producer_index() != p.output_) return false;
     ir::Node* n = v->producer();
-    if (!n->is_onnx_domain() || n->op_type() != p.op_) return false;
+    const bool domain_ok = p.domain_.empty() ? n->is_onnx_domain() : n->domain() == p.domain_;
+    if (!domain_ok || n->op_type() != p.op_) return false;
     const size_t want = p.inputs_.size();
     if (n->inputs().size() < want || (!p.extra_inputs_ && n->inputs().size() != want)) return false;
     for (size_t i = 0; i < want; ++i) {

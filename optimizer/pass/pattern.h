@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,6 +28,10 @@ class Pattern {
   // Lets the operator have more inputs than the pattern lists (Clip's optional bounds, read by
   // a Where predicate instead).
   Pattern IgnoreExtraInputs() &&;
+  // The operator's domain ("com.microsoft"); default: the ONNX domain ("" or "ai.onnx").
+  Pattern InDomain(std::string domain) &&;
+  // The value is the operator's output `index` (default 0).
+  Pattern AtOutput(int index) &&;
 
  private:
   friend Pattern Any(std::string);
@@ -42,6 +47,8 @@ class Pattern {
   std::vector<Pattern> inputs_;  // operator inputs or OneOf alternatives
   double value_ = 0, tolerance_ = 0;
   bool extra_inputs_ = false;
+  std::string domain_;  // "" = the ONNX domain
+  int output_ = 0;
   std::vector<std::function<bool(const ir::Node*)>> predicates_;
 };
 
@@ -52,8 +59,9 @@ Pattern Any(std::string name);
 Pattern Const(std::string name = "");
 // A constant holding exactly one element (rank 0 or 1) within `tolerance` of `value`.
 Pattern Scalar(double value, double tolerance = 0, std::string name = "");
-// An operator of the default domain whose output 0 is the value, with exactly these inputs
-// (none omitted). Add and Mul also match with their two operands swapped. `name` binds the node.
+// An operator whose output 0 is the value (see AtOutput), of the default domain (see InDomain),
+// with exactly these inputs (none omitted). Add and Mul also match with their two operands
+// swapped. `name` binds the node.
 Pattern Op(std::string op, std::vector<Pattern> inputs, std::string name = "");
 // The first alternative that leads to a complete match.
 Pattern OneOf(std::vector<Pattern> alternatives);
@@ -71,6 +79,21 @@ struct Match {
 
 // Matches `p` against the value `v`, trying operand orders and alternatives until one fits.
 std::optional<Match> MatchValue(const Pattern& p, ir::Value* v);
+
+// A pattern that depends on the model's opset (Clip's bounds moved from attributes to inputs),
+// built once per opset on first use and then shared (thread-safe):
+//   static pattern::PerOpset kPattern(HardSwishPattern);
+//   auto m = pattern::MatchValue(kPattern.At(ctx.opset()), root->output(0));
+class PerOpset {
+ public:
+  explicit PerOpset(std::function<Pattern(int64_t)> build) : build_(std::move(build)) {}
+  const Pattern& At(int64_t opset);
+
+ private:
+  std::function<Pattern(int64_t)> build_;
+  std::mutex mu_;
+  std::map<int64_t, std::unique_ptr<Pattern>> built_;
+};
 
 // True when every matched node but `root` feeds only matched nodes and no graph output, so a
 // fused operator replacing `root` may take all of them away.

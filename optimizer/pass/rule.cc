@@ -11,16 +11,20 @@ namespace graphopt {
 
 namespace {
 
-std::string RootKey(const std::string& domain, const std::string& op) {
-  const bool onnx = domain.empty() || domain == "ai.onnx";
-  return (onnx ? std::string() : domain) + "|" + op;
+bool SameDomain(const std::string& rule_domain, const ir::Node* n) {
+  return rule_domain.empty() || rule_domain == "ai.onnx" ? n->is_onnx_domain()
+                                                          : n->domain() == rule_domain;
 }
 
 // Nodes still to visit, in first-in first-out order: the initial walk follows the graph's
-// (topological) order, so producers are rewritten before their readers look at them.
+// (topological) order, so producers are rewritten before their readers look at them. Only nodes
+// some rule may apply to are kept (`roots`: the rules' root operators).
 class Worklist : public RewriteListener {
  public:
+  explicit Worklist(const std::unordered_map<std::string, std::vector<const Rule*>>& roots)
+      : roots_(roots) {}
   void Push(ir::Node* n) {
+    if (!roots_.count(n->op_type())) return;
     if (pending_.insert(n).second) queue_.push_back(n);
   }
   ir::Node* Pop() {
@@ -46,6 +50,7 @@ class Worklist : public RewriteListener {
   }
 
  private:
+  const std::unordered_map<std::string, std::vector<const Rule*>>& roots_;
   std::deque<ir::Node*> queue_;
   std::unordered_set<ir::Node*> pending_;
   ir::Node* watched_ = nullptr;
@@ -95,7 +100,7 @@ RulePass::RulePass(std::vector<Rule> rules) : rules_(std::move(rules)) {
 
 Result<int64_t> RulePass::Run(PassContext& ctx) {
   ir::Graph& g = *ctx.model.graph;
-  // The rules the target allows, by root: decided once per run, never inside a rule.
+  // The rules the target allows, by root operator: decided once per run, never inside a rule.
   std::unordered_map<std::string, std::vector<const Rule*>> by_root;
   for (const Rule& rule : rules_) {
     bool allowed = rule.emits.empty();
@@ -108,21 +113,22 @@ Result<int64_t> RulePass::Run(PassContext& ctx) {
         allowed |= TargetMayEmit(ctx.target, op, ctx.opset());
       }
     }
-    if (allowed) by_root[RootKey(rule.root_domain, rule.root_op)].push_back(&rule);
+    if (allowed) by_root[rule.root_op].push_back(&rule);
   }
   if (by_root.empty()) return 0;
 
-  Worklist worklist;
+  Worklist worklist(by_root);
   Rewriter rw(g, &worklist);
   for (ir::Node* n : g.nodes()) worklist.Push(n);
   // A guard against rules that undo each other: far more rewrites than a fixed point needs.
   const int64_t budget = 16 * static_cast<int64_t>(g.num_nodes()) + 1024;
   int64_t applied = 0;
   while (ir::Node* n = worklist.Pop()) {
-    auto it = by_root.find(RootKey(n->domain(), n->op_type()));
+    auto it = by_root.find(n->op_type());
     if (it == by_root.end()) continue;
     const std::string root_name = n->name();
     for (const Rule* rule : it->second) {
+      if (!SameDomain(rule->root_domain, n)) continue;
       rw.Begin();
       worklist.Watch(n);
       const RewriteResult result = rule->apply(ctx, rw, n);

@@ -28,7 +28,8 @@ Pattern HardSigmoidPattern(int64_t opset) {
 }
 
 RewriteResult HardSigmoid(PassContext& ctx, Rewriter& rw, ir::Node* root) {
-  auto m = pattern::MatchValue(HardSigmoidPattern(ctx.opset()), root->output(0));
+  static pattern::PerOpset kPattern(HardSigmoidPattern);
+  auto m = pattern::MatchValue(kPattern.At(ctx.opset()), root->output(0));
   if (!m || !pattern::IsSelfContained(*m, root)) return false;
   ir::Value* x = m->value("x");
   if (!pattern::IsFloatValue(x) || !x->type().shape || x->type().shape->empty()) return false;

@@ -42,7 +42,8 @@ Pattern HardSwishPattern(int64_t opset) {
 }
 
 RewriteResult HardSwish(PassContext& ctx, Rewriter& rw, ir::Node* root) {
-  auto m = pattern::MatchValue(HardSwishPattern(ctx.opset()), root->output(0));
+  static pattern::PerOpset kPattern(HardSwishPattern);
+  auto m = pattern::MatchValue(kPattern.At(ctx.opset()), root->output(0));
   if (!m || !pattern::IsSelfContained(*m, root)) return false;
   ir::Value* x = m->value("x");
   // Scalar constants keep x's shape when x has a rank; HardSwish is defined for float types.
