@@ -21,6 +21,7 @@
 #include "optimizer/io/model_io.h"
 #include "optimizer/ir/graph.h"
 #include "optimizer/ir/shape_inference.h"
+#include "optimizer/optimize_model.h"
 #include "optimizer/pipeline.h"
 
 namespace {

@@ -1,5 +1,10 @@
 #include "optimizer/pipeline.h"
 
+#include "optimizer/evaluator.h"
+#include "optimizer/io/model_io.h"
+#include "optimizer/optimize_model.h"
+#include "optimizer/pass/pass_manager.h"
+
 #include <chrono>
 #include <filesystem>
 
@@ -10,6 +15,8 @@
 namespace graphopt {
 
 const char* GraphoptVersion() { return GRAPHOPT_VERSION; }
+
+bool PassExists(const std::string& name) { return PassRegistry::Get().Find(name) != nullptr; }
 
 namespace {
 

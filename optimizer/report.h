@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "optimizer/evaluator.h"
-#include "optimizer/pass/pass_manager.h"
+#include "optimizer/pass/pass_stats.h"
+#include "optimizer/verify_options.h"
 
 namespace graphopt {
 

@@ -10,25 +10,14 @@
 #include <vector>
 
 #include "optimizer/ir/graph.h"
+#include "optimizer/pass/level.h"
+#include "optimizer/pass/pass_stats.h"
 #include "optimizer/util/status.h"
 
 namespace graphopt {
 
 class Evaluator;
 struct TargetProfile;
-
-enum class Level { kDisabled = 0, kBasic = 1, kExtended = 2, kLayout = 3, kAll = 4 };
-
-const char* LevelName(Level level);
-Result<Level> ParseLevel(const std::string& name);
-
-// What a pass did, by rule: the report shows these so a user can see why a model shrank.
-struct PassRecord {
-  std::map<std::string, int64_t> rule_counts;
-  std::vector<std::string> matched_nodes;  // names of nodes a rewrite consumed (capped)
-  // "rule: reason" -> how often a rule declined with that reason (at most 100 reasons).
-  std::map<std::string, int64_t> match_failures;
-};
 
 struct PassOptions {
   std::map<std::string, int64_t> dims;          // fixed symbolic dims

@@ -8,20 +8,10 @@
 #include <vector>
 
 #include "optimizer/pass/pass.h"
+#include "optimizer/pass/pass_stats.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
-
-struct PassStats {
-  std::string name;
-  Level level = Level::kBasic;
-  int64_t applied = 0;
-  int64_t runs = 0;
-  int64_t nodes_before = 0;  // when the pass first ran
-  int64_t nodes_after = 0;   // when it last ran
-  double time_ms = 0;
-  PassRecord record;
-};
 
 struct PassManagerOptions {
   Level level = Level::kBasic;

@@ -2,7 +2,7 @@
 // This is the only file of the server that includes optimizer headers beyond status.h.
 #include "server/jobs/pipeline_job_runner.h"
 
-#include "optimizer/pass/pass.h"
+#include "optimizer/pass/level.h"
 #include "optimizer/pipeline.h"
 #include "optimizer/target.h"
 
@@ -19,7 +19,7 @@ class PipelineJobRunner : public JobRunner {
     if (!target.ok()) return InvalidArgument("unknown target '" + options.target + "'");
     for (const auto* names : {&options.enable, &options.disable}) {
       for (const auto& name : *names) {
-        if (PassRegistry::Get().Find(name) == nullptr) {
+        if (!PassExists(name)) {
           return InvalidArgument("unknown pass '" + name + "'");
         }
       }
