@@ -32,9 +32,9 @@ bool WriteText(const std::string& path, const std::string& text) {
 }
 
 struct OptimizeArgs {
-  std::string input, output, level = "basic", target = "generic", report;
+  std::string input, output, level = "basic", target = "generic", report, print_ir_after;
   std::vector<std::string> dims, verify_dims, enable, disable;
-  bool external_data = false, quiet = false, no_verify = false;
+  bool external_data = false, quiet = false, no_verify = false, verify_ir = false;
   double atol = 1e-4, rtol = 1e-3;
   int64_t opset = 0;
 };
@@ -62,6 +62,11 @@ int RunOptimize(const OptimizeArgs& a) {
   options.verify_options.atol = a.atol;
   options.verify_options.rtol = a.rtol;
   options.save.external_data = a.external_data;
+  options.verify_ir = a.verify_ir;
+  options.print_ir_after = a.print_ir_after;
+  options.print_ir = [](const std::string& pass, const std::string& text) {
+    std::cerr << "# IR after " << pass << "\n" << text << "\n";
+  };
   if (Status valid = ValidatePipelineOptions(options); !valid.ok()) {
     std::cerr << "graphopt: " << valid.message() << "\n";
     return kExitError;
@@ -107,6 +112,9 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--atol", args->atol, "absolute tolerance of verification (default 1e-4)");
   cmd->add_option("--rtol", args->rtol, "relative tolerance of verification (default 1e-3)");
   cmd->add_flag("-q,--quiet", args->quiet, "print nothing on success");
+  cmd->add_flag("--verify-ir", args->verify_ir, "check the IR's invariants after every pass");
+  cmd->add_option("--print-ir-after", args->print_ir_after,
+                  "print the graph (ONNX text, to stderr) after this pass, or after each: all");
   return [args] { return RunOptimize(*args); };
 };
 

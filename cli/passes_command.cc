@@ -12,12 +12,23 @@ namespace graphopt::cli {
 
 namespace {
 
+// In the order the pass manager runs them, with the dependencies that order honours.
 int ListPasses() {
+  const Status check = PassRegistry::Get().Check();
+  if (!check.ok()) {
+    std::fprintf(stderr, "graphopt: %s\n", check.message().c_str());
+    return kExitError;
+  }
   for (const PassInfo* p : PassRegistry::Get().All()) {
     std::printf("%-32s %-9s %s", p->name.c_str(), LevelName(p->level), p->description.c_str());
     if (!p->emits.empty()) {
       std::printf(" [emits:");
       for (const auto& op : p->emits) std::printf(" %s", op.c_str());
+      std::printf("]");
+    }
+    if (const auto after = PassRegistry::Get().After(p->name); !after.empty()) {
+      std::printf(" [after:");
+      for (const auto& other : after) std::printf(" %s", other.c_str());
       std::printf("]");
     }
     std::printf("\n");

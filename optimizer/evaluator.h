@@ -9,32 +9,9 @@
 #include <vector>
 
 #include "optimizer/ir/graph.h"
+#include "optimizer/verify_options.h"
 
 namespace graphopt {
-
-struct VerifyOptions {
-  std::map<std::string, int64_t> dims;  // values for symbolic dims ("batch" -> 1)
-  double atol = 1e-4;                   // float tolerances: |a-b| <= atol + rtol*|b|
-  double rtol = 1e-3;
-  uint64_t seed = 0;
-  // int64 inputs are drawn from [0, range) (per input name; "*" for all others).
-  std::map<std::string, int64_t> int_ranges;
-  int64_t memory_cap_bytes = int64_t{8} << 30;
-};
-
-struct OutputComparison {
-  std::string name;
-  double max_abs_err = 0;
-  double max_rel_err = 0;
-  bool match = false;
-  std::string detail;  // why it does not match (shape, dtype, NaN placement...)
-};
-
-struct VerificationResult {
-  bool passed = false;
-  std::vector<OutputComparison> outputs;
-  std::string message;
-};
 
 class Evaluator {
  public:

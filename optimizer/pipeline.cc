@@ -1,5 +1,10 @@
 #include "optimizer/pipeline.h"
 
+#include "optimizer/evaluator.h"
+#include "optimizer/io/model_io.h"
+#include "optimizer/optimize_model.h"
+#include "optimizer/pass/pass_manager.h"
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -46,6 +51,8 @@ Status ValidatePipelineOptions(const PipelineOptions& options) {
 }
 
 const char* GraphoptVersion() { return GRAPHOPT_VERSION; }
+
+bool PassExists(const std::string& name) { return PassRegistry::Get().Find(name) != nullptr; }
 
 namespace {
 
@@ -130,8 +137,11 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   if (options.check_dim_names) RETURN_IF_ERROR(CheckDimNames(model, options.dims));
   report.dims_fixed = options.dims;
   ir::FixDims(model, options.dims);
-  // Shape inference failing on an exotic model is not fatal: passes then see fewer shapes.
-  (void)ir::InferShapes(model);
+  // Shape inference failing on an exotic model is not fatal: passes then see fewer shapes. The
+  // report says so.
+  if (Status inferred = ir::InferShapes(model); !inferred.ok()) {
+    report.warnings.push_back("shape inference before the passes: " + inferred.message());
+  }
   // A shape too large to count is a malformed model: refuse it before folding could wrap it.
   RETURN_IF_ERROR(ir::CheckValueSizes(*model.graph));
   std::unique_ptr<Evaluator> evaluator = MakeReferenceEvaluator();
@@ -143,6 +153,9 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   pm.pass_options.dims = options.dims;
   pm.pass_options.fold_size_cap_bytes = options.fold_size_cap_bytes;
   pm.cancelled = options.cancelled;
+  pm.verify_ir = options.verify_ir;
+  pm.print_ir_after = options.print_ir_after;
+  pm.print_ir = options.print_ir;
   if (options.on_progress) {
     pm.on_pass = [&](int index, int count, const std::string& name) {
       options.on_progress(ProgressEvent{"optimizing", index, count, name});
@@ -150,7 +163,9 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   }
   PassManager manager;
   ASSIGN_OR_RETURN(report.passes, manager.Run(model, *target, evaluator.get(), pm));
-  (void)ir::InferShapes(model);
+  if (Status inferred = ir::InferShapes(model); !inferred.ok()) {
+    report.warnings.push_back("shape inference after the passes: " + inferred.message());
+  }
   model.SetMetadata("graphopt.version", GraphoptVersion());
   model.SetMetadata("graphopt.target", target->name);
   model.SetMetadata("graphopt.level", LevelName(options.level));

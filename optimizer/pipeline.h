@@ -1,5 +1,6 @@
 // The whole optimization of one model: load, optimize by level for a target, verify, save.
-// Used in process by the CLI and by the server's workers.
+// Used in process by the CLI and by the server's workers. Exposes no IR type (checked by
+// scripts/check_layers.sh); the in-memory entry point is optimizer/optimize_model.h.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +9,11 @@
 #include <set>
 #include <string>
 
-#include "optimizer/evaluator.h"
-#include "optimizer/io/model_io.h"
-#include "optimizer/pass/pass.h"
+#include "optimizer/io/save_options.h"
+#include "optimizer/pass/level.h"
 #include "optimizer/report.h"
+#include "optimizer/util/status.h"
+#include "optimizer/verify_options.h"
 
 namespace graphopt {
 
@@ -43,6 +45,12 @@ struct PipelineOptions {
   int max_iterations = 8;
   std::function<void(const ProgressEvent&)> on_progress;
   std::function<bool()> cancelled;
+  // Debugging: check the IR's invariants after every pass (GRAPHOPT_VERIFY_IR=1 does too), and
+  // hand the graph in ONNX text format to `print_ir` after the pass named `print_ir_after`
+  // ("all": after each).
+  bool verify_ir = false;
+  std::string print_ir_after;
+  std::function<void(const std::string& pass, const std::string& text)> print_ir;
 };
 
 // Checks what a caller asked for before any work: a known target and known passes, no pass both
@@ -54,14 +62,12 @@ Status ValidatePipelineOptions(const PipelineOptions& options);
 // The graphopt version recorded in reports and artifacts.
 const char* GraphoptVersion();
 
+// True when this build has a pass called `name` (see `graphopt passes`).
+bool PassExists(const std::string& name);
+
 // Optimizes `in_path` into `out_path`. A failed verification is an error (FAILED_PRECONDITION)
 // and nothing is written; the report of such a run is still stored in `*failed_report`.
 Result<Report> OptimizeFile(const std::string& in_path, const std::string& out_path,
                             const PipelineOptions& options, Report* failed_report = nullptr);
-
-// The in-memory core of OptimizeFile: rewrites `model` (the original is `reference`, used for
-// verification; it may be null to skip verification).
-Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
-                             const PipelineOptions& options);
 
 }  // namespace graphopt

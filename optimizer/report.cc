@@ -29,8 +29,13 @@ std::string Report::ToJson(int indent) const {
                            {"time_ms", p.time_ms},
                            {"rules", p.record.rule_counts},
                            {"matched_nodes", p.record.matched_nodes}});
+    // Why rules declined, "rule: reason" -> count: what a "why was this not fused" report reads.
+    if (!p.record.match_failures.empty()) {
+      passes_json.back()["match_failures"] = p.record.match_failures;
+    }
   }
   j["passes"] = passes_json;
+  if (!warnings.empty()) j["warnings"] = warnings;
   json outputs = json::array();
   for (const auto& o : verification_outputs) {
     json entry = {{"name", o.name}, {"max_abs_err", o.max_abs_err},

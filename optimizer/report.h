@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "optimizer/evaluator.h"
-#include "optimizer/pass/pass_manager.h"
+#include "optimizer/pass/pass_stats.h"
+#include "optimizer/verify_options.h"
 
 namespace graphopt {
 
@@ -25,6 +25,8 @@ struct Report {
   std::vector<PassStats> passes;
   std::string verification_status = "skipped";  // passed | failed | skipped
   std::string verification_message;
+  // What went wrong without failing the run (shape inference refused the model...).
+  std::vector<std::string> warnings;
   std::vector<OutputComparison> verification_outputs;
   double atol = 0, rtol = 0;
   // The symbolic-dim values each verification run used ("batch=1,seq=16").

@@ -56,11 +56,13 @@ void Node::SetInput(size_t i, Value* v) {
   if (inputs_[i]) graph_->DropUse(inputs_[i], Use{this, static_cast<int>(i)});
   inputs_[i] = v;
   if (v) graph_->AddUse(v, Use{this, static_cast<int>(i)});
+  if (graph_->observer_) graph_->observer_->OnNodeInputsChanged(this);
 }
 
 void Node::AddInput(Value* v) {
   inputs_.push_back(v);
   if (v) graph_->AddUse(v, Use{this, static_cast<int>(inputs_.size() - 1)});
+  if (graph_->observer_) graph_->observer_->OnNodeInputsChanged(this);
 }
 
 void Node::RemoveInput(size_t i) {
@@ -316,6 +318,7 @@ Node* Graph::AddNodeWithOutputs(const std::string& op_type, const std::vector<Va
     v->producer_ = n;
     v->producer_index_ = static_cast<int>(i);
   }
+  if (observer_) observer_->OnNodeAdded(n);
   return n;
 }
 
@@ -336,6 +339,7 @@ void Graph::RemoveNode(Node* n) {
                              " is still used");
     }
   }
+  if (observer_) observer_->OnNodeRemoved(n);
   for (size_t i = 0; i < n->inputs_.size(); ++i) {
     if (n->inputs_[i]) DropUse(n->inputs_[i], Use{n, static_cast<int>(i)});
   }

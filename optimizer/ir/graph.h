@@ -20,6 +20,16 @@ namespace graphopt::ir {
 class Graph;
 class Node;
 
+// Told when nodes of one graph are created, deleted or get new inputs, so a rewrite driver keeps
+// its worklist exact whatever helper edited the graph. Subgraph edits are not reported.
+class GraphObserver {
+ public:
+  virtual ~GraphObserver() = default;
+  virtual void OnNodeAdded(Node* n) = 0;
+  virtual void OnNodeRemoved(Node* n) = 0;
+  virtual void OnNodeInputsChanged(Node* n) = 0;
+};
+
 // One dimension of a declared shape: a number, a symbolic name, or unknown.
 struct Dim {
   int64_t value = -1;  // >= 0 when known
@@ -259,6 +269,10 @@ class Graph {
   // Counts nodes here and in nested subgraphs.
   size_t CountNodesRecursive() const;
 
+  // At most one observer at a time (the rewrite driver); nullptr detaches it.
+  void set_observer(GraphObserver* o) { observer_ = o; }
+  GraphObserver* observer() const { return observer_; }
+
   // For import: the shared name registry of the whole model.
   std::unordered_set<std::string>& names();
 
@@ -276,6 +290,7 @@ class Graph {
   std::vector<Value*> initializer_order_;
   std::unique_ptr<std::unordered_set<std::string>> names_;  // root only
   int64_t name_counter_ = 0;
+  GraphObserver* observer_ = nullptr;
 };
 
 struct OpsetImport {

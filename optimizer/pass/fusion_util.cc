@@ -278,12 +278,10 @@ void FoldAffineIntoGemm(ir::Graph& g, const FoldableGemm& fg, const ChannelAffin
   gemm->SetFloat("beta", 1.0f);
 }
 
-bool AbsorbConsumer(ir::Graph& g, ir::Node* consumer, ir::Value* replacement) {
+bool AbsorbConsumer(Rewriter& rw, ir::Node* consumer, ir::Value* replacement) {
   ir::Value* out = consumer->output(0);
   if (!replacement->type().has_type()) replacement->type() = out->type();
-  if (!ReplaceValue(g, out, replacement)) return false;
-  RemoveIfDead(g, consumer);
-  return true;
+  return rw.ReplaceNode(consumer, {replacement});
 }
 
 }  // namespace graphopt

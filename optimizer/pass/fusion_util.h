@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "optimizer/ir/graph.h"
+#include "optimizer/pass/rewriter.h"
 
 namespace graphopt {
 
@@ -70,6 +71,6 @@ void FoldAffineIntoGemm(ir::Graph& g, const FoldableGemm& fg, const ChannelAffin
 // Makes `consumer`'s readers read `replacement` instead of `consumer`'s output 0 and deletes
 // `consumer` (and constant producers only it read). False, nothing changed, if the output
 // name cannot be kept (see ReplaceValue).
-bool AbsorbConsumer(ir::Graph& g, ir::Node* consumer, ir::Value* replacement);
+bool AbsorbConsumer(Rewriter& rw, ir::Node* consumer, ir::Value* replacement);
 
 }  // namespace graphopt

@@ -10,23 +10,14 @@
 #include <vector>
 
 #include "optimizer/ir/graph.h"
+#include "optimizer/pass/level.h"
+#include "optimizer/pass/pass_stats.h"
 #include "optimizer/util/status.h"
 
 namespace graphopt {
 
 class Evaluator;
 struct TargetProfile;
-
-enum class Level { kDisabled = 0, kBasic = 1, kExtended = 2, kLayout = 3, kAll = 4 };
-
-const char* LevelName(Level level);
-Result<Level> ParseLevel(const std::string& name);
-
-// What a pass did, by rule: the report shows these so a user can see why a model shrank.
-struct PassRecord {
-  std::map<std::string, int64_t> rule_counts;
-  std::vector<std::string> matched_nodes;  // names of nodes a rewrite consumed (capped)
-};
 
 struct PassOptions {
   std::map<std::string, int64_t> dims;          // fixed symbolic dims
@@ -42,6 +33,10 @@ struct PassContext {
   PassRecord* record;
 
   int64_t opset(const std::string& domain = "") const { return model.OpsetVersion(domain); }
+  // Whether the target may carry `op` ("com.microsoft.Attention") at the model's opset. Rules
+  // never ask this about what they emit (the driver does, from Rule::emits); it is for a rule
+  // that defers to another pass's fusion.
+  bool MayEmit(const std::string& op) const;
   // Counts one application of `rule`, remembering the node it consumed.
   void Applied(const std::string& rule, const ir::Node* consumed = nullptr);
 };
@@ -60,7 +55,7 @@ struct PassInfo {
   // Fused operators the pass emits; it runs only when the target allows at least one of them
   // (empty: standard ONNX, always allowed).
   std::vector<std::string> emits;
-  int order = 0;            // position within its level (lower runs first)
+  int order = 0;            // tiebreak within its level (lower runs first)
   std::function<std::unique_ptr<Pass>()> factory;
 };
 
@@ -68,16 +63,27 @@ class PassRegistry {
  public:
   static PassRegistry& Get();
   void Register(PassInfo info);
+  // Declares that `pass` runs after `other` (both of one level).
+  void AddAfter(const std::string& pass, const std::string& other);
   const PassInfo* Find(const std::string& name) const;
-  // All passes sorted by (level, order, name).
+  // The passes `name` must run after (GRAPHOPT_PASS_AFTER).
+  std::vector<std::string> After(const std::string& name) const;
+  // All passes by level, then in an order that honours every declared dependency, ties broken
+  // by (order, name). With broken dependencies (see Check) the order is (level, order, name).
   std::vector<const PassInfo*> All() const;
+  // Fails naming the problem when a dependency names an unknown pass or one of another level,
+  // or when dependencies form a cycle.
+  Status Check() const;
 
  private:
+  Result<std::vector<const PassInfo*>> Ordered() const;
   std::vector<PassInfo> passes_;
+  std::vector<std::pair<std::string, std::string>> after_;  // (pass, runs after this one)
 };
 
 struct PassRegistrar {
   explicit PassRegistrar(PassInfo info) { PassRegistry::Get().Register(std::move(info)); }
+  PassRegistrar(const char* pass, const char* other) { PassRegistry::Get().AddAfter(pass, other); }
 };
 
 }  // namespace graphopt
@@ -90,3 +96,8 @@ struct PassRegistrar {
       ::graphopt::PassInfo{name, ::graphopt::Level::level, description,                      \
                            std::vector<std::string>{__VA_ARGS__}, order,                     \
                            [] { return std::unique_ptr<::graphopt::Pass>(new Class()); }})
+// GRAPHOPT_PASS_AFTER("decompose_batchnorm", "fuse_conv_batchnorm"): the first runs after the
+// second in every iteration (both of one level; checked for cycles, shown by `graphopt passes`).
+#define GRAPHOPT_PASS_AFTER(pass, other)                                                     \
+  static const ::graphopt::PassRegistrar GRAPHOPT_PASS_CONCAT(pass_after_, __COUNTER__)(pass, \
+                                                                                       other)

@@ -1,10 +1,21 @@
 #include "optimizer/pass/pass_manager.h"
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "optimizer/ir/printer.h"
+#include "optimizer/ir/verifier.h"
 
 namespace graphopt {
 
 namespace {
+
+bool VerifyIrFromEnvironment() {
+  const char* v = std::getenv("GRAPHOPT_VERIFY_IR");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
 
 bool TargetAllowsAny(const TargetProfile& target, const std::vector<std::string>& emits) {
   if (emits.empty()) return true;
@@ -22,6 +33,7 @@ bool TargetAllowsAny(const TargetProfile& target, const std::vector<std::string>
 Result<std::vector<const PassInfo*>> PassManager::Select(const PassManagerOptions& options,
                                                          const TargetProfile& target) {
   auto& registry = PassRegistry::Get();
+  RETURN_IF_ERROR(registry.Check());
   for (const auto* names : {&options.enable, &options.disable}) {
     for (const auto& name : *names) {
       if (!registry.Find(name)) {
@@ -52,6 +64,7 @@ Result<std::vector<PassStats>> PassManager::Run(ir::Model& model, const TargetPr
     stats[i].level = selected[i]->level;
   }
   using Clock = std::chrono::steady_clock;
+  const bool verify_ir = options.verify_ir || VerifyIrFromEnvironment();
   // Each iteration runs every selected pass once; stop when an iteration changes nothing.
   for (int iteration = 0; iteration < options.max_iterations; ++iteration) {
     bool changed = false;
@@ -63,16 +76,30 @@ Result<std::vector<PassStats>> PassManager::Run(ir::Model& model, const TargetPr
       if (s.runs == 0) s.nodes_before = nodes_before;
       PassContext ctx{model, target, options.pass_options, evaluator, &s.record};
       const auto start = Clock::now();
-      auto applied = passes[i]->Run(ctx);
+      Result<int64_t> applied = 0;
+      try {
+        applied = passes[i]->Run(ctx);
+      } catch (const std::logic_error& e) {
+        // IR misuse (a node removed while still read, a name taken twice...): a bug of the pass.
+        return Internal("pass " + s.name + " misused the IR: " + e.what());
+      }
       if (!applied.ok()) {
         return Status(applied.status().code(),
                       "pass " + s.name + ": " + applied.status().message());
       }
       if (*applied > 0) {
         // Passes may append nodes anywhere; restore topological order for the next one.
-        RETURN_IF_ERROR(model.graph->SortTopologically());
+        Status sorted = model.graph->SortTopologically();
+        if (!sorted.ok()) return Status(sorted.code(), "after pass " + s.name + ": " + sorted.message());
         model.graph->PruneOrphanValues();
         changed = true;
+      }
+      if (verify_ir) {
+        Status valid = ir::VerifyModel(model);
+        if (!valid.ok()) return Status(valid.code(), "after pass " + s.name + ": " + valid.message());
+      }
+      if (options.print_ir && (options.print_ir_after == "all" || options.print_ir_after == s.name)) {
+        options.print_ir(s.name, ir::ModelText(model));
       }
       s.time_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       s.applied += *applied;

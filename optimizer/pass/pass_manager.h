@@ -8,20 +8,10 @@
 #include <vector>
 
 #include "optimizer/pass/pass.h"
+#include "optimizer/pass/pass_stats.h"
 #include "optimizer/target.h"
 
 namespace graphopt {
-
-struct PassStats {
-  std::string name;
-  Level level = Level::kBasic;
-  int64_t applied = 0;
-  int64_t runs = 0;
-  int64_t nodes_before = 0;  // when the pass first ran
-  int64_t nodes_after = 0;   // when it last ran
-  double time_ms = 0;
-  PassRecord record;
-};
 
 struct PassManagerOptions {
   Level level = Level::kBasic;
@@ -33,6 +23,12 @@ struct PassManagerOptions {
   std::function<void(int, int, const std::string&)> on_pass;
   // Checked between passes; when it returns true the run stops with CANCELLED.
   std::function<bool()> cancelled;
+  // Checks the IR's invariants after every pass (also on when GRAPHOPT_VERIFY_IR=1); a
+  // violation fails the run naming the pass.
+  bool verify_ir = false;
+  // Prints the graph after this pass (or "all") in ONNX text format, to `print_ir`.
+  std::string print_ir_after;
+  std::function<void(const std::string& pass, const std::string& text)> print_ir;
 };
 
 class PassManager {

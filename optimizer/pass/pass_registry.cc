@@ -1,6 +1,9 @@
 #include <algorithm>
+#include <map>
 
 #include "optimizer/pass/pass.h"
+#include "optimizer/pass/rule.h"
+#include "optimizer/target.h"
 
 namespace graphopt {
 
@@ -22,6 +25,10 @@ Result<Level> ParseLevel(const std::string& name) {
   return InvalidArgument("unknown level '" + name + "' (use disabled, basic, extended, layout or all)");
 }
 
+bool PassContext::MayEmit(const std::string& op) const {
+  return TargetMayEmit(target, op, opset());
+}
+
 void PassContext::Applied(const std::string& rule, const ir::Node* consumed) {
   if (!record) return;
   record->rule_counts[rule]++;
@@ -39,6 +46,10 @@ PassRegistry& PassRegistry::Get() {
 
 void PassRegistry::Register(PassInfo info) { passes_.push_back(std::move(info)); }
 
+void PassRegistry::AddAfter(const std::string& pass, const std::string& other) {
+  after_.emplace_back(pass, other);
+}
+
 const PassInfo* PassRegistry::Find(const std::string& name) const {
   for (const auto& p : passes_) {
     if (p.name == name) return &p;
@@ -46,14 +57,82 @@ const PassInfo* PassRegistry::Find(const std::string& name) const {
   return nullptr;
 }
 
+std::vector<std::string> PassRegistry::After(const std::string& name) const {
+  std::vector<std::string> out;
+  for (const auto& [pass, other] : after_) {
+    if (pass == name) out.push_back(other);
+  }
+  return out;
+}
+
+namespace {
+
+bool ByLevelOrderName(const PassInfo* a, const PassInfo* b) {
+  if (a->level != b->level) return a->level < b->level;
+  if (a->order != b->order) return a->order < b->order;
+  return a->name < b->name;
+}
+
+}  // namespace
+
+Result<std::vector<const PassInfo*>> PassRegistry::Ordered() const {
+  std::vector<const PassInfo*> sorted;
+  for (const auto& p : passes_) sorted.push_back(&p);
+  std::sort(sorted.begin(), sorted.end(), ByLevelOrderName);
+  std::map<const PassInfo*, std::vector<const PassInfo*>> successors;
+  std::map<const PassInfo*, int> waiting;  // unfinished predecessors
+  for (const auto& [name, other] : after_) {
+    const PassInfo* p = Find(name);
+    const PassInfo* q = Find(other);
+    if (!p || !q) {
+      return InvalidArgument("GRAPHOPT_PASS_AFTER(" + name + ", " + other + "): unknown pass");
+    }
+    if (p->level != q->level) {
+      return InvalidArgument("GRAPHOPT_PASS_AFTER(" + name + ", " + other +
+                             "): passes of different levels (levels already order them)");
+    }
+    successors[q].push_back(p);
+    waiting[p]++;
+  }
+  // Kahn's algorithm, always taking the first ready pass in (level, order, name) order.
+  std::vector<const PassInfo*> out;
+  std::vector<bool> done(sorted.size(), false);
+  while (out.size() < sorted.size()) {
+    size_t pick = sorted.size();
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      if (!done[i] && waiting[sorted[i]] == 0) {
+        pick = i;
+        break;
+      }
+    }
+    if (pick == sorted.size()) {
+      std::string cycle;
+      for (size_t i = 0; i < sorted.size(); ++i) {
+        if (!done[i]) cycle += (cycle.empty() ? "" : ", ") + sorted[i]->name;
+      }
+      return InvalidArgument("pass dependencies form a cycle among: " + cycle);
+    }
+    // A pass never runs before a lower level's passes: the level stays the first key.
+    for (size_t i = 0; i < pick; ++i) {
+      if (!done[i] && sorted[i]->level < sorted[pick]->level) {
+        return InvalidArgument("pass dependencies form a cycle through " + sorted[i]->name);
+      }
+    }
+    done[pick] = true;
+    out.push_back(sorted[pick]);
+    for (const PassInfo* s : successors[sorted[pick]]) waiting[s]--;
+  }
+  return out;
+}
+
+Status PassRegistry::Check() const { return Ordered().status(); }
+
 std::vector<const PassInfo*> PassRegistry::All() const {
+  auto ordered = Ordered();
+  if (ordered.ok()) return *ordered;
   std::vector<const PassInfo*> out;
   for (const auto& p : passes_) out.push_back(&p);
-  std::sort(out.begin(), out.end(), [](const PassInfo* a, const PassInfo* b) {
-    if (a->level != b->level) return a->level < b->level;
-    if (a->order != b->order) return a->order < b->order;
-    return a->name < b->name;
-  });
+  std::sort(out.begin(), out.end(), ByLevelOrderName);
   return out;
 }
 

@@ -6,7 +6,6 @@
 #include <unordered_set>
 
 #include "optimizer/pass/rewrite_util.h"
-#include "optimizer/target.h"
 
 namespace graphopt::pattern {
 
@@ -18,6 +17,23 @@ Pattern Pattern::Where(std::function<bool(const ir::Node*)> predicate) && {
 Pattern Pattern::IgnoreExtraInputs() && {
   extra_inputs_ = true;
   return std::move(*this);
+}
+
+Pattern Pattern::InDomain(std::string domain) && {
+  domain_ = domain == "ai.onnx" ? "" : std::move(domain);
+  return std::move(*this);
+}
+
+Pattern Pattern::AtOutput(int index) && {
+  output_ = index;
+  return std::move(*this);
+}
+
+const Pattern& PerOpset::At(int64_t opset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot = built_[opset];
+  if (!slot) slot = std::make_unique<Pattern>(build_(opset));
+  return *slot;
 }
 
 Pattern Any(std::string name) {
@@ -119,9 +135,10 @@ class Matcher {
   }
 
   bool RunOp(const Pattern& p, ir::Value* v, const Next& next) {
-    if (!v || !v->producer() || v->producer_index() != 0) return false;
+    if (!v || !v->producer() || v->producer_index() != p.output_) return false;
     ir::Node* n = v->producer();
-    if (!n->is_onnx_domain() || n->op_type() != p.op_) return false;
+    const bool domain_ok = p.domain_.empty() ? n->is_onnx_domain() : n->domain() == p.domain_;
+    if (!domain_ok || n->op_type() != p.op_) return false;
     const size_t want = p.inputs_.size();
     if (n->inputs().size() < want || (!p.extra_inputs_ && n->inputs().size() != want)) return false;
     for (size_t i = 0; i < want; ++i) {
@@ -189,16 +206,15 @@ std::vector<std::string> NodeNames(const std::vector<ir::Node*>& nodes) {
   return names;
 }
 
-ir::Node* ReplaceWithFused(ir::Graph& g, ir::Node* root, const std::string& op,
+ir::Node* ReplaceWithFused(Rewriter& rw, ir::Node* root, const std::string& op,
                            const std::string& domain, const std::vector<ir::Value*>& inputs) {
   const std::string hint = root->name().empty() ? op : root->name() + "_" + op;
-  ir::Node* fused = g.AddNode(op, inputs, 1, hint, domain);
+  ir::Node* fused = rw.CreateNode(op, inputs, 1, hint, domain);
   fused->output(0)->type() = root->output(0)->type();
-  if (!ReplaceValue(g, root->output(0), fused->output(0))) {
-    g.RemoveNode(fused);
+  if (!rw.ReplaceNode(root, {fused->output(0)})) {
+    rw.Erase(fused);
     return nullptr;
   }
-  RemoveIfDead(g, root);
   return fused;
 }
 
@@ -243,48 +259,3 @@ bool ReducesLastAxis(const ir::Node* reduce_mean, int64_t rank) {
 
 }  // namespace graphopt::pattern
 
-namespace graphopt {
-
-FusionPass::FusionPass(std::vector<FusionRule> rules) {
-  for (auto& r : rules) by_root_[TargetProfile::Key(r.root_domain, r.root_op)].push_back(r);
-}
-
-Result<int64_t> FusionPass::Run(PassContext& ctx) {
-  ir::Graph& g = *ctx.model.graph;
-  int64_t applied = 0;
-  // Rules delete nodes other than their root; only visit nodes still in the graph.
-  auto nodes = g.nodes();
-  std::unordered_set<ir::Node*> live(nodes.begin(), nodes.end());
-  for (ir::Node* n : nodes) {
-    if (!live.count(n)) continue;
-    auto it = by_root_.find(TargetProfile::Key(n->domain(), n->op_type()));
-    if (it == by_root_.end()) continue;
-    for (const FusionRule& rule : it->second) {
-      std::vector<std::string> consumed;
-      if (!rule.apply(ctx, n, &consumed)) continue;
-      ++applied;
-      if (ctx.record) {
-        ctx.record->rule_counts[rule.name]++;
-        for (const std::string& name : consumed) {
-          if (ctx.record->matched_nodes.size() < 200) ctx.record->matched_nodes.push_back(name);
-        }
-      }
-      live.clear();
-      for (ir::Node* m : g.nodes()) live.insert(m);
-      break;
-    }
-  }
-  if (applied > 0) ImportFusedDomains(ctx);
-  return applied;
-}
-
-void ImportFusedDomains(PassContext& ctx) {
-  for (const ir::Node* n : ctx.model.graph->nodes()) {
-    const std::string& d = n->domain();
-    if (n->is_onnx_domain() || ctx.model.OpsetVersion(d) > 0) continue;
-    auto it = ctx.target.domains.find(d);
-    ctx.model.SetOpsetVersion(d, it != ctx.target.domains.end() ? it->second : 1);
-  }
-}
-
-}  // namespace graphopt

@@ -1,9 +1,10 @@
-// A small declarative pattern matcher for the fusion passes, and the driver that runs fusion
-// rules: a pattern is a tree of operators over named values and constants, matched backwards
-// from a root value, so each fusion states its shape once instead of walking producers by hand.
+// A small declarative pattern matcher for the fusion rules: a pattern is a tree of operators over
+// named values and constants, matched backwards from a root value, so each fusion states its
+// shape once instead of walking producers by hand. Rules run on the driver of rule.h.
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +14,8 @@
 
 #include "optimizer/ir/graph.h"
 #include "optimizer/pass/pass.h"
+#include "optimizer/pass/rewriter.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt::pattern {
 
@@ -25,6 +28,10 @@ class Pattern {
   // Lets the operator have more inputs than the pattern lists (Clip's optional bounds, read by
   // a Where predicate instead).
   Pattern IgnoreExtraInputs() &&;
+  // The operator's domain ("com.microsoft"); default: the ONNX domain ("" or "ai.onnx").
+  Pattern InDomain(std::string domain) &&;
+  // The value is the operator's output `index` (default 0).
+  Pattern AtOutput(int index) &&;
 
  private:
   friend Pattern Any(std::string);
@@ -40,6 +47,8 @@ class Pattern {
   std::vector<Pattern> inputs_;  // operator inputs or OneOf alternatives
   double value_ = 0, tolerance_ = 0;
   bool extra_inputs_ = false;
+  std::string domain_;  // "" = the ONNX domain
+  int output_ = 0;
   std::vector<std::function<bool(const ir::Node*)>> predicates_;
 };
 
@@ -50,8 +59,9 @@ Pattern Any(std::string name);
 Pattern Const(std::string name = "");
 // A constant holding exactly one element (rank 0 or 1) within `tolerance` of `value`.
 Pattern Scalar(double value, double tolerance = 0, std::string name = "");
-// An operator of the default domain whose output 0 is the value, with exactly these inputs
-// (none omitted). Add and Mul also match with their two operands swapped. `name` binds the node.
+// An operator whose output 0 is the value (see AtOutput), of the default domain (see InDomain),
+// with exactly these inputs (none omitted). Add and Mul also match with their two operands
+// swapped. `name` binds the node.
 Pattern Op(std::string op, std::vector<Pattern> inputs, std::string name = "");
 // The first alternative that leads to a complete match.
 Pattern OneOf(std::vector<Pattern> alternatives);
@@ -70,6 +80,21 @@ struct Match {
 // Matches `p` against the value `v`, trying operand orders and alternatives until one fits.
 std::optional<Match> MatchValue(const Pattern& p, ir::Value* v);
 
+// A pattern that depends on the model's opset (Clip's bounds moved from attributes to inputs),
+// built once per opset on first use and then shared (thread-safe):
+//   static pattern::PerOpset kPattern(HardSwishPattern);
+//   auto m = pattern::MatchValue(kPattern.At(ctx.opset()), root->output(0));
+class PerOpset {
+ public:
+  explicit PerOpset(std::function<Pattern(int64_t)> build) : build_(std::move(build)) {}
+  const Pattern& At(int64_t opset);
+
+ private:
+  std::function<Pattern(int64_t)> build_;
+  std::mutex mu_;
+  std::map<int64_t, std::unique_ptr<Pattern>> built_;
+};
+
 // True when every matched node but `root` feeds only matched nodes and no graph output, so a
 // fused operator replacing `root` may take all of them away.
 bool IsSelfContained(const Match& m, const ir::Node* root);
@@ -81,7 +106,7 @@ std::vector<std::string> NodeNames(const std::vector<ir::Node*>& nodes);
 // reader of `root`'s output read it instead (keeping a graph output's name) and deletes `root`
 // and whatever only it fed. Returns nullptr, graph unchanged, when the output cannot be taken
 // over (see ReplaceValue).
-ir::Node* ReplaceWithFused(ir::Graph& g, ir::Node* root, const std::string& op,
+ir::Node* ReplaceWithFused(Rewriter& rw, ir::Node* root, const std::string& op,
                            const std::string& domain, const std::vector<ir::Value*>& inputs);
 
 // True for float, float16, bfloat16 and double values.
@@ -96,33 +121,3 @@ std::optional<std::pair<double, double>> ClipBounds(const ir::Node* clip, int64_
 bool ReducesLastAxis(const ir::Node* reduce_mean, int64_t rank);
 
 }  // namespace graphopt::pattern
-
-namespace graphopt {
-
-// One fusion: a root operator kind and a rewrite that either replaces the subgraph ending at
-// `root` and returns true, having filled `consumed` with the names of the nodes it took (read
-// them before deleting: NodeNames(match.matched)), or returns false and changes nothing.
-struct FusionRule {
-  std::string name;         // shown in the report: "gelu_erf"
-  std::string root_op;      // "Mul"
-  std::string root_domain;  // "" for the default domain
-  std::function<bool(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed)> apply;
-};
-
-// Runs its fusion rules over the graph in one walk (the pass manager repeats passes to a fixed
-// point) and records, per rule, the matches and the names of the nodes each one consumed.
-class FusionPass : public Pass {
- public:
-  explicit FusionPass(std::vector<FusionRule> rules);
-  Result<int64_t> Run(PassContext& ctx) override;
-
- private:
-  std::unordered_map<std::string, std::vector<FusionRule>> by_root_;
-};
-
-// Adds an opset import for every non-default domain the graph's nodes use and the model does
-// not import yet, at the version the target profile names (ONNX Runtime and shape inference
-// refuse nodes of unimported domains).
-void ImportFusedDomains(PassContext& ctx);
-
-}  // namespace graphopt

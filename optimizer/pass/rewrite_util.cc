@@ -47,6 +47,10 @@ bool CanInheritOutputName(const ir::Graph& g, const ir::Value* to) {
 
 }  // namespace
 
+bool CanReplaceValue(const ir::Graph& g, const ir::Value* from, const ir::Value* to) {
+  return from != to && (!from->is_graph_output() || CanInheritOutputName(g, to));
+}
+
 bool ReplaceValue(ir::Graph& g, ir::Value* from, ir::Value* to) {
   if (from == to) return false;
   if (!from->is_graph_output()) {

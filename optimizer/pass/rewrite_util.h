@@ -30,6 +30,8 @@ bool BypassNode(ir::Graph& g, ir::Node* n, size_t input_index = 0);
 // Replaces every use of `from` by `to`, renaming `to` when `from` is a graph output (same
 // conditions as BypassNode). Returns false and changes nothing when that is impossible.
 bool ReplaceValue(ir::Graph& g, ir::Value* from, ir::Value* to);
+// Whether ReplaceValue(g, from, to) would succeed.
+bool CanReplaceValue(const ir::Graph& g, const ir::Value* from, const ir::Value* to);
 
 // True when only `n` reads `v` and `v` is not a graph output (safe to fold `v` away).
 bool HasSingleUse(const ir::Value* v);

@@ -25,7 +25,7 @@
 #include "server/jobs/job_listener.h"
 #include "server/jobs/job_queue.h"
 #include "server/jobs/job_runner.h"
-#include "server/service/observer.h"
+#include "server/jobs/observer.h"
 #include "server/store/blob_store.h"
 #include "server/store/job_store.h"
 #include "server/store/leased_job_store.h"

@@ -2,7 +2,7 @@
 // This is the only file of the server that includes optimizer headers beyond status.h.
 #include "server/jobs/pipeline_job_runner.h"
 
-#include "optimizer/pass/pass.h"
+#include "optimizer/pass/level.h"
 #include "optimizer/pipeline.h"
 #include "optimizer/target.h"
 

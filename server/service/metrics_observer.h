@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "server/metrics/metrics.h"
-#include "server/service/observer.h"
+#include "server/jobs/observer.h"
 
 namespace graphopt::server {
 

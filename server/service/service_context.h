@@ -11,7 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "server/jobs/job_manager.h"
-#include "server/service/observer.h"
+#include "server/jobs/observer.h"
 #include "server/service/status_mapping.h"
 #include "server/store/blob_store.h"
 #include "server/store/job_store.h"

@@ -10,7 +10,7 @@ namespace {
 // Preconditions: inference BN with constant parameters; the input's rank (>= 2) and element
 // type known so the constants can be shaped [C,1,..,1] and typed like the input; not after
 // a Conv or Gemm the fusions can fold it into (they run first and remove a whole node).
-bool DecomposeBn(PassContext& ctx, ir::Node* bn) {
+RewriteResult DecomposeBn(PassContext& ctx, Rewriter& rw, ir::Node* bn) {
   ir::Value* x = bn->input(0);
   if (!x || MatchFoldableConv(x) || MatchFoldableGemm(x)) return false;
   const auto& type = x->type();
@@ -21,28 +21,31 @@ bool DecomposeBn(PassContext& ctx, ir::Node* bn) {
   const auto channels = static_cast<int64_t>(affine->scale.size());
   if (channel_dim.known() && channel_dim.value != channels) return false;
 
-  ir::Graph& g = *ctx.model.graph;
   Shape shape(type.shape->size() - 1, 1);
   shape[0] = channels;
   const std::string hint = bn->name().empty() ? "batchnorm" : bn->name();
   ir::Value* scale =
-      g.NewInitializer(hint + "_scale", MakeFloatTensor(type.elem_type, shape, affine->scale));
+      rw.CreateInitializer(hint + "_scale", MakeFloatTensor(type.elem_type, shape, affine->scale));
   ir::Value* shift =
-      g.NewInitializer(hint + "_shift", MakeFloatTensor(type.elem_type, shape, affine->shift));
-  ir::Node* mul = g.AddNode("Mul", {x, scale}, 1, hint + "_mul");
-  ir::Node* add = g.AddNode("Add", {mul->output(0), shift}, 1, hint + "_add");
+      rw.CreateInitializer(hint + "_shift", MakeFloatTensor(type.elem_type, shape, affine->shift));
+  ir::Node* mul = rw.CreateNode("Mul", {x, scale}, 1, hint + "_mul");
+  ir::Node* add = rw.CreateNode("Add", {mul->output(0), shift}, 1, hint + "_add");
   mul->output(0)->type() = type;
   add->output(0)->type() = bn->output(0)->type().has_type() ? bn->output(0)->type() : type;
   // Cannot fail: the Add's output is a fresh node output, so it may take the BN's name.
-  return AbsorbConsumer(g, bn, add->output(0));
+  return AbsorbConsumer(rw, bn, add->output(0));
 }
 
 }  // namespace
 
 DecomposeBatchNorm::DecomposeBatchNorm()
-    : RuleSetPass({{"batchnorm_to_mul_add", "BatchNormalization", DecomposeBn}}) {}
+    : RulePass({{"batchnorm_to_mul_add", "BatchNormalization", "", DecomposeBn}}) {}
 
 GRAPHOPT_REGISTER_PASS(DecomposeBatchNorm, "decompose_batchnorm", kBasic, 190,
                        "rewrite a BatchNormalization no Conv/Gemm absorbs as Mul + Add");
+
+// After fuse_conv_batchnorm: the fusions remove a whole node; decomposing first would leave a Mul + Add.
+GRAPHOPT_PASS_AFTER("decompose_batchnorm", "fuse_conv_batchnorm");
+GRAPHOPT_PASS_AFTER("decompose_batchnorm", "fuse_gemm_batchnorm");
 
 }  // namespace graphopt

@@ -2,11 +2,11 @@
 // Mul + Add by constant per-channel scale and shift (standard ONNX every backend runs fast).
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class DecomposeBatchNorm : public RuleSetPass {
+class DecomposeBatchNorm : public RulePass {
  public:
   DecomposeBatchNorm();
 };

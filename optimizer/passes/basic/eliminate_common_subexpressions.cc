@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "optimizer/pass/rewrite_util.h"
+#include "optimizer/pass/rewriter.h"
 
 namespace graphopt {
 
@@ -58,6 +59,7 @@ bool Mergeable(const ir::Node* n) {
 
 Result<int64_t> EliminateCommonSubexpressions::Run(PassContext& ctx) {
   ir::Graph& g = *ctx.model.graph;
+  Rewriter rw(g);
   std::unordered_map<std::string, std::vector<ir::Node*>> seen;
   int64_t merged = 0;
   for (ir::Node* n : g.nodes()) {
@@ -85,11 +87,11 @@ Result<int64_t> EliminateCommonSubexpressions::Run(PassContext& ctx) {
         all_moved = false;
         continue;
       }
-      if (!ReplaceValue(g, dup, keep)) all_moved = false;
+      if (!rw.ReplaceValue(dup, keep)) all_moved = false;
     }
     if (all_moved) {
       ctx.Applied("common_subexpression", n);
-      RemoveIfDead(g, n);
+      rw.EraseIfDead(n);
       ++merged;
     }
   }

@@ -6,7 +6,7 @@ namespace graphopt {
 
 namespace {
 
-bool Dropout(PassContext& ctx, ir::Node* n) {
+RewriteResult Dropout(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   // training_mode (input 2, opset 12+) must be absent or a constant false.
   if (ir::Value* training = n->input(2)) {
     if (!IsScalarConstantEqual(training, 0.0)) return false;
@@ -17,12 +17,12 @@ bool Dropout(PassContext& ctx, ir::Node* n) {
   if (ir::Value* mask = n->output(1)) {
     if (!mask->uses().empty() || mask->is_graph_output()) return false;
   }
-  return BypassNode(*ctx.model.graph, n);
+  return rw.Bypass(n);
 }
 
 }  // namespace
 
-EliminateDropout::EliminateDropout() : RuleSetPass({{"dropout", "Dropout", Dropout}}) {}
+EliminateDropout::EliminateDropout() : RulePass({{"dropout", "Dropout", "", Dropout}}) {}
 
 GRAPHOPT_REGISTER_PASS(EliminateDropout, "eliminate_dropout", kBasic, 11,
                        "remove Dropout in inference graphs (mask unused, not training)");

@@ -1,11 +1,11 @@
 // Removes Dropout, which is the identity at inference (unless training_mode is set).
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class EliminateDropout : public RuleSetPass {
+class EliminateDropout : public RulePass {
  public:
   EliminateDropout();
 };

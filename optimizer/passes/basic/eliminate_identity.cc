@@ -6,11 +6,11 @@ namespace graphopt {
 
 namespace {
 
-bool Identity(PassContext& ctx, ir::Node* n) { return BypassNode(*ctx.model.graph, n); }
+RewriteResult Identity(PassContext& ctx, Rewriter& rw, ir::Node* n) { return rw.Bypass(n); }
 
 }  // namespace
 
-EliminateIdentity::EliminateIdentity() : RuleSetPass({{"identity", "Identity", Identity}}) {}
+EliminateIdentity::EliminateIdentity() : RulePass({{"identity", "Identity", "", Identity}}) {}
 
 GRAPHOPT_REGISTER_PASS(EliminateIdentity, "eliminate_identity", kBasic, 10,
                        "remove Identity nodes (consumers read the input directly)");

@@ -1,11 +1,11 @@
 // Removes Identity nodes by reading their input directly.
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class EliminateIdentity : public RuleSetPass {
+class EliminateIdentity : public RulePass {
  public:
   EliminateIdentity();
 };

@@ -8,9 +8,7 @@ namespace graphopt {
 
 namespace {
 
-ir::Graph& G(PassContext& ctx) { return *ctx.model.graph; }
-
-bool NopTranspose(PassContext& ctx, ir::Node* n) {
+RewriteResult NopTranspose(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   const auto perm = n->GetInts("perm");
   if (perm.empty()) {
     // Default perm reverses the axes: the identity only for rank <= 1.
@@ -20,16 +18,16 @@ bool NopTranspose(PassContext& ctx, ir::Node* n) {
   for (size_t i = 0; i < perm.size(); ++i) {
     if (perm[i] != static_cast<int64_t>(i)) return false;
   }
-  return BypassNode(G(ctx), n);
+  return rw.Bypass(n);
 }
 
-bool NopCast(PassContext& ctx, ir::Node* n) {
+RewriteResult NopCast(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   const DataType from = n->input(0)->elem_type();
   if (from == DataType::kUndefined || static_cast<int64_t>(from) != n->GetInt("to", -1)) return false;
-  return BypassNode(G(ctx), n);
+  return rw.Bypass(n);
 }
 
-bool NopReshape(PassContext& ctx, ir::Node* n) {
+RewriteResult NopReshape(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   auto in_shape = StaticShape(n->input(0));
   auto target = ConstantInts(n->input(1));
   if (!in_shape || !target || target->size() != in_shape->size()) return false;
@@ -40,10 +38,10 @@ bool NopReshape(PassContext& ctx, ir::Node* n) {
     // A single -1 with every other dim equal also infers the same dim.
     if (!same && t != -1) return false;
   }
-  return BypassNode(G(ctx), n);
+  return rw.Bypass(n);
 }
 
-bool NopExpand(PassContext& ctx, ir::Node* n) {
+RewriteResult NopExpand(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   auto in_shape = StaticShape(n->input(0));
   auto target = ConstantInts(n->input(1));
   if (!in_shape || !target || target->size() > in_shape->size()) return false;
@@ -53,10 +51,10 @@ bool NopExpand(PassContext& ctx, ir::Node* n) {
     const int64_t t = (*target)[i];
     if (t != 1 && t != (*in_shape)[offset + i]) return false;
   }
-  return BypassNode(G(ctx), n);
+  return rw.Bypass(n);
 }
 
-bool NopPad(PassContext& ctx, ir::Node* n) {
+RewriteResult NopPad(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   std::vector<int64_t> pads;
   if (ctx.opset() < 11) {
     pads = n->GetInts("pads");
@@ -68,10 +66,10 @@ bool NopPad(PassContext& ctx, ir::Node* n) {
   for (int64_t p : pads) {
     if (p != 0) return false;
   }
-  return BypassNode(G(ctx), n);
+  return rw.Bypass(n);
 }
 
-bool NopSlice(PassContext& ctx, ir::Node* n) {
+RewriteResult NopSlice(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   if (ctx.opset() < 10) return false;  // attribute form is rare in modern exports
   auto starts = ConstantInts(n->input(1));
   auto ends = ConstantInts(n->input(2));
@@ -97,24 +95,24 @@ bool NopSlice(PassContext& ctx, ir::Node* n) {
     const ir::Dim& d = (*shape)[static_cast<size_t>(axis)];
     if (!d.known() || end < d.value) return false;
   }
-  return BypassNode(G(ctx), n);
+  return rw.Bypass(n);
 }
 
-bool NopConcat(PassContext& ctx, ir::Node* n) {
+RewriteResult NopConcat(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   if (n->inputs().size() != 1) return false;
-  return BypassNode(G(ctx), n);
+  return rw.Bypass(n);
 }
 
 }  // namespace
 
 EliminateNop::EliminateNop()
-    : RuleSetPass({{"nop_transpose", "Transpose", NopTranspose},
-                   {"nop_cast", "Cast", NopCast},
-                   {"nop_reshape", "Reshape", NopReshape},
-                   {"nop_expand", "Expand", NopExpand},
-                   {"nop_pad", "Pad", NopPad},
-                   {"nop_slice", "Slice", NopSlice},
-                   {"nop_concat", "Concat", NopConcat}}) {}
+    : RulePass({{"nop_transpose", "Transpose", "", NopTranspose},
+                {"nop_cast", "Cast", "", NopCast},
+                {"nop_reshape", "Reshape", "", NopReshape},
+                {"nop_expand", "Expand", "", NopExpand},
+                {"nop_pad", "Pad", "", NopPad},
+                {"nop_slice", "Slice", "", NopSlice},
+                {"nop_concat", "Concat", "", NopConcat}}) {}
 
 GRAPHOPT_REGISTER_PASS(EliminateNop, "eliminate_nop", kBasic, 12,
                        "remove no-op Transpose, Cast, Reshape, Expand, Pad, Slice and Concat");

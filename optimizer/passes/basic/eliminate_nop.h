@@ -3,11 +3,11 @@
 // single-input Concat.
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class EliminateNop : public RuleSetPass {
+class EliminateNop : public RulePass {
  public:
   EliminateNop();
 };

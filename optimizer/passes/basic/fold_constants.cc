@@ -49,8 +49,11 @@ std::optional<Tensor> FoldShapeQuery(const ir::Node* n) {
 Result<int64_t> FoldConstants::Run(PassContext& ctx) {
   ir::Model& model = ctx.model;
   ir::Graph& g = *model.graph;
-  // Earlier rewrites may have made more shapes static; folding Shape needs them fresh.
-  (void)ir::InferShapes(model);
+  // Earlier rewrites may have made more shapes static; folding Shape needs them fresh. When
+  // inference fails, folding goes on with the shapes known so far; the record says why.
+  if (Status inferred = ir::InferShapes(model); !inferred.ok() && ctx.record) {
+    ctx.record->match_failures.emplace("shape inference: " + inferred.message(), 1);
+  }
   int64_t folded = 0;
   for (ir::Node* n : g.nodes()) {
     if (!n->is_onnx_domain() || n->HasSubgraphs() || IsNondeterministic(n)) continue;

@@ -2,11 +2,11 @@
 // into the Conv's weights, the shift into its bias.
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class FuseConvBatchNorm : public RuleSetPass {
+class FuseConvBatchNorm : public RulePass {
  public:
   FuseConvBatchNorm();
 };

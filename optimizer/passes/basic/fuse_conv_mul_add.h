@@ -2,11 +2,11 @@
 // (Mul) or bias (Add).
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class FuseConvMulAdd : public RuleSetPass {
+class FuseConvMulAdd : public RulePass {
  public:
   FuseConvMulAdd();
 };

@@ -1,11 +1,11 @@
 // Folds an inference BatchNormalization over a Gemm's output columns into the Gemm's B and C.
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class FuseGemmBatchNorm : public RuleSetPass {
+class FuseGemmBatchNorm : public RulePass {
  public:
   FuseGemmBatchNorm();
 };

@@ -21,7 +21,7 @@ bool DimIs(int64_t d, const ir::Dim& n) { return n.known() && n.value == d; }
 // MatMul's output read only by the Add; the bias of static shape and unidirectionally
 // broadcastable to [M, N] without growing the result (Gemm's C rule): rank <= 2, each dim 1
 // or equal to the product's.
-bool MatMulAdd(PassContext& ctx, ir::Node* add) {
+RewriteResult MatMulAdd(PassContext& ctx, Rewriter& rw, ir::Node* add) {
   if (ctx.opset() < 7 || add->inputs().size() != 2) return false;
   for (size_t side = 0; side < 2; ++side) {
     ir::Value* product = add->input(side);
@@ -39,12 +39,11 @@ bool MatMulAdd(PassContext& ctx, ir::Node* add) {
     if (!c.empty() && c.back() != 1 && !DimIs(c.back(), n)) return false;
     if (c.size() == 2 && c[0] != 1 && !DimIs(c[0], m)) return false;
 
-    ir::Graph& g = *ctx.model.graph;
     ir::Node* gemm =
-        g.AddNode("Gemm", {a, b, bias}, 1, matmul->name().empty() ? "gemm" : matmul->name());
+        rw.CreateNode("Gemm", {a, b, bias}, 1, matmul->name().empty() ? "gemm" : matmul->name());
     gemm->output(0)->type() = add->output(0)->type();
     // Cannot fail: the Gemm's output is a fresh node output, so it may take the Add's name.
-    return AbsorbConsumer(g, add, gemm->output(0));
+    return AbsorbConsumer(rw, add, gemm->output(0));
   }
   return false;
 }
@@ -52,7 +51,7 @@ bool MatMulAdd(PassContext& ctx, ir::Node* add) {
 }  // namespace
 
 FuseMatMulAddIntoGemm::FuseMatMulAddIntoGemm()
-    : RuleSetPass({{"matmul_add_to_gemm", "Add", MatMulAdd}}) {}
+    : RulePass({{"matmul_add_to_gemm", "Add", "", MatMulAdd}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseMatMulAddIntoGemm, "fuse_matmul_add_into_gemm", kBasic, 140,
                        "rewrite 2-D MatMul + bias Add as Gemm");

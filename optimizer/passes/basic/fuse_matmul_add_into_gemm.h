@@ -1,11 +1,11 @@
 // Rewrites MatMul of two matrices followed by Add of a bias into one Gemm.
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class FuseMatMulAddIntoGemm : public RuleSetPass {
+class FuseMatMulAddIntoGemm : public RulePass {
  public:
   FuseMatMulAddIntoGemm();
 };

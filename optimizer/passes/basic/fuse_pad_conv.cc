@@ -62,18 +62,19 @@ enum class PadValue { kZero, kNegativeInfinity };
 
 // Shared shape of the three rules: `rank` is the consumer's input rank; `kernel` its window
 // when padding must stay smaller than it (MaxPool), empty otherwise.
-bool MergePad(PassContext& ctx, ir::Node* consumer, size_t rank, PadValue required,
-              const std::vector<int64_t>& kernel) {
+RewriteResult MergePad(PassContext& ctx, Rewriter& rw, ir::Node* consumer, size_t rank,
+                       PadValue required, const std::vector<int64_t>& kernel) {
   ir::Value* padded = consumer->input(0);
   ir::Node* pad = padded ? padded->producer() : nullptr;
-  if (!pad || !pad->Is("Pad") || rank < 3) return false;
+  if (!pad || !pad->Is("Pad")) return MatchFailure("input is not a Pad");
+  if (rank < 3) return MatchFailure("rank below 3");
   const std::string auto_pad = consumer->GetString("auto_pad", "NOTSET");
   if (auto_pad != "NOTSET" && auto_pad != "VALID") return false;  // SAME_* derive pads from shapes
   auto p = ReadConstantPad(ctx, pad, rank);
-  if (!p) return false;
+  if (!p) return MatchFailure("pads or value not constant");
   const bool value_ok =
       required == PadValue::kZero ? p->value == 0 : std::isinf(p->value) && p->value < 0;
-  if (!value_ok) return false;
+  if (!value_ok) return MatchFailure("pad value differs from the implicit padding");
   const size_t spatial = rank - 2;
   std::vector<int64_t> pads =
       auto_pad == "VALID" ? std::vector<int64_t>{} : consumer->GetInts("pads");
@@ -93,31 +94,31 @@ bool MergePad(PassContext& ctx, ir::Node* consumer, size_t rank, PadValue requir
   consumer->RemoveAttr("auto_pad");
   consumer->SetInts("pads", pads);
   // Other readers of the Pad keep it; otherwise it goes.
-  RemoveIfDead(*ctx.model.graph, pad);
+  rw.EraseIfDead(pad);
   return true;
 }
 
 // Zero padding is exactly Conv's implicit padding.
-bool PadConv(PassContext& ctx, ir::Node* conv) {
+RewriteResult PadConv(PassContext& ctx, Rewriter& rw, ir::Node* conv) {
   auto w = conv->input(1) ? conv->input(1)->type().shape : std::nullopt;
   if (!w) return false;
-  return MergePad(ctx, conv, w->size(), PadValue::kZero, {});
+  return MergePad(ctx, rw, conv, w->size(), PadValue::kZero, {});
 }
 
 // With count_include_pad=1 padded cells count in the divisor like explicit zeros do. With
 // ceil_mode a last window may run past the padding, whose cells the two forms count
 // differently, so it refuses.
-bool PadAveragePool(PassContext& ctx, ir::Node* pool) {
+RewriteResult PadAveragePool(PassContext& ctx, Rewriter& rw, ir::Node* pool) {
   if (pool->GetInt("count_include_pad", 0) != 1 || pool->GetInt("ceil_mode", 0) != 0) return false;
   const auto kernel = pool->GetInts("kernel_shape");
-  return MergePad(ctx, pool, kernel.size() + 2, PadValue::kZero, {});
+  return MergePad(ctx, rw, pool, kernel.size() + 2, PadValue::kZero, {});
 }
 
 // MaxPool ignores its own padded cells, i.e. pads with -inf; zeros would win over negative
 // inputs, so only a -inf Pad merges. They agree only while every window holds a real cell:
 // dilation 1, no ceil_mode and each side's total pad smaller than the kernel guarantee it.
 // The Indices output would index the unpadded tensor instead, so it must be unused.
-bool PadMaxPool(PassContext& ctx, ir::Node* pool) {
+RewriteResult PadMaxPool(PassContext& ctx, Rewriter& rw, ir::Node* pool) {
   if (pool->GetInt("ceil_mode", 0) != 0) return false;
   for (int64_t d : pool->GetInts("dilations")) {
     if (d != 1) return false;
@@ -127,15 +128,15 @@ bool PadMaxPool(PassContext& ctx, ir::Node* pool) {
   }
   const auto kernel = pool->GetInts("kernel_shape");
   if (kernel.empty()) return false;
-  return MergePad(ctx, pool, kernel.size() + 2, PadValue::kNegativeInfinity, kernel);
+  return MergePad(ctx, rw, pool, kernel.size() + 2, PadValue::kNegativeInfinity, kernel);
 }
 
 }  // namespace
 
 FusePadConv::FusePadConv()
-    : RuleSetPass({{"pad_into_conv", "Conv", PadConv},
-                   {"pad_into_average_pool", "AveragePool", PadAveragePool},
-                   {"pad_into_max_pool", "MaxPool", PadMaxPool}}) {}
+    : RulePass({{"pad_into_conv", "Conv", "", PadConv},
+                {"pad_into_average_pool", "AveragePool", "", PadAveragePool},
+                {"pad_into_max_pool", "MaxPool", "", PadMaxPool}}) {}
 
 GRAPHOPT_REGISTER_PASS(FusePadConv, "fuse_pad_conv", kBasic, 110,
                        "merge a constant Pad (zero for Conv/AveragePool, -inf for MaxPool) into "

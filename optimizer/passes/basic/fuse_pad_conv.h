@@ -2,11 +2,11 @@
 // MaxPool that reads it, when the pad value is what the consumer's own padding means.
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class FusePadConv : public RuleSetPass {
+class FusePadConv : public RulePass {
  public:
   FusePadConv();
 };

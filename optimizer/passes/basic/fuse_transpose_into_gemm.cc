@@ -20,24 +20,24 @@ bool IsMatrixTranspose(const ir::Node* n) {
 
 // Other readers of the Transpose keep it (it is removed once nobody reads it); this Gemm just
 // reads the untransposed matrix with the flag flipped, so no precondition on sharing.
-bool FoldTranspose(PassContext& ctx, ir::Node* gemm, size_t input, const char* flag) {
+RewriteResult FoldTranspose(Rewriter& rw, ir::Node* gemm, size_t input, const char* flag) {
   ir::Value* v = gemm->input(input);
   ir::Node* transpose = v ? v->producer() : nullptr;
   if (!IsMatrixTranspose(transpose) || !transpose->input(0)) return false;
   gemm->SetInput(input, transpose->input(0));
   gemm->SetInt(flag, gemm->GetInt(flag, 0) != 0 ? 0 : 1);
-  RemoveIfDead(*ctx.model.graph, transpose);
+  rw.EraseIfDead(transpose);
   return true;
 }
 
-bool TransposeA(PassContext& ctx, ir::Node* gemm) { return FoldTranspose(ctx, gemm, 0, "transA"); }
-bool TransposeB(PassContext& ctx, ir::Node* gemm) { return FoldTranspose(ctx, gemm, 1, "transB"); }
+RewriteResult TransposeA(PassContext& ctx, Rewriter& rw, ir::Node* gemm) { return FoldTranspose(rw, gemm, 0, "transA"); }
+RewriteResult TransposeB(PassContext& ctx, Rewriter& rw, ir::Node* gemm) { return FoldTranspose(rw, gemm, 1, "transB"); }
 
 }  // namespace
 
 FuseTransposeIntoGemm::FuseTransposeIntoGemm()
-    : RuleSetPass({{"transpose_into_gemm_a", "Gemm", TransposeA},
-                   {"transpose_into_gemm_b", "Gemm", TransposeB}}) {}
+    : RulePass({{"transpose_into_gemm_a", "Gemm", "", TransposeA},
+                {"transpose_into_gemm_b", "Gemm", "", TransposeB}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseTransposeIntoGemm, "fuse_transpose_into_gemm", kBasic, 150,
                        "fold matrix Transposes feeding Gemm into transA/transB");

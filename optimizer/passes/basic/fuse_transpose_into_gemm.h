@@ -1,11 +1,11 @@
 // Folds a matrix Transpose feeding Gemm's A or B into the Gemm's transA/transB flag.
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class FuseTransposeIntoGemm : public RuleSetPass {
+class FuseTransposeIntoGemm : public RulePass {
  public:
   FuseTransposeIntoGemm();
 };

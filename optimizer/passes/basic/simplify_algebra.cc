@@ -10,8 +10,6 @@ namespace graphopt {
 
 namespace {
 
-ir::Graph& G(PassContext& ctx) { return *ctx.model.graph; }
-
 // The node producing `v` when it is `op` in the default domain, in the same graph.
 ir::Node* ProducerIs(const ir::Value* v, const char* op) {
   if (!v || !v->producer() || !v->producer()->Is(op)) return nullptr;
@@ -43,44 +41,50 @@ bool BroadcastKeepsShape(const ir::Value* x, const Tensor& c) {
 
 // x op c -> x where c is an all-`neutral` constant that does not broadcast x.
 // `commutative` lets the constant stand on either side.
-bool DropNeutralOperand(PassContext& ctx, ir::Node* n, double neutral, bool commutative) {
+RewriteResult DropNeutralOperand(Rewriter& rw, ir::Node* n, double neutral, bool commutative) {
   for (size_t k : {size_t{1}, size_t{0}}) {
     if (k == 0 && !commutative) break;
     ir::Value* x = n->input(1 - k);
     const Tensor* c = ConstantValue(n->input(k));
     if (!x || !AllEqual(c, neutral) || !BroadcastKeepsShape(x, *c)) continue;
     if (x->elem_type() != DataType::kUndefined && x->elem_type() != c->dtype()) continue;
-    return BypassNode(G(ctx), n, 1 - k);
+    return rw.Bypass(n, 1 - k);
   }
   return false;
 }
 
-bool MulByOne(PassContext& ctx, ir::Node* n) { return DropNeutralOperand(ctx, n, 1.0, true); }
-bool AddZero(PassContext& ctx, ir::Node* n) { return DropNeutralOperand(ctx, n, 0.0, true); }
-bool SubZero(PassContext& ctx, ir::Node* n) { return DropNeutralOperand(ctx, n, 0.0, false); }
-bool DivByOne(PassContext& ctx, ir::Node* n) { return DropNeutralOperand(ctx, n, 1.0, false); }
-bool PowOne(PassContext& ctx, ir::Node* n) {
+RewriteResult MulByOne(PassContext& ctx, Rewriter& rw, ir::Node* n) {
+  return DropNeutralOperand(rw, n, 1.0, true);
+}
+RewriteResult AddZero(PassContext& ctx, Rewriter& rw, ir::Node* n) {
+  return DropNeutralOperand(rw, n, 0.0, true);
+}
+RewriteResult SubZero(PassContext& ctx, Rewriter& rw, ir::Node* n) {
+  return DropNeutralOperand(rw, n, 0.0, false);
+}
+RewriteResult DivByOne(PassContext& ctx, Rewriter& rw, ir::Node* n) {
+  return DropNeutralOperand(rw, n, 1.0, false);
+}
+RewriteResult PowOne(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   // Pow's exponent may have another type than the base; 1 is exact in any of them.
   ir::Value* x = n->input(0);
   const Tensor* c = ConstantValue(n->input(1));
   if (!AllEqual(c, 1.0) || !BroadcastKeepsShape(x, *c)) return false;
-  return BypassNode(G(ctx), n, 0);
+  return rw.Bypass(n, 0);
 }
 
 // Neg(Neg(x)) -> x: exact for every signed type.
-bool DoubleNeg(PassContext& ctx, ir::Node* n) {
+RewriteResult DoubleNeg(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   ir::Node* inner = ProducerIs(n->input(0), "Neg");
   if (!inner) return false;
   ir::Value* x = inner->input(0);
-  if (!ReplaceValue(G(ctx), n->output(0), x)) return false;
-  RemoveIfDead(G(ctx), n);
-  return true;
+  return rw.ReplaceNode(n, {x});
 }
 
 // Relu(Relu(x)) -> Relu(x): Relu is idempotent.
-bool DoubleRelu(PassContext& ctx, ir::Node* n) {
+RewriteResult DoubleRelu(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   if (!ProducerIs(n->input(0), "Relu")) return false;
-  return BypassNode(G(ctx), n, 0);
+  return rw.Bypass(n, 0);
 }
 
 std::vector<int64_t> TransposePerm(const ir::Node* t, size_t rank) {
@@ -92,7 +96,7 @@ std::vector<int64_t> TransposePerm(const ir::Node* t, size_t rank) {
 }
 
 // Transpose(Transpose(x, p1), p2) = Transpose(x, p1∘p2); removed when that is the identity.
-bool ComposeTransposes(PassContext& ctx, ir::Node* n) {
+RewriteResult ComposeTransposes(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   ir::Node* inner = ProducerIs(n->input(0), "Transpose");
   if (!inner) return false;
   auto p1 = inner->GetInts("perm");
@@ -102,27 +106,22 @@ bool ComposeTransposes(PassContext& ctx, ir::Node* n) {
   for (size_t i = 0; i < p2.size(); ++i) composed[i] = p1[static_cast<size_t>(p2[i])];
   bool identity = true;
   for (size_t i = 0; i < composed.size(); ++i) identity &= composed[i] == static_cast<int64_t>(i);
-  ir::Graph& g = G(ctx);
-  if (identity) {
-    if (!ReplaceValue(g, n->output(0), inner->input(0))) return false;
-    RemoveIfDead(g, n);
-    return true;
-  }
+  if (identity) return rw.ReplaceNode(n, {inner->input(0)});
   n->SetInput(0, inner->input(0));
   n->SetInts("perm", composed);
-  RemoveIfDead(g, inner);
+  rw.EraseIfDead(inner);
   return true;
 }
 
 // Reshape(Reshape(x, s1), s2) -> Reshape(x, s2) when s2 is constant and has no 0 (a 0 would
 // copy a dim of the intermediate, not of x).
-bool ComposeReshapes(PassContext& ctx, ir::Node* n) {
+RewriteResult ComposeReshapes(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   ir::Node* inner = ProducerIs(n->input(0), "Reshape");
   if (!inner) return false;
   auto s2 = ConstantInts(n->input(1));
   if (!s2 || std::find(s2->begin(), s2->end(), 0) != s2->end()) return false;
   n->SetInput(0, inner->input(0));
-  RemoveIfDead(G(ctx), inner);
+  rw.EraseIfDead(inner);
   return true;
 }
 
@@ -149,7 +148,7 @@ std::optional<std::vector<int64_t>> Axes(PassContext& ctx, const ir::Node* n, in
 
 // Squeeze(Unsqueeze(x, a), a) -> x and Unsqueeze(Squeeze(x, a), a) -> x: the same axes
 // removed and re-inserted (Squeeze only removes dims of size 1, which Unsqueeze restores).
-bool CancelSqueezePair(PassContext& ctx, ir::Node* n) {
+RewriteResult CancelSqueezePair(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   const bool outer_is_squeeze = n->op_type() == "Squeeze";
   ir::Node* inner = ProducerIs(n->input(0), outer_is_squeeze ? "Unsqueeze" : "Squeeze");
   if (!inner) return false;
@@ -161,9 +160,7 @@ bool CancelSqueezePair(PassContext& ctx, ir::Node* n) {
   auto a1 = Axes(ctx, inner, rank);
   auto a2 = Axes(ctx, n, rank);
   if (!a1 || !a2 || *a1 != *a2) return false;
-  if (!ReplaceValue(G(ctx), n->output(0), inner->input(0))) return false;
-  RemoveIfDead(G(ctx), n);
-  return true;
+  return rw.ReplaceNode(n, {inner->input(0)});
 }
 
 // Whether every value of `from` is exactly representable in `to`.
@@ -201,22 +198,17 @@ bool Widens(DataType from, DataType to) {
 
 // Cast(Cast(x, T1), T2) -> Cast(x, T2) when T1 holds every value of x's type exactly (the
 // first cast loses nothing); -> x when T2 is x's own type.
-bool LosslessCastChain(PassContext& ctx, ir::Node* n) {
+RewriteResult LosslessCastChain(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   ir::Node* inner = ProducerIs(n->input(0), "Cast");
   if (!inner) return false;
   const DataType x_type = inner->input(0)->elem_type();
   const auto mid = static_cast<DataType>(inner->GetInt("to", 0));
   const auto to = static_cast<DataType>(n->GetInt("to", 0));
   if (x_type == DataType::kUndefined || !Widens(x_type, mid)) return false;
-  ir::Graph& g = G(ctx);
-  if (to == x_type) {
-    if (!ReplaceValue(g, n->output(0), inner->input(0))) return false;
-    RemoveIfDead(g, n);
-    return true;
-  }
+  if (to == x_type) return rw.ReplaceNode(n, {inner->input(0)});
   // Going through `mid` first could only matter if `mid` rounded; it does not.
   n->SetInput(0, inner->input(0));
-  RemoveIfDead(g, inner);
+  rw.EraseIfDead(inner);
   return true;
 }
 
@@ -224,7 +216,7 @@ bool LosslessCastChain(PassContext& ctx, ir::Node* n) {
 // result differs from the division by at most about two ulps (relative 2.4e-7 in float32),
 // far inside the verification tolerance (rtol 1e-3); c must be finite, non-zero, and its
 // reciprocal a normal number so that no overflow or underflow changes the result.
-bool DivByConstant(PassContext& ctx, ir::Node* n) {
+RewriteResult DivByConstant(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   const Tensor* c = ConstantValue(n->input(1));
   if (!c || !(c->dtype() == DataType::kFloat || c->dtype() == DataType::kDouble)) return false;
   if (AllEqual(c, 1.0)) return false;  // DivByOne handles it without a Mul
@@ -240,40 +232,28 @@ bool DivByConstant(PassContext& ctx, ir::Node* n) {
     if (c->dtype() == DataType::kFloat) reciprocal.mutable_data<float>()[i] = static_cast<float>(r);
     else reciprocal.mutable_data<double>()[i] = r;
   }
-  ir::Graph& g = G(ctx);
-  ir::Value* r = g.NewInitializer(n->input(1)->name() + "_reciprocal", std::move(reciprocal));
-  ir::Node* mul = g.AddNode("Mul", {n->input(0), r}, 1, n->name() + "_as_mul");
+  ir::Value* r = rw.CreateInitializer(n->input(1)->name() + "_reciprocal", std::move(reciprocal));
+  ir::Node* mul = rw.CreateNode("Mul", {n->input(0), r}, 1, n->name() + "_as_mul");
   mul->output(0)->type() = n->output(0)->type();
-  if (!ReplaceValue(g, n->output(0), mul->output(0))) {
-    g.RemoveNode(mul);
-    return false;
-  }
-  RemoveIfDead(g, n);
-  return true;
+  return rw.ReplaceNode(n, {mul->output(0)});
 }
 
 // Mul(a, Reciprocal(y)) -> Div(a, y): one node instead of two (covers a·1/Sqrt(v), the
 // normalization idiom). Division is correctly rounded, so this is never less accurate.
-bool MulByReciprocal(PassContext& ctx, ir::Node* n) {
+RewriteResult MulByReciprocal(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   for (size_t k : {size_t{1}, size_t{0}}) {
     ir::Node* rec = ProducerIs(n->input(k), "Reciprocal");
     if (!rec) continue;
-    ir::Graph& g = G(ctx);
-    ir::Node* div = g.AddNode("Div", {n->input(1 - k), rec->input(0)}, 1, n->name() + "_as_div");
+    ir::Node* div = rw.CreateNode("Div", {n->input(1 - k), rec->input(0)}, 1, n->name() + "_as_div");
     div->output(0)->type() = n->output(0)->type();
-    if (!ReplaceValue(g, n->output(0), div->output(0))) {
-      g.RemoveNode(div);
-      return false;
-    }
-    RemoveIfDead(g, n);
-    return true;
+    return rw.ReplaceNode(n, {div->output(0)});
   }
   return false;
 }
 
 // Concat(..., Concat(a, b; axis), ...; axis) -> Concat(..., a, b, ...; axis) when the inner
 // Concat has no other reader.
-bool FlattenConcats(PassContext& ctx, ir::Node* n) {
+RewriteResult FlattenConcats(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   const int64_t axis = n->GetInt("axis", 0);
   for (size_t i = 0; i < n->inputs().size(); ++i) {
     ir::Node* inner = ProducerIs(n->input(i), "Concat");
@@ -294,7 +274,7 @@ bool FlattenConcats(PassContext& ctx, ir::Node* n) {
     inputs.insert(inputs.begin() + static_cast<std::ptrdiff_t>(i), inner->inputs().begin(), inner->inputs().end());
     while (!n->inputs().empty()) n->RemoveInput(n->inputs().size() - 1);
     for (ir::Value* v : inputs) n->AddInput(v);
-    RemoveIfDead(G(ctx), inner);
+    rw.EraseIfDead(inner);
     return true;
   }
   return false;
@@ -333,7 +313,7 @@ std::optional<SliceParams> StaticUnitSlice(const ir::Node* n) {
 
 // Slice(Slice(x, s1:e1), s2:e2) -> Slice(x, s1+s2 : min(e1, s1+e2)) per axis, for unit steps
 // and non-negative bounds (then clamping to the dim commutes with the composition).
-bool ComposeSlices(PassContext& ctx, ir::Node* n) {
+RewriteResult ComposeSlices(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   if (ctx.opset() < 10) return false;
   ir::Node* inner = ProducerIs(n->input(0), "Slice");
   if (!inner || !HasSingleUse(n->input(0))) return false;
@@ -358,41 +338,35 @@ bool ComposeSlices(PassContext& ctx, ir::Node* n) {
     merged.starts[k] = s1 > kMax - s2 ? kMax : s1 + s2;
     merged.ends[k] = std::min(e1, shifted_end);
   }
-  ir::Graph& g = G(ctx);
-  std::vector<ir::Value*> inputs = {inner->input(0),
-                                    g.NewInitializer("slice_starts", Tensor::Int64s(merged.starts)),
-                                    g.NewInitializer("slice_ends", Tensor::Int64s(merged.ends)),
-                                    g.NewInitializer("slice_axes", Tensor::Int64s(merged.axes))};
-  ir::Node* slice = g.AddNode("Slice", inputs, 1, n->name() + "_merged");
+  std::vector<ir::Value*> inputs = {
+      inner->input(0), rw.CreateInitializer("slice_starts", Tensor::Int64s(merged.starts)),
+      rw.CreateInitializer("slice_ends", Tensor::Int64s(merged.ends)),
+      rw.CreateInitializer("slice_axes", Tensor::Int64s(merged.axes))};
+  ir::Node* slice = rw.CreateNode("Slice", inputs, 1, n->name() + "_merged");
   slice->output(0)->type() = n->output(0)->type();
-  if (!ReplaceValue(g, n->output(0), slice->output(0))) {
-    g.RemoveNode(slice);
-    return false;
-  }
-  RemoveIfDead(g, n);
-  return true;
+  return rw.ReplaceNode(n, {slice->output(0)});
 }
 
 }  // namespace
 
 SimplifyAlgebra::SimplifyAlgebra()
-    : RuleSetPass({
-          {"mul_by_one", "Mul", MulByOne},
-          {"mul_by_reciprocal", "Mul", MulByReciprocal},
-          {"add_zero", "Add", AddZero},
-          {"sub_zero", "Sub", SubZero},
-          {"div_by_one", "Div", DivByOne},
-          {"div_by_constant", "Div", DivByConstant},
-          {"pow_one", "Pow", PowOne},
-          {"neg_neg", "Neg", DoubleNeg},
-          {"relu_relu", "Relu", DoubleRelu},
-          {"transpose_transpose", "Transpose", ComposeTransposes},
-          {"reshape_reshape", "Reshape", ComposeReshapes},
-          {"squeeze_unsqueeze", "Squeeze", CancelSqueezePair},
-          {"unsqueeze_squeeze", "Unsqueeze", CancelSqueezePair},
-          {"cast_cast", "Cast", LosslessCastChain},
-          {"concat_concat", "Concat", FlattenConcats},
-          {"slice_slice", "Slice", ComposeSlices},
+    : RulePass({
+          {"mul_by_one", "Mul", "", MulByOne},
+          {"mul_by_reciprocal", "Mul", "", MulByReciprocal},
+          {"add_zero", "Add", "", AddZero},
+          {"sub_zero", "Sub", "", SubZero},
+          {"div_by_one", "Div", "", DivByOne},
+          {"div_by_constant", "Div", "", DivByConstant},
+          {"pow_one", "Pow", "", PowOne},
+          {"neg_neg", "Neg", "", DoubleNeg},
+          {"relu_relu", "Relu", "", DoubleRelu},
+          {"transpose_transpose", "Transpose", "", ComposeTransposes},
+          {"reshape_reshape", "Reshape", "", ComposeReshapes},
+          {"squeeze_unsqueeze", "Squeeze", "", CancelSqueezePair},
+          {"unsqueeze_squeeze", "Unsqueeze", "", CancelSqueezePair},
+          {"cast_cast", "Cast", "", LosslessCastChain},
+          {"concat_concat", "Concat", "", FlattenConcats},
+          {"slice_slice", "Slice", "", ComposeSlices},
       }) {}
 
 GRAPHOPT_REGISTER_PASS(SimplifyAlgebra, "simplify_algebra", kBasic, 40,

@@ -3,11 +3,11 @@
 // Relu∘Relu, nested Concats, Slice∘Slice...), each rule stating its precondition.
 #pragma once
 
-#include "optimizer/pass/rule_set.h"
+#include "optimizer/pass/rule.h"
 
 namespace graphopt {
 
-class SimplifyAlgebra : public RuleSetPass {
+class SimplifyAlgebra : public RulePass {
  public:
   SimplifyAlgebra();
 };

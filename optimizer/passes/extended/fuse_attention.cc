@@ -134,7 +134,7 @@ std::optional<PaddingMask> MatchPaddingMask(ir::Value* mask_bias, ir::Dim B, int
 }
 
 // The int32 (B, S) mask_index, 1 = keep: made once per mask and shared by every layer.
-ir::Value* MaskIndex(ir::Graph& g, const PaddingMask& pm) {
+ir::Value* MaskIndex(Rewriter& rw, const PaddingMask& pm) {
   ir::Value* src = pm.keep_nonzero ? pm.keep_nonzero : pm.pad_bool;
   const char* first_op = pm.keep_nonzero ? "Cast" : "Not";
   for (const ir::Use& u : src->uses()) {
@@ -148,10 +148,10 @@ ir::Value* MaskIndex(ir::Graph& g, const PaddingMask& pm) {
       }
     }
   }
-  ir::Node* first = g.AddNode(first_op, {src}, 1, src->name() + "_keep");
+  ir::Node* first = rw.CreateNode(first_op, {src}, 1, src->name() + "_keep");
   if (pm.keep_nonzero) first->SetInt("to", int64_t(DataType::kBool));
   first->output(0)->type() = TypeOf(DataType::kBool, *SymbolicShapeOf(src));
-  ir::Node* cast = g.AddNode("Cast", {first->output(0)}, 1, src->name() + "_mask_index");
+  ir::Node* cast = rw.CreateNode("Cast", {first->output(0)}, 1, src->name() + "_mask_index");
   cast->SetInt("to", int64_t(DataType::kInt32));
   cast->output(0)->type() = TypeOf(DataType::kInt32, *SymbolicShapeOf(src));
   return cast->output(0);
@@ -172,8 +172,7 @@ std::optional<std::pair<int64_t, int64_t>> SliceRange(const ir::Node* slice, int
   return std::make_pair((*starts)[0], (*ends)[0]);
 }
 
-bool TorchMultiheadAttention(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed) {
-  if (!ctx.target.Allows(kMs, "Attention")) return false;
+RewriteResult TorchMultiheadAttention(PassContext& ctx, Rewriter& rw, ir::Node* root) {
   auto m = pattern::MatchValue(TorchAttention(), root->output(0));
   if (!m) return false;
   auto proj = pattern::MatchValue(PackedProjection(), m->value("qkv"));
@@ -243,18 +242,17 @@ bool TorchMultiheadAttention(PassContext& ctx, ir::Node* root, std::vector<std::
   for (ir::Node* n : proj->matched) all.matched.push_back(n);
   if (!pattern::IsSelfContained(all, root)) return false;
 
-  ir::Graph& g = *ctx.model.graph;
   std::vector<ir::Node*> nodes = all.matched;
   if (mask) nodes.insert(nodes.end(), mask->nodes.begin(), mask->nodes.end());
-  *consumed = pattern::NodeNames(nodes);
+  *rw.consumed() = pattern::NodeNames(nodes);
   ir::Value* bias = proj->value("qkv_bias");
   if (!bias) {
-    bias = g.NewInitializer(proj->value("w")->name() + "_bias",
-                            Tensor(DataType::kFloat, Shape{3 * D}));
+    bias = rw.CreateInitializer(proj->value("w")->name() + "_bias",
+                                Tensor(DataType::kFloat, Shape{3 * D}));
   }
   std::vector<ir::Value*> inputs{x, proj->value("w"), bias};
-  if (mask) inputs.push_back(MaskIndex(g, *mask));
-  ir::Node* attention = g.AddNode("Attention", inputs, 1, root->name() + "_attention", kMs);
+  if (mask) inputs.push_back(MaskIndex(rw, *mask));
+  ir::Node* attention = rw.CreateNode("Attention", inputs, 1, root->name() + "_attention", kMs);
   attention->output(0)->type() = TypeOf(DataType::kFloat, {B, S, DimOf(D)});
   attention->SetInt("num_heads", H);
   attention->SetFloat("scale", static_cast<float>(scale));
@@ -273,24 +271,20 @@ bool TorchMultiheadAttention(PassContext& ctx, ir::Node* root, std::vector<std::
     float* dst = t.mutable_data<float>();
     for (int64_t i = 0; i < D; ++i)
       for (int64_t j = 0; j < D; ++j) dst[j * D + i] = src[i * D + j];
-    wo_value = g.NewInitializer(wo_value->name() + "_transposed", std::move(t));
+    wo_value = rw.CreateInitializer(wo_value->name() + "_transposed", std::move(t));
   }
   ir::Value* bo_value = m->value("bo");
-  if (bo->rank() != 1) bo_value = g.NewInitializer(bo_value->name() + "_vector", bo->Reshaped({D}));
+  if (bo->rank() != 1) {
+    bo_value = rw.CreateInitializer(bo_value->name() + "_vector", bo->Reshaped({D}));
+  }
   ir::Node* out_mm =
-      g.AddNode("MatMul", {attention->output(0), wo_value}, 1, root->name() + "_out_proj");
+      rw.CreateNode("MatMul", {attention->output(0), wo_value}, 1, root->name() + "_out_proj");
   out_mm->output(0)->type() = TypeOf(DataType::kFloat, {B, S, DimOf(D)});
   ir::Node* out_add =
-      g.AddNode("Add", {out_mm->output(0), bo_value}, 1, root->name() + "_out_bias");
+      rw.CreateNode("Add", {out_mm->output(0), bo_value}, 1, root->name() + "_out_bias");
   out_add->output(0)->type() = root->output(0)->type();
-  if (!ReplaceValue(g, root->output(0), out_add->output(0))) {
-    g.RemoveNode(out_add);
-    g.RemoveNode(out_mm);
-    g.RemoveNode(attention);
-    return false;
-  }
-  RemoveIfDead(g, root);
-  return true;
+  // On failure the driver rolls back the nodes made above.
+  return rw.ReplaceNode(root, {out_add->output(0)});
 }
 
 // BERT-style exports (separate Q/K/V Linear layers on (B, S, D) input):
@@ -331,8 +325,8 @@ const Tensor* FloatConstant(const pattern::Match& m, const std::string& name, co
   return t && t->dtype() == DataType::kFloat && t->shape() == shape ? t : nullptr;
 }
 
-bool BertSelfAttention(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed) {
-  if (!ctx.target.Allows(kMs, "Attention") || ctx.opset() < 13) return false;
+RewriteResult BertSelfAttention(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  if (ctx.opset() < 13) return false;
   auto m = pattern::MatchValue(BertAttention(), root->output(0));
   if (!m) return false;
   ir::Value* x = m->value("x");
@@ -386,8 +380,7 @@ bool BertSelfAttention(PassContext& ctx, ir::Node* root, std::vector<std::string
   }
   if (!pattern::IsSelfContained(*m, root)) return false;
 
-  ir::Graph& g = *ctx.model.graph;
-  *consumed = pattern::NodeNames(m->matched);
+  *rw.consumed() = pattern::NodeNames(m->matched);
   // Packed weights (D, 3D): row r is [Wq[r], Wk[r], Wv[r]]; bias [bq, bk, bv] (zeros if absent).
   Tensor packed(DataType::kFloat, Shape{D, 3 * D});
   Tensor packed_bias(DataType::kFloat, Shape{3 * D});
@@ -401,22 +394,22 @@ bool BertSelfAttention(PassContext& ctx, ir::Node* root, std::vector<std::string
     for (int64_t c = 0; c < D; ++c) pb[i * D + c] = b[i] ? b[i]->data<float>()[c] : 0.0f;
   }
   const std::string base = m->value("wq")->name();
-  std::vector<ir::Value*> inputs{x, g.NewInitializer(base + "_qkv", std::move(packed)),
-                                 g.NewInitializer(base + "_qkv_bias", std::move(packed_bias))};
+  std::vector<ir::Value*> inputs{x, rw.CreateInitializer(base + "_qkv", std::move(packed)),
+                                 rw.CreateInitializer(base + "_qkv_bias", std::move(packed_bias))};
   if (mask_bias) {
     ir::Value* bias = mask_bias;
     if ((*mask_shape)[2] != S) {
       // Rows repeated to (.., S, S): a (1, 1, S, 1) shape broadcasts the mask's (.., 1, S).
       const DimShape full{(*mask_shape)[0], (*mask_shape)[1], S, S};
-      ir::Value* rows = ShapeTensorOf(g, {DimOf(1), DimOf(1), S, DimOf(1)}, x, 1);
-      ir::Node* expand = g.AddNode("Expand", {mask_bias, rows}, 1, mask_bias->name() + "_rows");
+      ir::Value* rows = ShapeTensorOf(rw.graph(), {DimOf(1), DimOf(1), S, DimOf(1)}, x, 1);
+      ir::Node* expand = rw.CreateNode("Expand", {mask_bias, rows}, 1, mask_bias->name() + "_rows");
       expand->output(0)->type() = TypeOf(DataType::kFloat, full);
       bias = expand->output(0);
     }
     inputs.resize(5, nullptr);
     inputs.push_back(bias);
   }
-  ir::Node* attention = pattern::ReplaceWithFused(g, root, "Attention", kMs, inputs);
+  ir::Node* attention = pattern::ReplaceWithFused(rw, root, "Attention", kMs, inputs);
   if (!attention) return false;
   attention->SetInt("num_heads", H);
   attention->SetFloat("scale", static_cast<float>(scale));
@@ -426,8 +419,9 @@ bool BertSelfAttention(PassContext& ctx, ir::Node* root, std::vector<std::string
 }  // namespace
 
 FuseAttention::FuseAttention()
-    : FusionPass({{"torch_multihead_attention", "Transpose", "", TorchMultiheadAttention},
-                  {"bert_attention", "Reshape", "", BertSelfAttention}}) {}
+    : RulePass({{"torch_multihead_attention", "Transpose", "", TorchMultiheadAttention,
+                 {"com.microsoft.Attention"}},
+                {"bert_attention", "Reshape", "", BertSelfAttention, {"com.microsoft.Attention"}}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseAttention, "fuse_attention", kExtended, 205,
                        "self-attention of torch.nn.MultiheadAttention and BERT-style exports "

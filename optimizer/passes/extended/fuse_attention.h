@@ -8,7 +8,7 @@
 
 namespace graphopt {
 
-class FuseAttention : public FusionPass {
+class FuseAttention : public RulePass {
  public:
   FuseAttention();
 };

@@ -28,34 +28,36 @@ std::optional<std::pair<ir::Value*, ir::Value*>> BiasAdd(const ir::Node* gelu) {
   return std::nullopt;
 }
 
-bool Fuse(PassContext& ctx, ir::Node* gelu, const char* fused_op,
-          std::vector<std::string>* consumed) {
-  if (!ctx.target.Allows(kMs, fused_op)) return false;
+RewriteResult Fuse(Rewriter& rw, ir::Node* gelu, const char* fused_op,
+                   std::vector<std::string>* consumed) {
   if (gelu->inputs().size() != 1) return false;  // FastGelu that already has a bias
   auto xb = BiasAdd(gelu);
   if (!xb) return false;
   *consumed = pattern::NodeNames({gelu, gelu->input(0)->producer()});
-  return pattern::ReplaceWithFused(*ctx.model.graph, gelu, fused_op, kMs,
+  return pattern::ReplaceWithFused(rw, gelu, fused_op, kMs,
                                    {xb->first, xb->second}) != nullptr;
 }
 
-bool BiasGelu(PassContext& ctx, ir::Node* gelu, std::vector<std::string>* consumed) {
-  return Fuse(ctx, gelu, "BiasGelu", consumed);
+RewriteResult BiasGelu(PassContext& ctx, Rewriter& rw, ir::Node* gelu) {
+  return Fuse(rw, gelu, "BiasGelu", rw.consumed());
 }
 
-bool BiasFastGelu(PassContext& ctx, ir::Node* gelu, std::vector<std::string>* consumed) {
-  return Fuse(ctx, gelu, "FastGelu", consumed);
+RewriteResult BiasFastGelu(PassContext& ctx, Rewriter& rw, ir::Node* gelu) {
+  return Fuse(rw, gelu, "FastGelu", rw.consumed());
 }
 
 }  // namespace
 
 FuseBiasGelu::FuseBiasGelu()
-    : FusionPass({{"bias_gelu", "Gelu", kMs, BiasGelu},
-                  {"bias_fast_gelu", "FastGelu", kMs, BiasFastGelu}}) {}
+    : RulePass({{"bias_gelu", "Gelu", kMs, BiasGelu, {"com.microsoft.BiasGelu"}},
+                {"bias_fast_gelu", "FastGelu", kMs, BiasFastGelu, {"com.microsoft.FastGelu"}}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseBiasGelu, "fuse_bias_gelu", kExtended, 220,
                        "Add(x, bias) + com.microsoft.Gelu into BiasGelu (FastGelu takes the bias "
                        "as its second input)",
                        "com.microsoft.BiasGelu", "com.microsoft.FastGelu");
+
+// After fuse_gelu: takes the Gelu that pass makes.
+GRAPHOPT_PASS_AFTER("fuse_bias_gelu", "fuse_gelu");
 
 }  // namespace graphopt

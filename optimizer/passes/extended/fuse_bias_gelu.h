@@ -6,7 +6,7 @@
 
 namespace graphopt {
 
-class FuseBiasGelu : public FusionPass {
+class FuseBiasGelu : public RulePass {
  public:
   FuseBiasGelu();
 };

@@ -49,7 +49,7 @@ ir::Node* FusableConv(const ir::Value* v) {
 }
 
 // Copies `conv` into a new FusedConv whose output replaces `root`'s; `z` is the optional summand.
-ir::Node* MakeFusedConv(ir::Graph& g, ir::Node* conv, ir::Node* root, ir::Value* z) {
+ir::Node* MakeFusedConv(Rewriter& rw, ir::Node* conv, ir::Node* root, ir::Value* z) {
   std::vector<ir::Value*> inputs(conv->inputs().begin(), conv->inputs().end());
   if (z) {
     inputs.resize(3, nullptr);
@@ -67,7 +67,7 @@ ir::Node* MakeFusedConv(ir::Graph& g, ir::Node* conv, ir::Node* root, ir::Value*
     copy.floats = a.floats;
     attrs.push_back(std::move(copy));
   }
-  ir::Node* fused = pattern::ReplaceWithFused(g, root, "FusedConv", kMs, inputs);
+  ir::Node* fused = pattern::ReplaceWithFused(rw, root, "FusedConv", kMs, inputs);
   if (!fused) return nullptr;
   for (auto& a : attrs) fused->mutable_attributes().push_back(std::move(a));
   return fused;
@@ -79,24 +79,23 @@ void SetActivation(ir::Node* fused, const std::string& op, const std::vector<flo
 }
 
 // activation(Conv(x)) -> FusedConv(x; activation), also onto a FusedConv made from Conv + Add.
-bool ConvActivation(PassContext& ctx, ir::Node* act, std::vector<std::string>* consumed) {
+RewriteResult ConvActivation(PassContext& ctx, Rewriter& rw, ir::Node* act) {
   ir::Node* conv = FusableConv(act->input(0));
-  if (!conv || !ctx.target.AllowsActivation(kMs, "FusedConv", act->op_type())) return false;
+  if (!conv) return false;
   auto params = ActivationParams(ctx, act);
   if (!params) return false;
-  ir::Graph& g = *ctx.model.graph;
-  *consumed = pattern::NodeNames({act, conv});
+  *rw.consumed() = pattern::NodeNames({act, conv});
+  const std::string act_op = act->op_type();  // `act` is erased by the replacement
   if (conv->domain() == kMs) {
     // Already fused with an Add: the activation joins it in place.
-    if (!ReplaceValue(g, act->output(0), conv->output(0))) return false;
-    SetActivation(conv, act->op_type(), *params);
-    RemoveIfDead(g, act);
+    if (!rw.ReplaceNode(act, {conv->output(0)})) return false;
+    SetActivation(conv, act_op, *params);
     return true;
   }
   // Conv's attributes are copied before the rewrite deletes it.
-  ir::Node* fused = MakeFusedConv(g, conv, act, nullptr);
+  ir::Node* fused = MakeFusedConv(rw, conv, act, nullptr);
   if (!fused) return false;
-  SetActivation(fused, act->op_type(), *params);
+  SetActivation(fused, act_op, *params);
   return true;
 }
 
@@ -118,8 +117,7 @@ bool RuntimeBlocksConvAdd(PassContext& ctx, const ir::Node* conv, const ir::Valu
 
 // Conv(x) + z -> FusedConv(x, z): ONNX Runtime adds Z into the convolution's output before the
 // activation, so Z must have the output's exact shape (no broadcasting).
-bool ConvAdd(PassContext& ctx, ir::Node* add, std::vector<std::string>* consumed) {
-  if (!ctx.target.Allows(kMs, "FusedConv")) return false;
+RewriteResult ConvAdd(PassContext& ctx, Rewriter& rw, ir::Node* add) {
   for (size_t k : {size_t{0}, size_t{1}}) {
     ir::Node* conv = FusableConv(add->input(k));
     if (!conv || conv->domain() == kMs) continue;
@@ -132,24 +130,25 @@ bool ConvAdd(PassContext& ctx, ir::Node* add, std::vector<std::string>* consumed
     auto add_shape = SymbolicShapeOf(add->output(0));
     if (!conv_shape || !z_shape || *conv_shape != *z_shape || add_shape != conv_shape) continue;
     if (z->elem_type() != DataType::kFloat) continue;
-    *consumed = pattern::NodeNames({add, conv});
-    if (MakeFusedConv(*ctx.model.graph, conv, add, z)) return true;
+    *rw.consumed() = pattern::NodeNames({add, conv});
+    if (MakeFusedConv(rw, conv, add, z)) return true;
   }
   return false;
 }
 
-std::vector<FusionRule> Rules() {
-  std::vector<FusionRule> rules;
+std::vector<Rule> Rules() {
+  std::vector<Rule> rules;
   for (const char* act : {"Relu", "Clip", "Sigmoid", "HardSigmoid", "LeakyRelu", "Tanh"}) {
-    rules.push_back({"conv_activation", act, "", ConvActivation});
+    rules.push_back({"conv_activation", act, "", ConvActivation, {"com.microsoft.FusedConv"},
+                     /*emits_activation=*/true});
   }
-  rules.push_back({"conv_add", "Add", "", ConvAdd});
+  rules.push_back({"conv_add", "Add", "", ConvAdd, {"com.microsoft.FusedConv"}});
   return rules;
 }
 
 }  // namespace
 
-FuseConvActivation::FuseConvActivation() : FusionPass(Rules()) {}
+FuseConvActivation::FuseConvActivation() : RulePass(Rules()) {}
 
 GRAPHOPT_REGISTER_PASS(FuseConvActivation, "fuse_conv_activation", kExtended, 240,
                        "Conv + Relu/Clip/Sigmoid/HardSigmoid/LeakyRelu/Tanh and Conv + Add "

@@ -6,7 +6,7 @@
 
 namespace graphopt {
 
-class FuseConvActivation : public FusionPass {
+class FuseConvActivation : public RulePass {
  public:
   FuseConvActivation();
 };

@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "optimizer/pass/rewrite_util.h"
-#include "optimizer/target.h"
 
 namespace graphopt {
 
@@ -105,19 +104,19 @@ bool CollectTerms(ir::Value* v, bool root, std::vector<ir::Value*>* terms,
 
 // `lookup`'s ids as the int32 the fused op reads (see the header): Mod by the row count, then a
 // Cast when they are int64. Appends the new nodes to `created`.
-ir::Value* FusedIds(ir::Graph& g, const Lookup& lookup, std::vector<ir::Node*>* created) {
+ir::Value* FusedIds(Rewriter& rw, const Lookup& lookup, std::vector<ir::Node*>* created) {
   ir::Value* ids = lookup.ids;
   const Shape shape = *StaticShape(ids);
   const DataType type = ids->elem_type();
   Tensor rows = type == DataType::kInt64
                     ? Tensor::FromVector<int64_t>(type, {}, {lookup.rows})
                     : Tensor::FromVector<int32_t>(type, {}, {static_cast<int32_t>(lookup.rows)});
-  ir::Value* divisor = g.NewInitializer(lookup.table->name() + "_rows", std::move(rows));
-  ir::Node* mod = g.AddNode("Mod", {ids, divisor}, 1, ids->name() + "_wrapped");
+  ir::Value* divisor = rw.CreateInitializer(lookup.table->name() + "_rows", std::move(rows));
+  ir::Node* mod = rw.CreateNode("Mod", {ids, divisor}, 1, ids->name() + "_wrapped");
   mod->output(0)->type() = ir::ValueType::FromShape(type, shape);
   created->push_back(mod);
   if (type == DataType::kInt32) return mod->output(0);
-  ir::Node* cast = g.AddNode("Cast", {mod->output(0)}, 1, ids->name() + "_int32");
+  ir::Node* cast = rw.CreateNode("Cast", {mod->output(0)}, 1, ids->name() + "_int32");
   cast->SetInt("to", static_cast<int64_t>(DataType::kInt32));
   cast->output(0)->type() = ir::ValueType::FromShape(DataType::kInt32, shape);
   created->push_back(cast);
@@ -129,9 +128,9 @@ bool IsHiddenVector(const ir::Value* v, int64_t hidden) {
   return t && t->dtype() == DataType::kFloat && t->shape() == Shape{hidden};
 }
 
-bool EmbedLayerNorm(PassContext& ctx, ir::Node* norm, std::vector<std::string>* consumed) {
+RewriteResult EmbedLayerNorm(PassContext& ctx, Rewriter& rw, ir::Node* norm) {
   // Mod (for the ids) exists from opset 10.
-  if (!ctx.target.Allows(kMs, "EmbedLayerNormalization") || ctx.opset() < 10) return false;
+  if (ctx.opset() < 10) return false;
   for (size_t i = 1; i < norm->outputs().size(); ++i) {
     const ir::Value* out = norm->output(i);
     if (out && (!out->uses().empty() || out->is_graph_output())) return false;
@@ -159,24 +158,23 @@ bool EmbedLayerNorm(PassContext& ctx, ir::Node* norm, std::vector<std::string>* 
   // Both lookups add one row per token: call the larger table the word table.
   if (parts.segment && parts.segment->rows > parts.word->rows) std::swap(parts.word, parts.segment);
 
-  ir::Graph& g = *ctx.model.graph;
   std::vector<ir::Node*> nodes{norm};
   nodes.insert(nodes.end(), adds.begin(), adds.end());
   nodes.insert(nodes.end(), parts.gathers.begin(), parts.gathers.end());
-  *consumed = pattern::NodeNames(nodes);
+  *rw.consumed() = pattern::NodeNames(nodes);
   ir::Node* root_add = adds.front();
   ir::Value* position = parts.position;
   if (const Tensor* slice = ConstantValue(position); slice->rank() == 3) {
-    position = g.NewInitializer(position->name() + "_rows", slice->Reshaped({e.seq, e.hidden}));
+    position = rw.CreateInitializer(position->name() + "_rows", slice->Reshaped({e.seq, e.hidden}));
   }
   ir::Value* beta = norm->input(2);
   if (!beta) {
-    beta = g.NewInitializer(norm->input(1)->name() + "_zero_beta",
-                            Tensor(DataType::kFloat, Shape{e.hidden}));
+    beta = rw.CreateInitializer(norm->input(1)->name() + "_zero_beta",
+                                Tensor(DataType::kFloat, Shape{e.hidden}));
   }
   std::vector<ir::Node*> created;
-  std::vector<ir::Value*> inputs{FusedIds(g, *parts.word, &created),
-                                 parts.segment ? FusedIds(g, *parts.segment, &created) : nullptr,
+  std::vector<ir::Value*> inputs{FusedIds(rw, *parts.word, &created),
+                                 parts.segment ? FusedIds(rw, *parts.segment, &created) : nullptr,
                                  parts.word->table,
                                  position,
                                  parts.segment ? parts.segment->table : nullptr,
@@ -188,26 +186,24 @@ bool EmbedLayerNorm(PassContext& ctx, ir::Node* norm, std::vector<std::string>* 
   const std::string hint =
       norm->name().empty() ? "EmbedLayerNormalization" : norm->name() + "_embed";
   ir::Node* fused =
-      g.AddNode("EmbedLayerNormalization", inputs, sum_read_elsewhere ? 3 : 2, hint, kMs);
+      rw.CreateNode("EmbedLayerNormalization", inputs, sum_read_elsewhere ? 3 : 2, hint, kMs);
   fused->SetFloat("epsilon", epsilon);
   fused->output(0)->type() = norm->output(0)->type();
   fused->output(1)->type() = ir::ValueType::FromShape(DataType::kInt32, {e.batch});
   if (sum_read_elsewhere) fused->output(2)->type() = sum->type();
-  // A fresh node output can always take over a graph output's name; kept for the contract.
-  if (!ReplaceValue(g, norm->output(0), fused->output(0))) {
-    g.RemoveNode(fused);
-    for (auto it = created.rbegin(); it != created.rend(); ++it) g.RemoveNode(*it);
-    return false;
-  }
-  RemoveIfDead(g, norm);  // takes the Adds and Gathers along unless the sum has other readers
-  if (sum_read_elsewhere && ReplaceValue(g, sum, fused->output(2))) RemoveIfDead(g, root_add);
+  // A fresh node output can always take over a graph output's name; kept for the contract (a
+  // failure rolls back the nodes made above). Erasing the norm takes the Adds and Gathers along
+  // unless the sum has other readers.
+  if (!rw.ReplaceNode(norm, {fused->output(0)})) return false;
+  if (sum_read_elsewhere) (void)rw.ReplaceNode(root_add, {fused->output(2)});
   return true;
 }
 
 }  // namespace
 
 FuseEmbedLayerNorm::FuseEmbedLayerNorm()
-    : FusionPass({{"embed_layer_norm", "LayerNormalization", "", EmbedLayerNorm}}) {}
+    : RulePass({{"embed_layer_norm", "LayerNormalization", "", EmbedLayerNorm,
+                 {"com.microsoft.EmbedLayerNormalization"}}}) {}
 
 // After fuse_layer_norm (225), which makes the LayerNormalization, and before
 // fuse_skip_layer_norm (230), which would otherwise take the last Add of the sum as a residual.
@@ -215,5 +211,8 @@ GRAPHOPT_REGISTER_PASS(FuseEmbedLayerNorm, "fuse_embed_layer_norm", kExtended, 2
                        "word + position (+ segment) embedding lookups, their sum and its "
                        "LayerNormalization into com.microsoft.EmbedLayerNormalization",
                        "com.microsoft.EmbedLayerNormalization");
+
+// After fuse_layer_norm: takes the LayerNormalization that pass makes.
+GRAPHOPT_PASS_AFTER("fuse_embed_layer_norm", "fuse_layer_norm");
 
 }  // namespace graphopt

@@ -21,7 +21,7 @@
 
 namespace graphopt {
 
-class FuseEmbedLayerNorm : public FusionPass {
+class FuseEmbedLayerNorm : public RulePass {
  public:
   FuseEmbedLayerNorm();
 };

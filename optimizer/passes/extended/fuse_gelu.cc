@@ -1,6 +1,5 @@
 #include "optimizer/passes/extended/fuse_gelu.h"
 
-#include "optimizer/target.h"
 
 namespace graphopt {
 
@@ -48,9 +47,8 @@ const Pattern& TanhGelu() {
   return p;
 }
 
-bool Fuse(PassContext& ctx, ir::Node* root, const Pattern& p, const char* op,
-          std::vector<std::string>* consumed) {
-  if (!ctx.target.Allows("com.microsoft", op)) return false;
+RewriteResult Fuse(Rewriter& rw, ir::Node* root, const Pattern& p, const char* op,
+                   std::vector<std::string>* consumed) {
   auto m = pattern::MatchValue(p, root->output(0));
   if (!m || !pattern::IsSelfContained(*m, root)) return false;
   ir::Value* x = m->value("x");
@@ -60,21 +58,22 @@ bool Fuse(PassContext& ctx, ir::Node* root, const Pattern& p, const char* op,
     return false;
   }
   *consumed = pattern::NodeNames(m->matched);
-  return pattern::ReplaceWithFused(*ctx.model.graph, root, op, "com.microsoft", {x}) != nullptr;
+  return pattern::ReplaceWithFused(rw, root, op, "com.microsoft", {x}) != nullptr;
 }
 
-bool GeluErf(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed) {
-  return Fuse(ctx, root, ErfGelu(), "Gelu", consumed);
+RewriteResult GeluErf(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  return Fuse(rw, root, ErfGelu(), "Gelu", rw.consumed());
 }
 
-bool GeluTanh(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed) {
-  return Fuse(ctx, root, TanhGelu(), "FastGelu", consumed);
+RewriteResult GeluTanh(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  return Fuse(rw, root, TanhGelu(), "FastGelu", rw.consumed());
 }
 
 }  // namespace
 
 FuseGelu::FuseGelu()
-    : FusionPass({{"gelu_erf", "Mul", "", GeluErf}, {"gelu_tanh", "Mul", "", GeluTanh}}) {}
+    : RulePass({{"gelu_erf", "Mul", "", GeluErf, {"com.microsoft.Gelu"}},
+                {"gelu_tanh", "Mul", "", GeluTanh, {"com.microsoft.FastGelu"}}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseGelu, "fuse_gelu", kExtended, 210,
                        "erf GELU into com.microsoft.Gelu, tanh GELU into com.microsoft.FastGelu",

@@ -7,7 +7,7 @@
 
 namespace graphopt {
 
-class FuseGelu : public FusionPass {
+class FuseGelu : public RulePass {
  public:
   FuseGelu();
 };

@@ -1,7 +1,6 @@
 #include "optimizer/passes/extended/fuse_gemm_activation.h"
 
 #include "optimizer/pass/rewrite_util.h"
-#include "optimizer/target.h"
 
 namespace graphopt {
 
@@ -33,8 +32,7 @@ std::optional<GemmActivation> ReadActivation(const ir::Node* act) {
   return std::nullopt;
 }
 
-bool GemmActivationRule(PassContext& ctx, ir::Node* act, std::vector<std::string>* consumed) {
-  if (!ctx.target.AllowsActivation(kMs, "FusedGemm", act->op_type())) return false;
+RewriteResult GemmActivationRule(PassContext& ctx, Rewriter& rw, ir::Node* act) {
   ir::Value* v = act->input(0);
   if (!v || !v->producer() || !v->producer()->Is("Gemm") || !HasSingleUse(v)) return false;
   if (v->elem_type() != DataType::kFloat) return false;  // ONNX Runtime's kernel is float only
@@ -45,8 +43,8 @@ bool GemmActivationRule(PassContext& ctx, ir::Node* act, std::vector<std::string
   const float alpha = gemm->GetFloat("alpha", 1.0f), beta = gemm->GetFloat("beta", 1.0f);
   const int64_t trans_a = gemm->GetInt("transA", 0), trans_b = gemm->GetInt("transB", 0);
   std::vector<ir::Value*> inputs(gemm->inputs().begin(), gemm->inputs().end());
-  *consumed = pattern::NodeNames({act, gemm});
-  ir::Node* fused = pattern::ReplaceWithFused(*ctx.model.graph, act, "FusedGemm", kMs, inputs);
+  *rw.consumed() = pattern::NodeNames({act, gemm});
+  ir::Node* fused = pattern::ReplaceWithFused(rw, act, "FusedGemm", kMs, inputs);
   if (!fused) return false;
   fused->SetFloat("alpha", alpha);
   fused->SetFloat("beta", beta);
@@ -59,18 +57,19 @@ bool GemmActivationRule(PassContext& ctx, ir::Node* act, std::vector<std::string
   return true;
 }
 
-std::vector<FusionRule> Rules() {
-  std::vector<FusionRule> rules;
+std::vector<Rule> Rules() {
+  std::vector<Rule> rules;
   for (const char* act : {"Relu", "Tanh", "Sigmoid", "LeakyRelu", "HardSigmoid", "Elu", "Selu",
                           "Softplus", "Softsign", "ThresholdedRelu"}) {
-    rules.push_back({"gemm_activation", act, "", GemmActivationRule});
+    rules.push_back({"gemm_activation", act, "", GemmActivationRule, {"com.microsoft.FusedGemm"},
+                     /*emits_activation=*/true});
   }
   return rules;
 }
 
 }  // namespace
 
-FuseGemmActivation::FuseGemmActivation() : FusionPass(Rules()) {}
+FuseGemmActivation::FuseGemmActivation() : RulePass(Rules()) {}
 
 GRAPHOPT_REGISTER_PASS(FuseGemmActivation, "fuse_gemm_activation", kExtended, 245,
                        "Gemm + activation into com.microsoft.FusedGemm", "com.microsoft.FusedGemm");

@@ -6,7 +6,7 @@
 
 namespace graphopt {
 
-class FuseGemmActivation : public FusionPass {
+class FuseGemmActivation : public RulePass {
  public:
   FuseGemmActivation();
 };

@@ -1,7 +1,6 @@
 #include "optimizer/passes/extended/fuse_hard_sigmoid.h"
 
 #include "optimizer/passes/extended/fuse_hard_swish.h"
-#include "optimizer/target.h"
 
 namespace graphopt {
 
@@ -28,14 +27,14 @@ Pattern HardSigmoidPattern(int64_t opset) {
                 Op("Div", {relu6, Scalar(6.0, kHardTolerance)}), unit_clip});
 }
 
-bool HardSigmoid(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed) {
-  if (!ctx.target.AllowsAt("", "HardSigmoid", ctx.opset())) return false;
-  auto m = pattern::MatchValue(HardSigmoidPattern(ctx.opset()), root->output(0));
+RewriteResult HardSigmoid(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  static pattern::PerOpset kPattern(HardSigmoidPattern);
+  auto m = pattern::MatchValue(kPattern.At(ctx.opset()), root->output(0));
   if (!m || !pattern::IsSelfContained(*m, root)) return false;
   ir::Value* x = m->value("x");
   if (!pattern::IsFloatValue(x) || !x->type().shape || x->type().shape->empty()) return false;
-  *consumed = pattern::NodeNames(m->matched);
-  ir::Node* fused = pattern::ReplaceWithFused(*ctx.model.graph, root, "HardSigmoid", "", {x});
+  *rw.consumed() = pattern::NodeNames(m->matched);
+  ir::Node* fused = pattern::ReplaceWithFused(rw, root, "HardSigmoid", "", {x});
   if (!fused) return false;
   fused->SetFloat("alpha", 1.0f / 6);
   fused->SetFloat("beta", 0.5f);
@@ -45,12 +44,15 @@ bool HardSigmoid(PassContext& ctx, ir::Node* root, std::vector<std::string>* con
 }  // namespace
 
 FuseHardSigmoid::FuseHardSigmoid()
-    : FusionPass({{"hard_sigmoid", "Mul", "", HardSigmoid},
-                  {"hard_sigmoid", "Div", "", HardSigmoid},
-                  {"hard_sigmoid", "Clip", "", HardSigmoid}}) {}
+    : RulePass({{"hard_sigmoid", "Mul", "", HardSigmoid, {"HardSigmoid"}},
+                {"hard_sigmoid", "Div", "", HardSigmoid, {"HardSigmoid"}},
+                {"hard_sigmoid", "Clip", "", HardSigmoid, {"HardSigmoid"}}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseHardSigmoid, "fuse_hard_sigmoid", kExtended, 255,
                        "Clip(x + 3, 0, 6) / 6 and Clip(x / 6 + 0.5, 0, 1) into HardSigmoid",
                        "HardSigmoid");
+
+// After fuse_hard_swish: HardSwish takes the whole x * relu6(x + 3) / 6 first.
+GRAPHOPT_PASS_AFTER("fuse_hard_sigmoid", "fuse_hard_swish");
 
 }  // namespace graphopt

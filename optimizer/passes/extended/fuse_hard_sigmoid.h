@@ -6,7 +6,7 @@
 
 namespace graphopt {
 
-class FuseHardSigmoid : public FusionPass {
+class FuseHardSigmoid : public RulePass {
  public:
   FuseHardSigmoid();
 };

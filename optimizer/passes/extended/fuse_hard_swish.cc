@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "optimizer/target.h"
 
 namespace graphopt {
 
@@ -42,21 +41,22 @@ Pattern HardSwishPattern(int64_t opset) {
   });
 }
 
-bool HardSwish(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed) {
-  if (!ctx.target.AllowsAt("", "HardSwish", ctx.opset())) return false;
-  auto m = pattern::MatchValue(HardSwishPattern(ctx.opset()), root->output(0));
+RewriteResult HardSwish(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  static pattern::PerOpset kPattern(HardSwishPattern);
+  auto m = pattern::MatchValue(kPattern.At(ctx.opset()), root->output(0));
   if (!m || !pattern::IsSelfContained(*m, root)) return false;
   ir::Value* x = m->value("x");
   // Scalar constants keep x's shape when x has a rank; HardSwish is defined for float types.
   if (!pattern::IsFloatValue(x) || !x->type().shape || x->type().shape->empty()) return false;
-  *consumed = pattern::NodeNames(m->matched);
-  return pattern::ReplaceWithFused(*ctx.model.graph, root, "HardSwish", "", {x}) != nullptr;
+  *rw.consumed() = pattern::NodeNames(m->matched);
+  return pattern::ReplaceWithFused(rw, root, "HardSwish", "", {x}) != nullptr;
 }
 
 }  // namespace
 
 FuseHardSwish::FuseHardSwish()
-    : FusionPass({{"hard_swish", "Mul", "", HardSwish}, {"hard_swish", "Div", "", HardSwish}}) {}
+    : RulePass({{"hard_swish", "Mul", "", HardSwish, {"HardSwish"}},
+                {"hard_swish", "Div", "", HardSwish, {"HardSwish"}}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseHardSwish, "fuse_hard_swish", kExtended, 250,
                        "x * Clip(x + 3, 0, 6) / 6 and x * HardSigmoid(x) into HardSwish",

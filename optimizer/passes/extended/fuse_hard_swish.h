@@ -6,7 +6,7 @@
 
 namespace graphopt {
 
-class FuseHardSwish : public FusionPass {
+class FuseHardSwish : public RulePass {
  public:
   FuseHardSwish();
 };

@@ -75,16 +75,15 @@ ir::Node* AffineConsumer(const ir::Value* v, const char* op, int64_t len, DataTy
 }
 
 // A rank-1 copy of a last-axis vector (LayerNormalization wants gamma and beta as [D]).
-ir::Value* AsVector(ir::Graph& g, ir::Value* v, int64_t len) {
+ir::Value* AsVector(Rewriter& rw, ir::Value* v, int64_t len) {
   const Tensor* t = ConstantValue(v);
   if (t->rank() == 1) return v;
-  return g.NewInitializer(v->name() + "_vector", t->Reshaped({len}));
+  return rw.CreateInitializer(v->name() + "_vector", t->Reshaped({len}));
 }
 
-bool FuseNorm(PassContext& ctx, ir::Node* root, bool simplified,
-              std::vector<std::string>* consumed) {
+RewriteResult FuseNorm(Rewriter& rw, ir::Node* root, bool simplified,
+                       std::vector<std::string>* consumed) {
   const char* op = simplified ? "SimplifiedLayerNormalization" : "LayerNormalization";
-  if (!ctx.target.AllowsAt("", op, ctx.opset())) return false;
   auto m = pattern::MatchValue(simplified ? RmsNorm() : MeanVarianceNorm(), root->output(0));
   if (!m) return false;
   ir::Value* x = m->value("x");
@@ -113,40 +112,41 @@ bool FuseNorm(PassContext& ctx, ir::Node* root, bool simplified,
   all.matched = nodes;
   if (!pattern::IsSelfContained(all, last)) return false;
   if (SymbolicShapeOf(last->output(0)) != shape) return false;
-  ir::Graph& g = *ctx.model.graph;
   *consumed = pattern::NodeNames(nodes);
   std::vector<ir::Value*> inputs{x};
   if (gamma) {
-    inputs.push_back(AsVector(g, gamma, len));
+    inputs.push_back(AsVector(rw, gamma, len));
   } else {
-    inputs.push_back(g.NewInitializer(
+    inputs.push_back(rw.CreateInitializer(
         x->name() + "_norm_scale",
         MakeFloatTensor(type, {len}, std::vector<double>(static_cast<size_t>(len), 1.0))));
   }
-  if (beta) inputs.push_back(AsVector(g, beta, len));
-  ir::Node* fused = pattern::ReplaceWithFused(g, last, op, "", inputs);
+  if (beta) inputs.push_back(AsVector(rw, beta, len));
+  ir::Node* fused = pattern::ReplaceWithFused(rw, last, op, "", inputs);
   if (!fused) return false;
   fused->SetInt("axis", -1);
   fused->SetFloat("epsilon", static_cast<float>(eps));
   return true;
 }
 
-bool LayerNorm(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed) {
-  return FuseNorm(ctx, root, false, consumed);
+RewriteResult LayerNorm(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  return FuseNorm(rw, root, false, rw.consumed());
 }
 
-bool SimplifiedLayerNorm(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed) {
-  return FuseNorm(ctx, root, true, consumed);
+RewriteResult SimplifiedLayerNorm(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  return FuseNorm(rw, root, true, rw.consumed());
 }
 
 }  // namespace
 
 // The mean/variance rule goes first: its centered value would also match the RMS pattern.
 FuseLayerNorm::FuseLayerNorm()
-    : FusionPass({{"layer_norm", "Div", "", LayerNorm},
-                  {"layer_norm", "Mul", "", LayerNorm},
-                  {"simplified_layer_norm", "Div", "", SimplifiedLayerNorm},
-                  {"simplified_layer_norm", "Mul", "", SimplifiedLayerNorm}}) {}
+    : RulePass({{"layer_norm", "Div", "", LayerNorm, {"LayerNormalization"}},
+                {"layer_norm", "Mul", "", LayerNorm, {"LayerNormalization"}},
+                {"simplified_layer_norm", "Div", "", SimplifiedLayerNorm,
+                 {"SimplifiedLayerNormalization"}},
+                {"simplified_layer_norm", "Mul", "", SimplifiedLayerNorm,
+                 {"SimplifiedLayerNormalization"}}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseLayerNorm, "fuse_layer_norm", kExtended, 225,
                        "decomposed layer normalization over the last axis into "

@@ -8,7 +8,7 @@
 
 namespace graphopt {
 
-class FuseLayerNorm : public FusionPass {
+class FuseLayerNorm : public RulePass {
  public:
   FuseLayerNorm();
 };

@@ -56,10 +56,9 @@ bool FeedsSoftmax(const ir::Value* v) {
   return false;
 }
 
-bool MatMulScale(PassContext& ctx, ir::Node* mm, std::vector<std::string>* consumed) {
-  if (!ctx.target.Allows("com.microsoft", "FusedMatMul")) return false;
+RewriteResult MatMulScale(PassContext& ctx, Rewriter& rw, ir::Node* mm) {
   if (mm->output(0)->elem_type() != DataType::kFloat) return false;
-  if (ctx.target.Allows("com.microsoft", "Attention") && FeedsSoftmax(mm->output(0))) return false;
+  if (ctx.MayEmit("com.microsoft.Attention") && FeedsSoftmax(mm->output(0))) return false;
   double alpha = 1.0;
   std::vector<ir::Node*> nodes{mm};
   ir::Value* operands[2] = {mm->input(0), mm->input(1)};
@@ -109,8 +108,8 @@ bool MatMulScale(PassContext& ctx, ir::Node* mm, std::vector<std::string>* consu
   pattern::Match m;
   m.matched = nodes;
   if (!pattern::IsSelfContained(m, last)) return false;
-  *consumed = pattern::NodeNames(nodes);
-  ir::Node* fused = pattern::ReplaceWithFused(*ctx.model.graph, last, "FusedMatMul",
+  *rw.consumed() = pattern::NodeNames(nodes);
+  ir::Node* fused = pattern::ReplaceWithFused(rw, last, "FusedMatMul",
                                               "com.microsoft", {operands[0], operands[1]});
   if (!fused) return false;
   fused->SetFloat("alpha", static_cast<float>(alpha));
@@ -121,11 +120,15 @@ bool MatMulScale(PassContext& ctx, ir::Node* mm, std::vector<std::string>* consu
 
 }  // namespace
 
-FuseMatMulScale::FuseMatMulScale() : FusionPass({{"matmul_scale", "MatMul", "", MatMulScale}}) {}
+FuseMatMulScale::FuseMatMulScale()
+    : RulePass({{"matmul_scale", "MatMul", "", MatMulScale, {"com.microsoft.FusedMatMul"}}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseMatMulScale, "fuse_matmul_scale", kExtended, 270,
                        "MatMul with a scalar scale or a transposed input into "
                        "com.microsoft.FusedMatMul",
                        "com.microsoft.FusedMatMul");
+
+// After fuse_attention: leaves attention MatMuls to it.
+GRAPHOPT_PASS_AFTER("fuse_matmul_scale", "fuse_attention");
 
 }  // namespace graphopt

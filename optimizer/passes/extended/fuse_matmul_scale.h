@@ -7,7 +7,7 @@
 
 namespace graphopt {
 
-class FuseMatMulScale : public FusionPass {
+class FuseMatMulScale : public RulePass {
  public:
   FuseMatMulScale();
 };

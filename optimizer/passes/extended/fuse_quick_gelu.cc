@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "optimizer/pass/rewrite_util.h"
-#include "optimizer/target.h"
 
 namespace graphopt {
 
@@ -15,8 +14,7 @@ using pattern::OneOf;
 using pattern::Op;
 
 // x * Sigmoid(x * alpha) or x * Sigmoid(x). The scale must be one finite scalar.
-bool QuickGelu(PassContext& ctx, ir::Node* root, std::vector<std::string>* consumed) {
-  if (!ctx.target.Allows("com.microsoft", "QuickGelu")) return false;
+RewriteResult QuickGelu(PassContext& ctx, Rewriter& rw, ir::Node* root) {
   static const pattern::Pattern kPattern = Op(
       "Mul", {Any("x"), Op("Sigmoid", {OneOf({Op("Mul", {Any("x"), Const("alpha")}), Any("x")})})});
   auto m = pattern::MatchValue(kPattern, root->output(0));
@@ -33,9 +31,9 @@ bool QuickGelu(PassContext& ctx, ir::Node* root, std::vector<std::string>* consu
     const bool x_has_rank = x->type().shape && !x->type().shape->empty();
     if (t->rank() == 1 && !x_has_rank) return false;
   }
-  *consumed = pattern::NodeNames(m->matched);
+  *rw.consumed() = pattern::NodeNames(m->matched);
   ir::Node* fused =
-      pattern::ReplaceWithFused(*ctx.model.graph, root, "QuickGelu", "com.microsoft", {x});
+      pattern::ReplaceWithFused(rw, root, "QuickGelu", "com.microsoft", {x});
   if (!fused) return false;
   fused->SetFloat("alpha", static_cast<float>(alpha));
   return true;
@@ -43,7 +41,7 @@ bool QuickGelu(PassContext& ctx, ir::Node* root, std::vector<std::string>* consu
 
 }  // namespace
 
-FuseQuickGelu::FuseQuickGelu() : FusionPass({{"quick_gelu", "Mul", "", QuickGelu}}) {}
+FuseQuickGelu::FuseQuickGelu() : RulePass({{"quick_gelu", "Mul", "", QuickGelu, {"com.microsoft.QuickGelu"}}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseQuickGelu, "fuse_quick_gelu", kExtended, 215,
                        "x * Sigmoid(alpha * x) (and SiLU, alpha 1) into com.microsoft.QuickGelu",

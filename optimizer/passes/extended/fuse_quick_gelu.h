@@ -6,7 +6,7 @@
 
 namespace graphopt {
 
-class FuseQuickGelu : public FusionPass {
+class FuseQuickGelu : public RulePass {
  public:
   FuseQuickGelu();
 };

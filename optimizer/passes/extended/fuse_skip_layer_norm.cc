@@ -26,10 +26,9 @@ ir::Value* StripBias(ir::Value* v, int64_t hidden, ir::Value** bias, ir::Node** 
   return nullptr;
 }
 
-bool FuseSkip(PassContext& ctx, ir::Node* norm, bool simplified,
-              std::vector<std::string>* consumed) {
+RewriteResult FuseSkip(Rewriter& rw, ir::Node* norm, bool simplified,
+                       std::vector<std::string>* consumed) {
   const char* op = simplified ? "SkipSimplifiedLayerNormalization" : "SkipLayerNormalization";
-  if (!ctx.target.Allows(kMs, op)) return false;
   // Only the plain output: the fused op's optional mean/inv_std outputs differ in shape.
   for (size_t i = 1; i < norm->outputs().size(); ++i) {
     if (norm->output(i) && (!norm->output(i)->uses().empty() || norm->output(i)->is_graph_output()))
@@ -70,7 +69,7 @@ bool FuseSkip(PassContext& ctx, ir::Node* norm, bool simplified,
   }
   if (bias_add) nodes.push_back(bias_add);
   *consumed = pattern::NodeNames(nodes);
-  ir::Graph& graph = *ctx.model.graph;
+  ir::Graph& graph = rw.graph();
   std::vector<ir::Value*> inputs{input, skip, gamma, norm->input(2), bias};
   while (!inputs.empty() && !inputs.back()) inputs.pop_back();
   // The sum stays available to its other readers through output 3.
@@ -82,23 +81,20 @@ bool FuseSkip(PassContext& ctx, ir::Node* norm, bool simplified,
     sum_out = graph.NewValue(sum->name() + "_sum");
     outputs = {y, nullptr, nullptr, sum_out};
   }
-  ir::Node* fused = graph.AddNodeWithOutputs(op, inputs, outputs,
+  ir::Node* fused = rw.CreateNodeWithOutputs(op, inputs, outputs,
                                              graph.UniqueNodeName(norm->name() + "_skip"), kMs);
   y->type() = norm->output(0)->type();
   if (sum_out) sum_out->type() = sum->type();
-  if (!ReplaceValue(graph, norm->output(0), y)) {
-    graph.RemoveNode(fused);
-    return false;
-  }
   fused->SetFloat("epsilon", norm->GetFloat("epsilon", 1e-5f));
-  RemoveIfDead(graph, norm);  // takes the Adds along unless the sum has other readers
-  if (sum_out && ReplaceValue(graph, sum, sum_out)) RemoveIfDead(graph, add);
+  // Erases the norm and takes the Adds along unless the sum has other readers.
+  if (!rw.ReplaceNode(norm, {y})) return false;
+  if (sum_out) (void)rw.ReplaceNode(add, {sum_out});
   return true;
 }
 
 // A SkipLayerNormalization made before its input's bias Add appeared (fuse_attention emits
 // the output projection as MatMul + Add): the bias moves into input 4.
-bool LateBias(PassContext& ctx, ir::Node* skip_ln, std::vector<std::string>* consumed) {
+RewriteResult LateBias(PassContext& ctx, Rewriter& rw, ir::Node* skip_ln) {
   if (skip_ln->input(4)) return false;
   for (size_t i = 5; i < skip_ln->outputs().size(); ++i) {
     if (skip_ln->output(i)) return false;
@@ -110,38 +106,44 @@ bool LateBias(PassContext& ctx, ir::Node* skip_ln, std::vector<std::string>* con
     ir::Node* add = nullptr;
     ir::Value* m = StripBias(skip_ln->input(k), *KnownDim(shape, -1), &bias, &add);
     if (!m || SymbolicShapeOf(skip_ln->input(1 - k)) != shape) continue;
-    *consumed = pattern::NodeNames({skip_ln, add});
+    *rw.consumed() = pattern::NodeNames({skip_ln, add});
     ir::Value* other = skip_ln->input(1 - k);
     skip_ln->SetInput(0, m);
     skip_ln->SetInput(1, other);
     while (skip_ln->inputs().size() < 5) skip_ln->AddInput(nullptr);
     skip_ln->SetInput(4, bias);
-    RemoveIfDead(*ctx.model.graph, add);
+    rw.EraseIfDead(add);
     return true;
   }
   return false;
 }
 
-bool SkipLayerNorm(PassContext& ctx, ir::Node* norm, std::vector<std::string>* consumed) {
-  return FuseSkip(ctx, norm, false, consumed);
+RewriteResult SkipLayerNorm(PassContext& ctx, Rewriter& rw, ir::Node* norm) {
+  return FuseSkip(rw, norm, false, rw.consumed());
 }
 
-bool SkipSimplifiedLayerNorm(PassContext& ctx, ir::Node* norm, std::vector<std::string>* consumed) {
-  return FuseSkip(ctx, norm, true, consumed);
+RewriteResult SkipSimplifiedLayerNorm(PassContext& ctx, Rewriter& rw, ir::Node* norm) {
+  return FuseSkip(rw, norm, true, rw.consumed());
 }
 
 }  // namespace
 
 FuseSkipLayerNorm::FuseSkipLayerNorm()
-    : FusionPass({{"skip_layer_norm", "LayerNormalization", "", SkipLayerNorm},
-                  {"skip_simplified_layer_norm", "SimplifiedLayerNormalization", "",
-                   SkipSimplifiedLayerNorm},
-                  {"skip_layer_norm_bias", "SkipLayerNormalization", kMs, LateBias}}) {}
+    : RulePass({{"skip_layer_norm", "LayerNormalization", "", SkipLayerNorm,
+                 {"com.microsoft.SkipLayerNormalization"}},
+                {"skip_simplified_layer_norm", "SimplifiedLayerNormalization", "",
+                 SkipSimplifiedLayerNorm, {"com.microsoft.SkipSimplifiedLayerNormalization"}},
+                {"skip_layer_norm_bias", "SkipLayerNormalization", kMs, LateBias}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseSkipLayerNorm, "fuse_skip_layer_norm", kExtended, 230,
                        "residual Add (+ bias Add) + LayerNormalization into "
                        "com.microsoft.SkipLayerNormalization (and the simplified form)",
                        "com.microsoft.SkipLayerNormalization",
                        "com.microsoft.SkipSimplifiedLayerNormalization");
+
+// After fuse_embed_layer_norm: which would otherwise lose the last Add of its sum as a residual.
+GRAPHOPT_PASS_AFTER("fuse_skip_layer_norm", "fuse_embed_layer_norm");
+// After fuse_attention: whose output bias Add it takes.
+GRAPHOPT_PASS_AFTER("fuse_skip_layer_norm", "fuse_attention");
 
 }  // namespace graphopt

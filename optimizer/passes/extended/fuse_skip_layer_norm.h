@@ -7,7 +7,7 @@
 
 namespace graphopt {
 
-class FuseSkipLayerNorm : public FusionPass {
+class FuseSkipLayerNorm : public RulePass {
  public:
   FuseSkipLayerNorm();
 };

@@ -1,0 +1,14 @@
+// The in-memory core of OptimizeFile, for tools and tests that hold an ir::Model already.
+#pragma once
+
+#include "optimizer/ir/graph.h"
+#include "optimizer/pipeline.h"
+
+namespace graphopt {
+
+// Rewrites `model` (the original is `reference`, used for verification; it may be null to skip
+// verification).
+Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
+                             const PipelineOptions& options);
+
+}  // namespace graphopt
