@@ -8,3 +8,5 @@ target_link_libraries(test_${area} PRIVATE graphopt_server_lib)
 add_dependencies(test_${area} graphopt-server)
 target_compile_definitions(test_${area} PRIVATE
   GRAPHOPT_SERVER_BINARY="$<TARGET_FILE:graphopt-server>")
+target_compile_definitions(test_${area} PRIVATE
+  GRAPHOPT_PYTHON_CLIENT_DIR="${CMAKE_SOURCE_DIR}/clients/python")
