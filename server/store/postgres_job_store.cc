@@ -183,6 +183,10 @@ Status PostgresJobStore::PutModel(const ModelRecord& m) {
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
   return conn
       ->Exec(
+          // Also into the table of schema 1, which replicas of the previous release read
+          // during a rolling upgrade.
+          "WITH legacy AS (INSERT INTO models (digest, file_name, size, kind, created_at) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING) "
           "INSERT INTO tenant_models (digest, file_name, size, kind, created_at, tenant) "
           "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, digest) DO NOTHING",
           PgParams()
