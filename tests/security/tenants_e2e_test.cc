@@ -9,10 +9,12 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "security/secure_server.h"
 #include "server/e2e_fixture.h"
+#include "server/store/sqlite_job_store.h"
 
 namespace graphopt::testing {
 namespace {
@@ -352,6 +354,45 @@ TEST_F(SecurityE2eTest, OversizedOptionsAreRefusedAndListJobsKeepsWorking) {
   v1::ListJobsResponse listed;
   ASSERT_TRUE(List(*stub, "", &listed, 500).ok());
   EXPECT_EQ(listed.jobs_size(), 1);
+}
+
+// Jobs stored before the limits existed (3 MiB of options each) are listed in pages that fit the
+// message limit instead of failing ListJobs for everyone.
+TEST_F(SecurityE2eTest, ListJobsPagesByBytesOverJobsStoredBeforeTheLimits) {
+  std::filesystem::create_directories(DataDir());
+  {
+    auto store = server::SqliteJobStore::Open(DataDir() + "/graphopt.db");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (int i = 0; i < 3; ++i) {
+      server::JobRecord job;
+      job.id = "legacy-" + std::to_string(i);
+      job.state = server::JobState::kFailed;
+      job.model_digest = "sha256:" + std::string(64, 'a');
+      job.options.enable = {std::string(3 << 20, static_cast<char>('a' + i))};
+      ASSERT_TRUE((*store)->InsertJob(job).ok());
+    }
+  }
+  auto server = SecureServer::Start(DataDir(), {"--workers", "1"},
+                                    grpc::InsecureChannelCredentials());
+  ASSERT_NE(server, nullptr);
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(8 << 20);
+  auto stub = v1::OptimizerService::NewStub(grpc::CreateCustomChannel(
+      server->address(), grpc::InsecureChannelCredentials(), arguments));
+  std::set<std::string> seen;
+  v1::ListJobsRequest request;
+  request.set_page_size(500);
+  for (int page = 0; page < 5; ++page) {
+    grpc::ClientContext context;
+    v1::ListJobsResponse response;
+    grpc::Status status = stub->ListJobs(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_LE(response.jobs_size(), 2);
+    for (const auto& job : response.jobs()) seen.insert(job.id());
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 3u);
 }
 
 TEST_F(SecurityE2eTest, ListeningBeyondLoopbackWithoutAuthenticationIsRefused) {
