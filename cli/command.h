@@ -31,9 +31,11 @@ struct CommandRegistrar {
 };
 
 // Exit codes shared by every subcommand.
+// Exit codes, the same for every command (docs/API.md):
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitMismatch = 1;  // verify: outputs differ
-inline constexpr int kExitError = 2;     // bad input, I/O, unsupported...
+inline constexpr int kExitMismatch = 1;     // verification failed, or the job failed or was cancelled
+inline constexpr int kExitError = 2;        // usage, bad or invalid input, I/O, unsupported...
+inline constexpr int kExitUnreachable = 3;  // the server could not be reached (UNAVAILABLE)
 
 // Parses "NAME=VALUE" pairs (for --dim) into a map; false on a malformed entry.
 bool ParseDims(const std::vector<std::string>& specs, std::map<std::string, int64_t>* out,

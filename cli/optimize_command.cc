@@ -60,6 +60,10 @@ int RunOptimize(const OptimizeArgs& a) {
   options.verify_options.atol = a.atol;
   options.verify_options.rtol = a.rtol;
   options.save.external_data = a.external_data;
+  if (Status valid = ValidatePipelineOptions(options); !valid.ok()) {
+    std::cerr << "graphopt: " << valid.message() << "\n";
+    return kExitError;
+  }
 
   Report failed;
   auto report = OptimizeFile(a.input, a.output, options, &failed);
@@ -67,7 +71,7 @@ int RunOptimize(const OptimizeArgs& a) {
     if (!a.report.empty() && failed.verification_status == "failed") WriteText(a.report, failed.ToJson());
     if (!a.quiet && failed.verification_status == "failed") std::cerr << failed.ToTable();
     std::cerr << "graphopt: " << report.status().message() << "\n";
-    return kExitError;
+    return failed.verification_status == "failed" ? kExitMismatch : kExitError;
   }
   if (!a.report.empty() && !WriteText(a.report, report->ToJson())) {
     std::cerr << "graphopt: cannot write report '" << a.report << "'\n";

@@ -1,6 +1,7 @@
 #include "optimizer/pipeline.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "optimizer/ir/opset_conversion.h"
@@ -8,6 +9,38 @@
 #include "optimizer/target.h"
 
 namespace graphopt {
+
+Status ValidatePipelineOptions(const PipelineOptions& options) {
+  if (!TargetRegistry::Get().Find(options.target).ok()) {
+    std::string known;
+    for (const TargetProfile* p : TargetRegistry::Get().All()) {
+      known += (known.empty() ? "" : ", ") + p->name;
+    }
+    return InvalidArgument("unknown target '" + options.target + "' (known: " + known + ")");
+  }
+  for (const auto* names : {&options.enable, &options.disable}) {
+    for (const auto& name : *names) {
+      if (PassRegistry::Get().Find(name) == nullptr) {
+        return InvalidArgument("unknown pass '" + name + "' (graphopt passes lists them)");
+      }
+    }
+  }
+  for (const auto& name : options.enable) {
+    if (options.disable.count(name)) {
+      return InvalidArgument("pass '" + name + "' is both enabled and disabled");
+    }
+  }
+  for (const auto& [name, value] : options.dims) {
+    if (value <= 0) return InvalidArgument("dim " + name + " must be positive");
+  }
+  for (const auto& [what, value] :
+       {std::pair{"atol", options.verify_options.atol}, {"rtol", options.verify_options.rtol}}) {
+    if (!std::isfinite(value) || value < 0) {
+      return InvalidArgument(std::string(what) + " must be a finite number >= 0");
+    }
+  }
+  return Status::Ok();
+}
 
 const char* GraphoptVersion() { return GRAPHOPT_VERSION; }
 

@@ -40,6 +40,12 @@ struct PipelineOptions {
   std::function<bool()> cancelled;
 };
 
+// Checks what a caller asked for before any work: a known target and known passes, no pass both
+// enabled and disabled, positive dims, finite non-negative tolerances. The CLI and the server
+// call this one function, so both refuse the same options with the same words
+// (INVALID_ARGUMENT; the CLI exits 2).
+Status ValidatePipelineOptions(const PipelineOptions& options);
+
 // The graphopt version recorded in reports and artifacts.
 const char* GraphoptVersion();
 

@@ -132,7 +132,7 @@ int ReportRpcError(const grpc::Status& status, const std::string& server) {
     std::cerr << " (give --token or $GRAPHOPT_TOKEN, or a client certificate)";
   }
   std::cerr << "\n";
-  return kExitError;
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable : kExitError;
 }
 
 std::optional<api::Level> LevelFromName(const std::string& name) {
@@ -230,10 +230,11 @@ double PassFraction(const api::JobProgress& p) {
 
 int ExitCodeForJob(const api::Job& job) {
   if (job.state() == api::JOB_STATE_SUCCEEDED) return kExitOk;
-  if (job.state() == api::JOB_STATE_FAILED && job.report().verification_status() == "failed") {
-    return kExitMismatch;
+  // A model or options the server found invalid is the caller's input error, as in optimize.
+  if (job.state() == api::JOB_STATE_FAILED && job.error().code() == "INVALID_ARGUMENT") {
+    return kExitError;
   }
-  return kExitError;
+  return kExitMismatch;  // verification failed, the job failed otherwise, or it was cancelled
 }
 
 std::string DescribeOutcome(const api::Job& job) {

@@ -9,6 +9,7 @@
 
 #include "cli/client/client_operations.h"
 #include "cli/command.h"
+#include "optimizer/pipeline.h"
 
 namespace graphopt::cli {
 
@@ -56,6 +57,19 @@ int RunSubmit(const SubmitArgs& a) {
   if (a.atol) options->set_atol(*a.atol);
   if (a.rtol) options->set_rtol(*a.rtol);
   options->set_priority(a.priority);
+  // The options are checked here by the function the server calls, so a mistake is a usage
+  // error before anything is uploaded.
+  PipelineOptions check;
+  check.target = a.target.empty() ? "generic" : a.target;
+  check.dims = dims;
+  check.enable.insert(options->enable_passes().begin(), options->enable_passes().end());
+  check.disable.insert(options->disable_passes().begin(), options->disable_passes().end());
+  if (a.atol) check.verify_options.atol = *a.atol;
+  if (a.rtol) check.verify_options.rtol = *a.rtol;
+  if (Status valid = ValidatePipelineOptions(check); !valid.ok()) {
+    std::cerr << "graphopt: " << valid.message() << "\n";
+    return kExitError;
+  }
   request.set_fresh(a.fresh);
   request.set_idempotency_key(a.idempotency_key);
 

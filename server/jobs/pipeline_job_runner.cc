@@ -13,24 +13,17 @@ namespace {
 class PipelineJobRunner : public JobRunner {
  public:
   Status Validate(const JobOptionsRecord& options) const override {
+    PipelineOptions pipeline;
     auto level = ParseLevel(options.level);
     if (!level.ok()) return InvalidArgument("unknown level '" + options.level + "'");
-    auto target = TargetRegistry::Get().Find(options.target);
-    if (!target.ok()) return InvalidArgument("unknown target '" + options.target + "'");
-    for (const auto* names : {&options.enable, &options.disable}) {
-      for (const auto& name : *names) {
-        if (PassRegistry::Get().Find(name) == nullptr) {
-          return InvalidArgument("unknown pass '" + name + "'");
-        }
-      }
-    }
-    for (const auto& [name, value] : options.dims) {
-      if (value <= 0) return InvalidArgument("dim " + name + " must be positive");
-    }
-    if ((options.atol && *options.atol < 0) || (options.rtol && *options.rtol < 0)) {
-      return InvalidArgument("tolerances must not be negative");
-    }
-    return Status::Ok();
+    pipeline.level = *level;
+    pipeline.target = options.target;
+    pipeline.dims = options.dims;
+    pipeline.enable = options.enable;
+    pipeline.disable = options.disable;
+    if (options.atol) pipeline.verify_options.atol = *options.atol;
+    if (options.rtol) pipeline.verify_options.rtol = *options.rtol;
+    return ValidatePipelineOptions(pipeline);
   }
 
   std::string Version() const override { return GraphoptVersion(); }

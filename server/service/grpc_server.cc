@@ -8,6 +8,8 @@
 #include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
 
+#include "server/service/reflection_service.h"
+
 namespace graphopt::server {
 
 namespace {
@@ -48,6 +50,13 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(ServiceContext& context,
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, Credentials(options), &server->port_);
   builder.RegisterService(server->service_.get());
+  // gRPC's plugin adds reflection v1alpha; v1 is ours. Both describe every service listed.
+  if (options.reflection) {
+    server->reflection_v1_ = std::make_unique<ReflectionV1Service>(std::vector<std::string>{
+        kServiceName, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection"});
+    builder.RegisterService(server->reflection_v1_.get());
+  }
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);

@@ -1,4 +1,5 @@
-// Builds and runs the gRPC server: OptimizerService plus grpc.health.v1 and server reflection,
+// Builds and runs the gRPC server: OptimizerService plus grpc.health.v1 and server reflection
+// (v1 and v1alpha),
 // with the limits that protect the process (message size, concurrent streams).
 #pragma once
 
@@ -12,6 +13,8 @@
 #include "server/service/optimizer_service.h"
 
 namespace graphopt::server {
+
+class ReflectionV1Service;
 
 struct GrpcServerOptions {
   std::string listen;
@@ -44,6 +47,7 @@ class GrpcServer {
  private:
   GrpcServer() = default;
   std::unique_ptr<OptimizerService> service_;
+  std::unique_ptr<ReflectionV1Service> reflection_v1_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -81,10 +81,8 @@ Result<JobOptionsRecord> OptionsFromProto(const v1::JobOptions& o) {
   if (o.has_atol()) r.atol = o.atol();
   if (o.has_rtol()) r.rtol = o.rtol();
   r.priority = o.priority();
-  for (const auto& name : r.enable) {
-    if (r.disable.count(name))
-      return InvalidArgument("pass '" + name + "' is both enabled and disabled");
-  }
+  // Everything else about the options is checked by ValidatePipelineOptions (via the runner),
+  // the same function the CLI calls.
   return r;
 }
 

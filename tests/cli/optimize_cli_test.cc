@@ -72,6 +72,26 @@ TEST(OptimizeCli, BadInputsFailWithOneClearLine) {
   ExpectCleanFailure("optimize " + SharedModel("squeezenet1_1.raw.onnx") + " -o " + out +
                          " --dim batch=zero",
                      "--dim");
+  // Options are checked by the same function the server uses.
+  ExpectCleanFailure("optimize " + SharedModel("squeezenet1_1.raw.onnx") + " -o " + out +
+                         " --atol nan",
+                     "atol must be a finite number >= 0");
+  ExpectCleanFailure("optimize " + SharedModel("squeezenet1_1.raw.onnx") + " -o " + out +
+                         " --enable fold_constants --disable fold_constants",
+                     "both enabled and disabled");
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// A verification failure is exit 1 (as in watch and verify), not 2, which means bad usage or
+// input. With zero tolerances, folding BatchNormalization into Conv changes the rounding.
+TEST(OptimizeCli, VerificationFailureExitsOneAndWritesNoModel) {
+  const std::string out = TempDir() + "/exact.onnx";
+  std::string stdout_text, err;
+  const int rc = RunCommand(CliPath() + " optimize " + SharedModel("mobilenet_v2.raw.onnx") +
+                                " -o " + out + " --level basic --dim batch=1 --atol 0 --rtol 0 -q",
+                            &stdout_text, &err);
+  EXPECT_EQ(rc, 1) << err;
+  EXPECT_NE(err.find("verification failed"), std::string::npos) << err;
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 

@@ -117,7 +117,7 @@ TEST_F(CliClientTest, SubmitWithoutWaitPrintsTheIdAndACachedResultComesBackAtOnc
   EXPECT_FALSE(job.value("cached_from_job_id", "").empty()) << out;
 }
 
-TEST_F(CliClientTest, RpcErrorsAreOneLineWithTheCodeAndExit2) {
+TEST_F(CliClientTest, RpcErrorsAreOneLineWithTheCodeAndDocumentedExitCodes) {
   std::string out, err;
   EXPECT_EQ(Graphopt("status job-does-not-exist", &out, &err), 2);
   EXPECT_EQ(err.rfind("graphopt: NOT_FOUND: ", 0), 0u) << err;
@@ -131,11 +131,11 @@ TEST_F(CliClientTest, RpcErrorsAreOneLineWithTheCodeAndExit2) {
   EXPECT_EQ(Graphopt("submit " + bogus + " --wait", &out, &err), 2);
   EXPECT_NE(err.find("INVALID_ARGUMENT"), std::string::npos) << err;
 
-  // Nobody listening.
+  // Nobody listening: exit 3, unreachable.
   const uint16_t dead_port = FreeLoopbackPort();
   EXPECT_EQ(
       RunCommand(CliPath() + " jobs --server 127.0.0.1:" + std::to_string(dead_port), &out, &err),
-      2);
+      3);
   EXPECT_EQ(err.rfind("graphopt: UNAVAILABLE: ", 0), 0u) << err;
   // The environment variable is the default server.
   EXPECT_EQ(
@@ -148,6 +148,14 @@ TEST_F(CliClientTest, RpcErrorsAreOneLineWithTheCodeAndExit2) {
   EXPECT_NE(err.find("unknown level 'turbo'"), std::string::npos) << err;
   EXPECT_EQ(Graphopt("submit " + SharedModel(kModel) + " --dim batch=zero", &out, &err), 2);
   EXPECT_NE(err.find("--dim"), std::string::npos) << err;
+  // The same check the server makes, so these never reach it.
+  EXPECT_EQ(Graphopt("submit " + SharedModel(kModel) +
+                         " --enable fold_constants --disable fold_constants",
+                     &out, &err),
+            2);
+  EXPECT_NE(err.find("both enabled and disabled"), std::string::npos) << err;
+  EXPECT_EQ(Graphopt("submit " + SharedModel(kModel) + " --atol nan", &out, &err), 2);
+  EXPECT_NE(err.find("atol must be a finite number"), std::string::npos) << err;
 }
 
 TEST_F(CliClientTest, TheServerCountsWhatTheClientsDid) {
@@ -196,8 +204,8 @@ TEST(CliCancel, QueuedAndRunningJobsAreCancelled) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(graphopt("cancel " + running, &out, &err), 0) << err;
-  // watch exits 2 for a job that did not succeed, and says how it ended.
-  EXPECT_EQ(graphopt("watch " + running, &out, &err), 2) << err;
+  // watch exits 1 for a job that failed or was cancelled, and says how it ended.
+  EXPECT_EQ(graphopt("watch " + running, &out, &err), 1) << err;
   EXPECT_EQ(out, "cancelled\n");
   ASSERT_EQ(graphopt("jobs --state cancelled --json", &out, &err), 0) << err;
   EXPECT_NE(out.find(running), std::string::npos);
