@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "security/secure_server.h"
 #include "server/e2e_fixture.h"
 #include "server/store/sqlite_job_store.h"
@@ -193,6 +194,20 @@ TEST_F(SecurityE2eTest, TenantsOverTlsSeeOnlyTheirOwnJobsModelsAndKeys) {
   EXPECT_EQ(Upload(*stub, "", model_bytes, &anonymous).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(HealthStatus(server->Channel(TlsCredentials(*certs_))), 1);
+  // Reflection would answer anyone: it is not served when callers must authenticate.
+  {
+    auto reflection = grpc::reflection::v1::ServerReflection::NewStub(
+        server->Channel(TlsCredentials(*certs_)));
+    grpc::ClientContext context;
+    auto stream = reflection->ServerReflectionInfo(&context);
+    grpc::reflection::v1::ServerReflectionRequest ask;
+    ask.set_list_services("");
+    stream->Write(ask);
+    stream->WritesDone();
+    grpc::reflection::v1::ServerReflectionResponse answer;
+    EXPECT_FALSE(stream->Read(&answer));
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  }
 
   // The audit log names tenants and methods, never a token.
   const std::string log = server->Log();
