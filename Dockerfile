@@ -35,6 +35,9 @@ COPY --from=build /out/ /
 
 # Inside a container the server must listen beyond loopback; every flag has a GRAPHOPT_* twin,
 # so Kubernetes ConfigMaps and `docker run -e` override these without a new command line.
+# Listening on 0.0.0.0 needs authentication: mount a tokens file and set GRAPHOPT_AUTH_TOKENS
+# (or client certificates with GRAPHOPT_TLS_CLIENT_CA); otherwise the server refuses to start and
+# says why (docs/DEPLOY.md, "Security").
 ENV GRAPHOPT_LISTEN=0.0.0.0:50051 \
     GRAPHOPT_METRICS_LISTEN=0.0.0.0:9090 \
     GRAPHOPT_DATA_DIR=/var/lib/graphopt \

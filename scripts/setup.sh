@@ -10,7 +10,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   libsqlite3-dev sqlite3 libpq-dev
-  libssl-dev
+  libssl-dev openssl
   libopenblas-dev
   prometheus
   postgresql python3-yaml

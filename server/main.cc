@@ -1,9 +1,12 @@
 // graphopt-server: opens the stores (--store, --blob-store), recovers unfinished jobs or joins the
 // replicas sharing a PostgreSQL store, serves gRPC (and /metrics over HTTP), and shuts down
 // gracefully on SIGTERM/SIGINT.
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "optimizer/target.h"
@@ -11,6 +14,7 @@
 #include "server/config/server_config.h"
 #include "server/jobs/job_manager.h"
 #include "server/jobs/pipeline_job_runner.h"
+#include "server/service/authenticator.h"
 #include "server/service/grpc_server.h"
 #include "server/store/store_selection.h"
 #ifdef GRAPHOPT_HAVE_METRICS
@@ -27,8 +31,31 @@ int Fail(const std::string& event, const Status& status) {
   return 1;
 }
 
+// The PEM files TLS needs must be readable now: gRPC would only fail each handshake later.
+Status CheckReadable(const std::string& path, const char* flag) {
+  if (path.empty()) return Status::Ok();
+  std::ifstream in(path);
+  std::string first;
+  if (!in || !std::getline(in, first)) return InvalidArgument(std::string(flag) + " " + path +
+                                                              " cannot be read");
+  if (first.find("-----BEGIN") == std::string::npos) {
+    return InvalidArgument(std::string(flag) + " " + path + " is not a PEM file");
+  }
+  return Status::Ok();
+}
+
 int Run(const ServerConfig& config, sigset_t signals) {
   namespace fs = std::filesystem;
+  for (const auto& [path, flag] : {std::pair{config.tls_cert, "--tls-cert"},
+                                   std::pair{config.tls_key, "--tls-key"},
+                                   std::pair{config.tls_client_ca, "--tls-client-ca"}}) {
+    Status readable = CheckReadable(path, flag);
+    if (!readable.ok()) return Fail("tls_files_unusable", readable);
+  }
+  auto auth = Authenticator::Create({config.auth_tokens, !config.tls_client_ca.empty()});
+  if (!auth.ok()) return Fail("auth_tokens_unusable", auth.status());
+  (*auth)->WatchFile(std::chrono::seconds(2));
+
   std::error_code ec;
   fs::create_directories(config.data_dir, ec);
   if (ec) return Fail("data_dir_unusable", Internal(config.data_dir + ": " + ec.message()));
@@ -77,6 +104,7 @@ int Run(const ServerConfig& config, sigset_t signals) {
       std::chrono::milliseconds(static_cast<int64_t>(config.job_timeout_seconds * 1000));
   job_options.work_dir = data_dir + "/work";
   job_options.debug_pass_delay_ms = config.debug_pass_delay_ms;
+  job_options.max_queued_jobs_per_tenant = config.tenant_max_queued_jobs;
   if (stores->leased) {
     job_options.shared.store = stores->leased;
     job_options.shared.owner = replica_id;
@@ -90,7 +118,18 @@ int Run(const ServerConfig& config, sigset_t signals) {
   boost::asio::thread_pool blocking_pool(2);
   ServiceContext context{jobs,     job_store, blob_store, observer, config.max_upload_bytes,
                          blocking_pool};
-  auto grpc_server = GrpcServer::Start(context, {config.listen, config.max_concurrent_streams});
+  context.auth = auth->get();
+  context.max_storage_bytes_per_tenant = config.tenant_max_storage_bytes;
+  GrpcServerOptions grpc_options;
+  grpc_options.listen = config.listen;
+  grpc_options.max_concurrent_streams = config.max_concurrent_streams;
+  grpc_options.tls_cert = config.tls_cert;
+  grpc_options.tls_key = config.tls_key;
+  grpc_options.tls_client_ca = config.tls_client_ca;
+  grpc_options.client_certificate_optional = !config.auth_tokens.empty();
+  grpc_options.tls_refresh_seconds = config.tls_refresh_seconds;
+  grpc_options.reflection = !(*auth)->enabled();
+  auto grpc_server = GrpcServer::Start(context, grpc_options);
   if (!grpc_server.ok()) {
     jobs.Shutdown(std::chrono::milliseconds(0));
     return Fail("listen_failed", grpc_server.status());
@@ -104,6 +143,9 @@ int Run(const ServerConfig& config, sigset_t signals) {
             {"data_dir", data_dir},
             {"store", stores->description},
             {"replica", replica_id},
+            {"tls", !config.tls_cert.empty()},
+            {"mutual_tls", !config.tls_client_ca.empty()},
+            {"auth", (*auth)->enabled() ? "required" : "none (default tenant)"},
             {"workers", config.workers},
             {"queue_size", config.queue_size},
             {"max_upload_bytes", config.max_upload_bytes},
@@ -111,7 +153,14 @@ int Run(const ServerConfig& config, sigset_t signals) {
             {"recovered_queued_jobs", jobs.queue_depth()}});
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (true) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    // SIGHUP: re-read the tokens (certificates are watched by gRPC itself).
+    Status reloaded = (*auth)->Reload();
+    LogEvent(reloaded.ok() ? spdlog::level::info : spdlog::level::err, "reload",
+             {{"signal", "SIGHUP"}, {"tokens", reloaded.ok() ? "reloaded" : reloaded.message()}});
+  }
   const auto grace =
       std::chrono::milliseconds(static_cast<int64_t>(config.grace_period_seconds * 1000));
   LogEvent(spdlog::level::info, "shutdown_started",
@@ -164,6 +213,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   graphopt::Status logging = InitLogging(parsed.config->log_level, parsed.config->log_format);
   if (!logging.ok()) {
@@ -171,5 +221,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
+  if (std::string refused = SecurityConfigError(*parsed.config); !refused.empty()) {
+    LogEvent(spdlog::level::critical, "insecure_configuration_refused", {{"error", refused}});
+    std::fprintf(stderr, "graphopt-server: %s\n", refused.c_str());
+    return 2;
+  }
+  // Jobs, models and artifacts are the tenants' data: files 0600, directories 0700.
+  umask(0077);
   return Run(*parsed.config, signals);
 }

@@ -10,7 +10,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include <grpcpp/support/client_interceptor.h>
 
 #include "cli/command.h"
 
@@ -21,18 +25,93 @@ std::string DefaultServerAddress() {
   return env != nullptr && *env != '\0' ? env : "127.0.0.1:50051";
 }
 
+namespace {
+
+// One subcommand runs per process: its connection options live here.
+ConnectionOptions& Connection() {
+  static ConnectionOptions options;
+  return options;
+}
+
+// Adds the bearer token to every call's metadata (on TLS and plaintext channels alike).
+class TokenInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit TokenInterceptor(std::string header) : header_(std::move(header)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", header_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  std::string header_;
+};
+
+class TokenInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit TokenInterceptorFactory(std::string token) : header_("Bearer " + std::move(token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new TokenInterceptor(header_);
+  }
+
+ private:
+  std::string header_;
+};
+
+std::string ReadPem(const std::string& path, const char* flag) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().find("-----BEGIN") == std::string::npos) {
+    std::cerr << "graphopt: " << flag << " " << path << " is not a readable PEM file\n";
+    std::exit(kExitError);
+  }
+  return text.str();
+}
+
+}  // namespace
+
 void AddServerOption(CLI::App* cmd, std::string* server) {
   *server = DefaultServerAddress();
   cmd->add_option("--server", *server,
                   "HOST:PORT of graphopt-server (default $GRAPHOPT_SERVER or 127.0.0.1:50051)");
+  ConnectionOptions& c = Connection();
+  const char* token = std::getenv("GRAPHOPT_TOKEN");
+  if (token != nullptr) c.token = token;
+  cmd->add_option("--tls-ca", c.tls_ca, "PEM CA of the server's certificate: connect with TLS");
+  cmd->add_option("--tls-cert", c.tls_cert, "PEM client certificate (mutual TLS)");
+  cmd->add_option("--tls-key", c.tls_key, "PEM key of --tls-cert");
+  cmd->add_option("--token", c.token,
+                  "bearer token for a server with --auth-tokens (default $GRAPHOPT_TOKEN; the "
+                  "variable keeps it out of the process list)");
 }
 
 std::unique_ptr<api::OptimizerService::Stub> MakeStub(const std::string& server) {
+  const ConnectionOptions& c = Connection();
   grpc::ChannelArguments args;
   // Artifacts and chunks are streamed, but a Job with a large report summary must still fit.
   args.SetMaxReceiveMessageSize(64 << 20);
-  return api::OptimizerService::NewStub(
-      grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args));
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!c.tls_ca.empty() || !c.tls_cert.empty()) {
+    if (c.tls_cert.empty() != c.tls_key.empty()) {
+      std::cerr << "graphopt: --tls-cert and --tls-key go together\n";
+      std::exit(kExitError);
+    }
+    grpc::SslCredentialsOptions tls;
+    if (!c.tls_ca.empty()) tls.pem_root_certs = ReadPem(c.tls_ca, "--tls-ca");
+    if (!c.tls_cert.empty()) {
+      tls.pem_cert_chain = ReadPem(c.tls_cert, "--tls-cert");
+      tls.pem_private_key = ReadPem(c.tls_key, "--tls-key");
+    }
+    credentials = grpc::SslCredentials(tls);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  if (!c.token.empty()) interceptors.push_back(std::make_unique<TokenInterceptorFactory>(c.token));
+  return api::OptimizerService::NewStub(grpc::experimental::CreateCustomChannelWithInterceptors(
+      server, credentials, args, std::move(interceptors)));
 }
 
 void SetUnaryDeadline(grpc::ClientContext* context) {
@@ -47,7 +126,10 @@ int ReportRpcError(const grpc::Status& status, const std::string& server) {
   std::cerr << "graphopt: " << GrpcCodeName(status.error_code()) << ": " << message;
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     std::cerr << " (is graphopt-server running at " << server << "? set --server or "
-              << "$GRAPHOPT_SERVER)";
+              << "$GRAPHOPT_SERVER; a TLS server needs --tls-ca)";
+  }
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    std::cerr << " (give --token or $GRAPHOPT_TOKEN, or a client certificate)";
   }
   std::cerr << "\n";
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable : kExitError;

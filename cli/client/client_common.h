@@ -20,11 +20,22 @@ namespace api = ::graphopt::v1;
 
 // "HOST:PORT" from --server, else $GRAPHOPT_SERVER, else 127.0.0.1:50051.
 std::string DefaultServerAddress();
-// Adds --server to a subcommand, defaulting to DefaultServerAddress().
+// How a client reaches the server: TLS (the server's CA; a client certificate for mutual TLS) and
+// a bearer token. Empty fields: plaintext, no certificate, no token.
+struct ConnectionOptions {
+  std::string tls_ca;    // PEM file of the CA that signed the server's certificate
+  std::string tls_cert;  // PEM client certificate (mutual TLS) ...
+  std::string tls_key;   // ... and its key
+  std::string token;     // sent as "authorization: Bearer TOKEN" (default $GRAPHOPT_TOKEN)
+};
+
+// Adds --server (defaulting to DefaultServerAddress()) and the connection options --tls-ca,
+// --tls-cert, --tls-key and --token to a subcommand; MakeStub uses what was given.
 void AddServerOption(CLI::App* cmd, std::string* server);
 
-// A stub on an insecure channel to `server` (the service is meant for a private network; TLS
-// belongs to the ingress in front of it).
+// A stub on a channel to `server`: TLS when --tls-ca or --tls-cert was given, plaintext
+// otherwise; every call carries the token when there is one. Exits with a message when a PEM
+// file cannot be read.
 std::unique_ptr<api::OptimizerService::Stub> MakeStub(const std::string& server);
 
 // Unary calls get this deadline; streams (upload, watch, download) get none.

@@ -24,6 +24,31 @@ bool SplitHostPort(const std::string& address, std::string* host, int* port) {
   return true;
 }
 
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string SecurityConfigError(const ServerConfig& c) {
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return "--tls-cert and --tls-key go together: give both or neither";
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    return "--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key";
+  }
+  std::string host;
+  int port = 0;
+  const bool authenticated = !c.auth_tokens.empty() || !c.tls_client_ca.empty();
+  if (!authenticated && !c.allow_unauthenticated && SplitHostPort(c.listen, &host, &port) &&
+      !IsLoopbackHost(host)) {
+    return "refusing to listen on " + c.listen +
+           " without authentication: anyone who reaches it could read, cancel and download "
+           "every job. Give --auth-tokens FILE (bearer tokens) or --tls-client-ca PEM (client "
+           "certificates), listen on a loopback address, or pass --allow-unauthenticated if "
+           "something in front of the server authenticates callers";
+  }
+  return "";
+}
+
 ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
   ServerConfig c;
   std::string log_format = "text";
@@ -115,6 +140,37 @@ ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
       ->envname("GRAPHOPT_STORE_CONNECTIONS")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  app.add_option("--auth-tokens", c.auth_tokens,
+                 "bearer tokens: a file of 'TENANT SHA256-HEX-OF-TOKEN' lines; callers send "
+                 "'authorization: Bearer TOKEN'; re-read on SIGHUP and when it changes")
+      ->envname("GRAPHOPT_AUTH_TOKENS");
+  app.add_option("--tls-cert", c.tls_cert, "PEM certificate chain: serve gRPC over TLS")
+      ->envname("GRAPHOPT_TLS_CERT");
+  app.add_option("--tls-key", c.tls_key, "PEM private key of --tls-cert")
+      ->envname("GRAPHOPT_TLS_KEY");
+  app.add_option("--tls-client-ca", c.tls_client_ca,
+                 "PEM CA bundle: mutual TLS; a client certificate's subject CN names its tenant")
+      ->envname("GRAPHOPT_TLS_CLIENT_CA");
+  app.add_flag("--allow-unauthenticated", c.allow_unauthenticated,
+               "listen beyond loopback without --auth-tokens or --tls-client-ca (only behind "
+               "something else that authenticates)")
+      ->envname("GRAPHOPT_ALLOW_UNAUTHENTICATED");
+  app.add_option("--tenant-max-queued-jobs", c.tenant_max_queued_jobs,
+                 "queued plus running jobs one tenant may have (0: no limit)")
+      ->envname("GRAPHOPT_TENANT_MAX_QUEUED_JOBS")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--tenant-max-storage-bytes", c.tenant_max_storage_bytes,
+                 "bytes of uploads and artifacts one tenant may hold (suffixes KB, MB, GB; 0: no "
+                 "limit)")
+      ->envname("GRAPHOPT_TENANT_MAX_STORAGE_BYTES")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
+      ->capture_default_str();
+  app.add_option("--tls-refresh-seconds", c.tls_refresh_seconds)
+      ->envname("GRAPHOPT_TLS_REFRESH_SECONDS")
+      ->check(CLI::Range(1, 86400))
+      ->group("");
   // Hidden (empty group): slows every pass down so tests can act while a job runs.
   app.add_option("--debug-pass-delay-ms", c.debug_pass_delay_ms)
       ->envname("GRAPHOPT_DEBUG_PASS_DELAY_MS")
@@ -131,6 +187,7 @@ ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
     return result;
   }
   c.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;
+
   if (c.workers == 0) c.workers = std::max(1u, std::thread::hardware_concurrency());
   result.config = c;
   return result;

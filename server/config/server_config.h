@@ -32,7 +32,23 @@ struct ServerConfig {
   std::string replica_id;            // "" = <hostname>-<pid>
   int store_connections = 8;         // PostgreSQL connections per replica
   int debug_pass_delay_ms = 0;       // hidden; tests only
+  // Security (docs/DEPLOY.md "Security").
+  std::string auth_tokens;            // file of "TENANT SHA256-HEX-OF-TOKEN" lines
+  std::string tls_cert;               // PEM; with tls_key, gRPC speaks TLS only
+  std::string tls_key;
+  std::string tls_client_ca;          // PEM CA bundle: mutual TLS, the certificate's CN = tenant
+  bool allow_unauthenticated = false; // permit a non-loopback listener without authentication
+  int64_t tenant_max_queued_jobs = 0;     // 0: no limit
+  int64_t tenant_max_storage_bytes = 0;   // 0: no limit
+  int tls_refresh_seconds = 5;        // hidden: how often certificate files are checked
 };
+
+// True for a listen host only this machine can reach (127.0.0.0/8, ::1, localhost).
+bool IsLoopbackHost(const std::string& host);
+
+// Why `config` must not start (a non-loopback listener without authentication, TLS half
+// configured); "" when it may.
+std::string SecurityConfigError(const ServerConfig& config);
 
 struct ConfigParseResult {
   std::optional<ServerConfig> config;  // empty: exit with `exit_code` after printing `output`

@@ -166,6 +166,8 @@ std::string JobManager::ResultKey(const CreateJobParams& params) const {
   std::string text = "graphopt " + runner_.Version() + "\nmodel " + params.model_digest +
                      "\nexternal " + nlohmann::json(params.external_data).dump() + "\noptions " +
                      params.options.ResultKeyText();
+  // The result cache is per tenant: a hit would tell one tenant what another optimized.
+  if (params.tenant != kDefaultTenant) text += "\ntenant " + params.tenant;
   return DigestFromHex(Sha256Hex(text));
 }
 
@@ -174,7 +176,7 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
     return InvalidArgument("model_digest must be 'sha256:<64 hex>', got '" + params.model_digest +
                            "'");
   }
-  auto model = jobs_.GetModel(params.model_digest);
+  auto model = jobs_.GetModel(params.tenant, params.model_digest);
   if (!model.ok()) {
     if (model.status().code() == StatusCode::kNotFound) {
       return NotFound("model " + params.model_digest + " was not uploaded; call UploadModel first");
@@ -187,7 +189,7 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   }
   for (const auto& [location, digest] : params.external_data) {
     RETURN_IF_ERROR(CheckExternalLocation(location));
-    auto data = jobs_.GetModel(digest);
+    auto data = jobs_.GetModel(params.tenant, digest);
     if (!data.ok())
       return NotFound("external data '" + location + "' (" + digest + ") was not uploaded");
     if (data->kind != kExternalDataKind) {
@@ -198,6 +200,7 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   RETURN_IF_ERROR(runner_.Validate(params.options));
 
   JobRecord record;
+  record.tenant = params.tenant;
   record.model_digest = params.model_digest;
   record.external_data = params.external_data;
   record.options = params.options;
@@ -213,7 +216,7 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
     return Status(StatusCode::kUnavailable, "the server is shutting down; retry elsewhere");
   }
   if (!params.idempotency_key.empty()) {
-    ASSIGN_OR_RETURN(auto existing, jobs_.FindJobByIdempotencyKey(params.idempotency_key));
+    ASSIGN_OR_RETURN(auto existing, jobs_.FindJobByIdempotencyKey(params.tenant, params.idempotency_key));
     if (existing) {
       if (existing->request_key != record.request_key) {
         return FailedPrecondition("idempotency key '" + params.idempotency_key +
@@ -232,6 +235,15 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
       return CachedJobLocked(params, *earlier, std::move(record));
     }
   }
+  if (options_.max_queued_jobs_per_tenant > 0) {
+    ASSIGN_OR_RETURN(TenantUsage usage, jobs_.GetTenantUsage(params.tenant));
+    if (usage.unfinished_jobs >= options_.max_queued_jobs_per_tenant) {
+      return ResourceExhausted("tenant quota exceeded: " + std::to_string(usage.unfinished_jobs) +
+                               " jobs queued or running (--tenant-max-queued-jobs " +
+                               std::to_string(options_.max_queued_jobs_per_tenant) +
+                               "); wait for some to finish");
+    }
+  }
   if (shared()) {
     // The shared queue's depth over all replicas is what the limit protects.
     ASSIGN_OR_RETURN(shared_queue_depth_, options_.shared.store->CountQueuedJobs());
@@ -246,7 +258,7 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   if (!inserted.ok()) {
     if (inserted.status().code() == StatusCode::kAlreadyExists && !params.idempotency_key.empty()) {
       // Another replica won the race for this key: that job is the answer.
-      ASSIGN_OR_RETURN(auto existing, jobs_.FindJobByIdempotencyKey(params.idempotency_key));
+      ASSIGN_OR_RETURN(auto existing, jobs_.FindJobByIdempotencyKey(params.tenant, params.idempotency_key));
       if (existing) return *existing;
     }
     return inserted.status();

@@ -52,10 +52,13 @@ struct JobManagerOptions {
   std::string work_dir;                      // scratch space for running jobs
   // Test hook: sleep this long at every pass boundary, so tests can catch a job mid-run.
   int debug_pass_delay_ms = 0;
+  // Queued plus running jobs one tenant may have; more are refused (0: no limit).
+  int64_t max_queued_jobs_per_tenant = 0;
   SharedQueueOptions shared;
 };
 
 struct CreateJobParams {
+  std::string tenant = kDefaultTenant;  // owns the job; sees only its own uploads and keys
   std::string model_digest;
   std::map<std::string, std::string> external_data;  // location -> digest
   JobOptionsRecord options;

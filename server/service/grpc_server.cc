@@ -4,6 +4,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
 
 #include "server/service/reflection_service.h"
@@ -13,6 +15,29 @@ namespace graphopt::server {
 namespace {
 constexpr int kMaxMessageBytes = 8 << 20;  // chunks are small; anything larger is abuse
 constexpr const char* kServiceName = "graphopt.v1.OptimizerService";
+std::shared_ptr<grpc::ServerCredentials> Credentials(const GrpcServerOptions& options) {
+  if (options.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  using grpc::experimental::FileWatcherCertificateProvider;
+  const unsigned refresh = static_cast<unsigned>(std::max(1, options.tls_refresh_seconds));
+  auto provider =
+      options.tls_client_ca.empty()
+          ? std::make_shared<FileWatcherCertificateProvider>(options.tls_key, options.tls_cert,
+                                                             refresh)
+          : std::make_shared<FileWatcherCertificateProvider>(
+                options.tls_key, options.tls_cert, options.tls_client_ca, refresh);
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  if (options.tls_client_ca.empty()) {
+    tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  } else {
+    tls.watch_root_certs();
+    tls.set_cert_request_type(options.client_certificate_optional
+                                  ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+                                  : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(tls);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(ServiceContext& context,
@@ -20,15 +45,18 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(ServiceContext& context,
   std::unique_ptr<GrpcServer> server(new GrpcServer());
   server->service_ = std::make_unique<OptimizerService>(context);
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // The plugin, once initialised, adds reflection to every server this process builds.
+  if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(options.listen, Credentials(options), &server->port_);
   builder.RegisterService(server->service_.get());
   // gRPC's plugin adds reflection v1alpha; v1 is ours. Both describe every service listed.
-  server->reflection_v1_ = std::make_unique<ReflectionV1Service>(std::vector<std::string>{
-      kServiceName, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
-      "grpc.reflection.v1alpha.ServerReflection"});
-  builder.RegisterService(server->reflection_v1_.get());
+  if (options.reflection) {
+    server->reflection_v1_ = std::make_unique<ReflectionV1Service>(std::vector<std::string>{
+        kServiceName, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection"});
+    builder.RegisterService(server->reflection_v1_.get());
+  }
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);

@@ -19,6 +19,17 @@ class ReflectionV1Service;
 struct GrpcServerOptions {
   std::string listen;
   int max_concurrent_streams = 100;
+  // TLS when both are set: PEM files, re-read by gRPC when they change (no restart, no dropped
+  // connections).
+  std::string tls_cert;
+  std::string tls_key;
+  // Mutual TLS: client certificates are verified against this CA bundle. Required unless
+  // `client_certificate_optional` (bearer tokens are accepted too).
+  std::string tls_client_ca;
+  bool client_certificate_optional = false;
+  int tls_refresh_seconds = 5;
+  // Reflection answers anyone who reaches the port, so it is off when callers must authenticate.
+  bool reflection = true;
 };
 
 class GrpcServer {

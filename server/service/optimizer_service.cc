@@ -1,8 +1,11 @@
-// The unary RPCs of OptimizerService and the construction of the streaming reactors.
+// The unary RPCs of OptimizerService and the construction of the streaming reactors. Every call
+// first names its caller's tenant (Authenticator); a job or upload of another tenant is
+// NOT_FOUND, exactly like one that does not exist.
 #include "server/service/optimizer_service.h"
 
 #include "server/service/download_artifact_reactor.h"
 #include "server/service/proto_convert.h"
+#include "server/service/request_limits.h"
 #include "server/service/upload_model_reactor.h"
 #include "server/service/watch_job_reactor.h"
 
@@ -21,48 +24,109 @@ Result<int64_t> ParsePageToken(const std::string& token) {
   return static_cast<int64_t>(std::stoll(token));
 }
 
+// A streaming call refused before its reactor was made: finishes at once with `status`.
+template <typename Message>
+class RefusedWriteReactor : public grpc::ServerWriteReactor<Message> {
+ public:
+  explicit RefusedWriteReactor(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+template <typename Message>
+class RefusedReadReactor : public grpc::ServerReadReactor<Message> {
+ public:
+  explicit RefusedReadReactor(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
+
+grpc::Status OptimizerService::Identify(const grpc::CallbackServerContext* call,
+                                        std::string* tenant) const {
+  if (context_.auth == nullptr) {
+    *tenant = kDefaultTenant;
+    return grpc::Status::OK;
+  }
+  return context_.auth->Authenticate(*call, tenant);
+}
+
+Result<JobRecord> OptimizerService::OwnJob(const std::string& tenant, const std::string& id) {
+  RETURN_IF_ERROR(CheckIdLength(id, "job_id"));
+  auto job = context_.jobs.GetJob(id);
+  // Another tenant's job answers exactly as a missing one: its existence stays private.
+  if (job.ok() && job->tenant != tenant) return NotFound("no job with id '" + id + "'");
+  return job;
+}
 
 grpc::ServerUnaryReactor* OptimizerService::Reply(grpc::CallbackServerContext* call,
                                                   RpcTimer& timer, const Status& status) {
-  grpc::Status grpc_status = ToGrpcStatus(status);
-  timer.Finished(grpc_status);
+  return Reply(call, timer, ToGrpcStatus(status));
+}
+
+grpc::ServerUnaryReactor* OptimizerService::Reply(grpc::CallbackServerContext* call,
+                                                  RpcTimer& timer, const grpc::Status& status) {
+  timer.Finished(status);
   auto* reactor = call->DefaultReactor();
-  reactor->Finish(grpc_status);
+  reactor->Finish(status);
   return reactor;
 }
 
 grpc::ServerReadReactor<graphopt::v1::UploadModelRequest>* OptimizerService::UploadModel(
     grpc::CallbackServerContext* call, graphopt::v1::Model* response) {
-  return NewUploadModelReactor(context_, call, response);
+  std::string tenant;
+  grpc::Status identified = Identify(call, &tenant);
+  if (!identified.ok()) {
+    RpcTimer(*context_.observer, "UploadModel").Finished(identified);
+    AuditLog(*call, "UploadModel", "", "digest", "", identified);
+    return new RefusedReadReactor<graphopt::v1::UploadModelRequest>(identified);
+  }
+  return NewUploadModelReactor(context_, call, response, tenant);
 }
 
 grpc::ServerUnaryReactor* OptimizerService::CreateJob(grpc::CallbackServerContext* call,
                                                       const graphopt::v1::CreateJobRequest* request,
                                                       graphopt::v1::Job* response) {
   RpcTimer timer(*context_.observer, "CreateJob");
+  std::string tenant;
+  grpc::Status identified = Identify(call, &tenant);
+  auto finish = [&](const Status& status) {
+    grpc::Status grpc_status = identified.ok() ? ToGrpcStatus(status) : identified;
+    AuditLog(*call, "CreateJob", tenant, response->id().empty() ? "digest" : "job_id",
+             response->id().empty() ? request->model_digest() : response->id(), grpc_status);
+    return Reply(call, timer, grpc_status);
+  };
+  if (!identified.ok()) return finish(Status::Ok());
+  Status limits = CheckCreateJobRequest(*request);
+  if (!limits.ok()) return finish(limits);
   auto options = OptionsFromProto(request->options());
-  if (!options.ok()) return Reply(call, timer, options.status());
+  if (!options.ok()) return finish(options.status());
   CreateJobParams params;
+  params.tenant = tenant;
   params.model_digest = request->model_digest();
   params.external_data.insert(request->external_data().begin(), request->external_data().end());
   params.options = std::move(options).value();
   params.idempotency_key = request->idempotency_key();
   params.fresh = request->fresh();
-  if (params.idempotency_key.size() > 256) {
-    return Reply(call, timer, InvalidArgument("idempotency_key is longer than 256 bytes"));
-  }
   auto job = context_.jobs.CreateJob(params);
   if (job.ok()) JobToProto(*job, response);
-  return Reply(call, timer, job.status());
+  return finish(job.status());
 }
 
 grpc::ServerUnaryReactor* OptimizerService::GetJob(grpc::CallbackServerContext* call,
                                                    const graphopt::v1::GetJobRequest* request,
                                                    graphopt::v1::Job* response) {
   RpcTimer timer(*context_.observer, "GetJob");
-  auto job = context_.jobs.GetJob(request->job_id());
+  std::string tenant;
+  grpc::Status identified = Identify(call, &tenant);
+  if (!identified.ok()) {
+    AuditLog(*call, "GetJob", "", "job_id", request->job_id(), identified);
+    return Reply(call, timer, identified);
+  }
+  auto job = OwnJob(tenant, request->job_id());
   if (job.ok()) JobToProto(*job, response);
+  if (!job.ok() && job.status().code() == StatusCode::kNotFound) {
+    AuditLog(*call, "GetJob", tenant, "job_id", request->job_id(), ToGrpcStatus(job.status()));
+  }
   return Reply(call, timer, job.status());
 }
 
@@ -70,6 +134,12 @@ grpc::ServerUnaryReactor* OptimizerService::ListJobs(grpc::CallbackServerContext
                                                      const graphopt::v1::ListJobsRequest* request,
                                                      graphopt::v1::ListJobsResponse* response) {
   RpcTimer timer(*context_.observer, "ListJobs");
+  std::string tenant;
+  grpc::Status identified = Identify(call, &tenant);
+  if (!identified.ok()) {
+    AuditLog(*call, "ListJobs", "", "", "", identified);
+    return Reply(call, timer, identified);
+  }
   if (request->page_size() < 0) {
     return Reply(call, timer, InvalidArgument("page_size must not be negative"));
   }
@@ -78,13 +148,26 @@ grpc::ServerUnaryReactor* OptimizerService::ListJobs(grpc::CallbackServerContext
   auto before = ParsePageToken(request->page_token());
   if (!before.ok()) return Reply(call, timer, before.status());
   JobListQuery query;
+  query.tenant = tenant;
   query.state = *state;
   query.page_size =
       request->page_size() == 0 ? kDefaultPageSize : std::min(request->page_size(), kMaxPageSize);
   query.before_seq = *before;
   auto page = context_.jobs.ListJobs(query);
   if (page.ok()) {
-    for (const auto& job : page->jobs) JobToProto(job, response->add_jobs());
+    // Pages end at a count or at a size, whichever comes first (always at least one job).
+    size_t bytes = 0;
+    for (size_t i = 0; i < page->jobs.size(); ++i) {
+      graphopt::v1::Job job;
+      JobToProto(page->jobs[i], &job);
+      const size_t size = job.ByteSizeLong();
+      if (i > 0 && bytes + size > kMaxListJobsResponseBytes) {
+        response->set_next_page_token(std::to_string(page->jobs[i - 1].seq));
+        return Reply(call, timer, Status::Ok());
+      }
+      bytes += size;
+      *response->add_jobs() = std::move(job);
+    }
     if (page->next_before_seq > 0) {
       response->set_next_page_token(std::to_string(page->next_before_seq));
     }
@@ -96,19 +179,47 @@ grpc::ServerUnaryReactor* OptimizerService::CancelJob(grpc::CallbackServerContex
                                                       const graphopt::v1::CancelJobRequest* request,
                                                       graphopt::v1::Job* response) {
   RpcTimer timer(*context_.observer, "CancelJob");
+  std::string tenant;
+  grpc::Status identified = Identify(call, &tenant);
+  auto finish = [&](const Status& status) {
+    grpc::Status grpc_status = identified.ok() ? ToGrpcStatus(status) : identified;
+    AuditLog(*call, "CancelJob", tenant, "job_id", request->job_id(), grpc_status);
+    return Reply(call, timer, grpc_status);
+  };
+  if (!identified.ok()) return finish(Status::Ok());
+  auto owned = OwnJob(tenant, request->job_id());
+  if (!owned.ok()) return finish(owned.status());
   auto job = context_.jobs.CancelJob(request->job_id());
   if (job.ok()) JobToProto(*job, response);
-  return Reply(call, timer, job.status());
+  return finish(job.status());
 }
 
 grpc::ServerWriteReactor<graphopt::v1::JobEvent>* OptimizerService::WatchJob(
     grpc::CallbackServerContext* call, const graphopt::v1::WatchJobRequest* request) {
-  return NewWatchJobReactor(context_, *request);
+  std::string tenant;
+  grpc::Status refused = Identify(call, &tenant);
+  if (refused.ok()) {
+    auto owned = OwnJob(tenant, request->job_id());
+    if (owned.ok()) return NewWatchJobReactor(context_, *request);
+    refused = ToGrpcStatus(owned.status());
+  }
+  RpcTimer(*context_.observer, "WatchJob").Finished(refused);
+  AuditLog(*call, "WatchJob", tenant, "job_id", request->job_id(), refused);
+  return new RefusedWriteReactor<graphopt::v1::JobEvent>(refused);
 }
 
 grpc::ServerWriteReactor<graphopt::v1::ArtifactChunk>* OptimizerService::DownloadArtifact(
     grpc::CallbackServerContext* call, const graphopt::v1::DownloadArtifactRequest* request) {
-  return NewDownloadArtifactReactor(context_, *request);
+  std::string tenant;
+  grpc::Status refused = Identify(call, &tenant);
+  if (refused.ok()) {
+    auto owned = OwnJob(tenant, request->job_id());
+    if (owned.ok()) return NewDownloadArtifactReactor(context_, *request);
+    refused = ToGrpcStatus(owned.status());
+  }
+  RpcTimer(*context_.observer, "DownloadArtifact").Finished(refused);
+  AuditLog(*call, "DownloadArtifact", tenant, "job_id", request->job_id(), refused);
+  return new RefusedWriteReactor<graphopt::v1::ArtifactChunk>(refused);
 }
 
 }  // namespace graphopt::server

@@ -35,6 +35,12 @@ class OptimizerService : public graphopt::v1::OptimizerService::CallbackService 
   // Finishes a unary call with `status` and reports it.
   grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* call, RpcTimer& timer,
                                   const Status& status);
+  grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* call, RpcTimer& timer,
+                                  const grpc::Status& status);
+  // The caller's tenant, or UNAUTHENTICATED.
+  grpc::Status Identify(const grpc::CallbackServerContext* call, std::string* tenant) const;
+  // Job `id` when `tenant` owns it; kNotFound otherwise (whether or not it exists).
+  Result<JobRecord> OwnJob(const std::string& tenant, const std::string& id);
   ServiceContext& context_;
 };
 

@@ -1,6 +1,8 @@
 // Records <-> graphopt.v1 messages.
 #include "server/service/proto_convert.h"
 
+#include "server/service/status_mapping.h"
+
 namespace graphopt::server {
 
 namespace {
@@ -145,7 +147,7 @@ void JobToProto(const JobRecord& j, v1::Job* out) {
   if (j.finished_at_ms) SetTimestamp(j.finished_at_ms, out->mutable_finished_at());
   if (!j.error_code.empty()) {
     out->mutable_error()->set_code(j.error_code);
-    out->mutable_error()->set_message(j.error_message);
+    out->mutable_error()->set_message(RedactServerPaths(j.error_message));
   }
   out->set_artifact_digest(j.artifact_digest);
   out->set_artifact_size_bytes(j.artifact_size);
@@ -184,7 +186,7 @@ v1::JobEvent EventToProto(const JobEventRecord& e, const JobRecord& job, bool sn
   ProgressToProto(e.progress, out.mutable_progress());
   if (!e.error_code.empty()) {
     out.mutable_error()->set_code(e.error_code);
-    out.mutable_error()->set_message(e.error_message);
+    out.mutable_error()->set_message(RedactServerPaths(e.error_message));
   }
   if (snapshot || IsTerminal(e.state)) JobToProto(job, out.mutable_job());
   return out;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include <grpcpp/support/status.h>
@@ -12,6 +13,7 @@
 
 #include "server/jobs/job_manager.h"
 #include "server/jobs/observer.h"
+#include "server/service/authenticator.h"
 #include "server/service/status_mapping.h"
 #include "server/store/blob_store.h"
 #include "server/store/job_store.h"
@@ -26,7 +28,17 @@ struct ServiceContext {
   int64_t max_upload_bytes;
   // Runs the blocking end of an upload (validation, fsync) off gRPC's callback threads.
   boost::asio::thread_pool& blocking_pool;
+  // Names the caller's tenant; null: every caller is the default tenant.
+  const Authenticator* auth = nullptr;
+  // Bytes of uploads plus artifacts one tenant may hold; more uploads are refused (0: no limit).
+  int64_t max_storage_bytes_per_tenant = 0;
 };
+
+// One structured "audit" line: who (tenant, peer) did what (method, job or digest), how it ended.
+// Never carries a token.
+void AuditLog(const grpc::ServerContextBase& call, std::string_view method,
+              const std::string& tenant, std::string_view subject_kind, const std::string& subject,
+              const grpc::Status& status);
 
 // Measures one RPC from construction to Finished() and reports it to the observer.
 class RpcTimer {

@@ -40,7 +40,38 @@ grpc::Status ToGrpcStatus(const Status& status) {
       code = grpc::StatusCode::UNAVAILABLE;
       break;
   }
-  return grpc::Status(code, status.message());
+  return grpc::Status(code, RedactServerPaths(status.message()));
+}
+
+std::string RedactServerPaths(const std::string& message) {
+  auto starts_path = [&](size_t i) {
+    if (message[i] != '/' || i + 1 >= message.size() || message[i + 1] == '/' ||
+        message[i + 1] == ' ') {
+      return false;
+    }
+    return i == 0 || std::string_view(" '\"(=[").find(message[i - 1]) != std::string_view::npos;
+  };
+  auto ends_path = [](char c) {
+    return std::string_view(" '\"),:;]\n").find(c) != std::string_view::npos;
+  };
+  std::string out;
+  out.reserve(message.size());
+  for (size_t i = 0; i < message.size();) {
+    if (!starts_path(i)) {
+      out += message[i++];
+      continue;
+    }
+    size_t end = i;
+    int slashes = 0;
+    while (end < message.size() && !ends_path(message[end])) slashes += message[end++] == '/';
+    if (slashes >= 2) {
+      out += "<server path>";
+    } else {
+      out.append(message, i, end - i);  // "/metrics", "1/2": not a file system path
+    }
+    i = end;
+  }
+  return out;
 }
 
 

@@ -3,11 +3,16 @@
 
 #include <grpcpp/support/status.h>
 
+#include <string>
+
 #include "grpc_code_name.h"
 #include "optimizer/util/status.h"
 
 namespace graphopt::server {
 
+// Messages reach clients without the server's file system paths (each absolute path becomes
+// "<server path>"); the logs keep them.
 grpc::Status ToGrpcStatus(const Status& status);
+std::string RedactServerPaths(const std::string& message);
 
 }  // namespace graphopt::server

@@ -8,6 +8,7 @@
 #include "server/config/logging.h"
 #include "server/service/model_validator.h"
 #include "server/service/proto_convert.h"
+#include "server/service/request_limits.h"
 #include "server/store/sha256.h"
 
 namespace graphopt::server {
@@ -26,10 +27,12 @@ std::string NormalizeDigest(std::string digest) {
 
 class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
  public:
-  UploadModelReactor(ServiceContext& context, grpc::CallbackServerContext* call, Model* response)
+  UploadModelReactor(ServiceContext& context, grpc::CallbackServerContext* call, Model* response,
+                     std::string tenant)
       : context_(context),
         call_(call),
         response_(response),
+        tenant_(std::move(tenant)),
         timer_(*context.observer, "UploadModel") {
     StartRead(&request_);
   }
@@ -61,6 +64,11 @@ class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
                                " bytes; this server accepts at most " +
                                std::to_string(context_.max_upload_bytes));
     }
+    if (metadata_.file_name().size() > kMaxNameBytes) {
+      return InvalidArgument("metadata.file_name is longer than " + std::to_string(kMaxNameBytes) +
+                             " bytes");
+    }
+    RETURN_IF_ERROR(CheckStorageQuota(metadata_.declared_size()));
     if (!metadata_.sha256().empty()) {
       expected_digest_ = NormalizeDigest(metadata_.sha256());
       if (!IsValidDigest(expected_digest_)) {
@@ -104,6 +112,17 @@ class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
     End(Status::Ok());
   }
 
+  // RESOURCE_EXHAUSTED when storing `bytes` more would take the tenant over its quota.
+  Status CheckStorageQuota(int64_t bytes) {
+    if (context_.max_storage_bytes_per_tenant <= 0) return Status::Ok();
+    ASSIGN_OR_RETURN(TenantUsage usage, context_.job_store.GetTenantUsage(tenant_));
+    if (usage.stored_bytes + bytes <= context_.max_storage_bytes_per_tenant) return Status::Ok();
+    return ResourceExhausted("tenant quota exceeded: storing " + std::to_string(bytes) +
+                             " more bytes would exceed --tenant-max-storage-bytes (" +
+                             std::to_string(context_.max_storage_bytes_per_tenant) + "; " +
+                             std::to_string(usage.stored_bytes) + " in use)");
+  }
+
   Result<ModelRecord> Store() {
     if (metadata_.declared_size() > 0 && writer_->size() != metadata_.declared_size()) {
       return InvalidArgument("the upload declared " + std::to_string(metadata_.declared_size()) +
@@ -119,15 +138,19 @@ class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
       ASSIGN_OR_RETURN(auto reader, writer_->ReadBack());
       RETURN_IF_ERROR(ValidateOnnxModel(*reader));
     }
+    auto existing = context_.job_store.GetModel(tenant_, digest);
+    if (!existing.ok()) RETURN_IF_ERROR(CheckStorageQuota(writer_->size()));
     ASSIGN_OR_RETURN(BlobInfo blob, writer_->Commit());
     ModelRecord record{blob.digest, metadata_.file_name(), blob.size, is_model ? 1 : 2,
-                       NowMillis()};
+                       NowMillis(),  tenant_};
     RETURN_IF_ERROR(context_.job_store.PutModel(record));
-    return context_.job_store.GetModel(blob.digest);
+    return context_.job_store.GetModel(tenant_, blob.digest);
   }
 
   void End(const Status& status) {
     grpc::Status grpc_status = ToGrpcStatus(status);
+    AuditLog(*call_, "UploadModel", tenant_, "digest",
+             status.ok() ? response_->digest() : expected_digest_, grpc_status);
     if (!status.ok()) {
       LogEvent(spdlog::level::info, "upload_refused",
                {{"file", metadata_.file_name()},
@@ -142,6 +165,7 @@ class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
   ServiceContext& context_;
   grpc::CallbackServerContext* call_;
   Model* response_;
+  std::string tenant_;
   RpcTimer timer_;
   UploadModelRequest request_;
   UploadModelRequest::Metadata metadata_;
@@ -152,8 +176,9 @@ class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
 }  // namespace
 
 grpc::ServerReadReactor<UploadModelRequest>* NewUploadModelReactor(
-    ServiceContext& context, grpc::CallbackServerContext* call, Model* response) {
-  return new UploadModelReactor(context, call, response);
+    ServiceContext& context, grpc::CallbackServerContext* call, Model* response,
+    const std::string& tenant) {
+  return new UploadModelReactor(context, call, response, tenant);
 }
 
 }  // namespace graphopt::server

@@ -10,6 +10,7 @@
 namespace graphopt::server {
 
 grpc::ServerReadReactor<graphopt::v1::UploadModelRequest>* NewUploadModelReactor(
-    ServiceContext& context, grpc::CallbackServerContext* call, graphopt::v1::Model* response);
+    ServiceContext& context, grpc::CallbackServerContext* call, graphopt::v1::Model* response,
+    const std::string& tenant);
 
 }  // namespace graphopt::server

@@ -166,7 +166,7 @@ Result<BlobInfo> FileBlobStore::Publish(const std::string& temp_path, const std:
     ::unlink(temp_path.c_str());
     return BlobInfo{digest, size};
   }
-  ::chmod(temp_path.c_str(), 0444);
+  ::chmod(temp_path.c_str(), 0400);  // immutable, and the tenants' data: the server's alone
   if (::rename(temp_path.c_str(), target.c_str()) != 0)
     return ErrnoStatus("cannot rename to", target);
   RETURN_IF_ERROR(FsyncPath(folder, /*directory=*/true));

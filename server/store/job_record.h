@@ -16,6 +16,10 @@ namespace graphopt::server {
 // Stored as integers: never renumber.
 enum class JobState { kQueued = 1, kRunning = 2, kSucceeded = 3, kFailed = 4, kCancelled = 5 };
 
+// The owner of everything a server without authentication stores, and of rows written before
+// tenants existed.
+inline constexpr const char* kDefaultTenant = "default";
+
 const char* JobStateName(JobState state);
 bool IsTerminal(JobState state);
 
@@ -47,6 +51,7 @@ struct JobProgressRecord {
 
 struct JobRecord {
   std::string id;
+  std::string tenant = kDefaultTenant;  // who created it; nobody else sees it
   int64_t seq = 0;  // assigned by the store on insert; orders listings and the queue
   JobState state = JobState::kQueued;
   std::string model_digest;
@@ -108,9 +113,20 @@ struct ModelRecord {
   int64_t size = 0;
   int kind = 1;  // the API's FileKind number: 1 = ONNX model, 2 = external data
   int64_t created_at_ms = 0;
+  // Who uploaded it: a tenant reaches only the digests it uploaded itself (the bytes underneath
+  // are shared and content-addressed).
+  std::string tenant = kDefaultTenant;
+};
+
+// What one tenant holds, for its quotas.
+struct TenantUsage {
+  int64_t unfinished_jobs = 0;  // queued or running
+  // Uploads plus the artifacts and reports of its own (not cached) jobs.
+  int64_t stored_bytes = 0;
 };
 
 struct JobListQuery {
+  std::optional<std::string> tenant;  // empty: every tenant's jobs
   std::optional<JobState> state;
   int page_size = 50;
   // Opaque to clients: the seq below which the next page starts (0 = first page).

@@ -15,8 +15,8 @@ constexpr const char* kJobColumns =
     "idempotency_key, created_at, started_at, finished_at, error_code, error_message, "
     "artifact_digest, artifact_size, report_digest, report_size, nodes_before, nodes_after, "
     "bytes_before, bytes_after, verification_status, graphopt_version, cached_from, attempts, "
-    "stage";
-constexpr int kJobColumnCount = 27;  // the columns of kJobColumns; ReadJob reads them in order
+    "stage, tenant";
+constexpr int kJobColumnCount = 28;  // the columns of kJobColumns; ReadJob reads them in order
 
 // Written columns, in the order JobParams binds them ($1 = id).
 const std::vector<std::string>& WritableColumns() {
@@ -46,7 +46,8 @@ const std::vector<std::string>& WritableColumns() {
                                                     "graphopt_version",
                                                     "cached_from",
                                                     "attempts",
-                                                    "stage"};
+                                                    "stage",
+                                                    "tenant"};
   return kColumns;
 }
 
@@ -81,7 +82,8 @@ PgParams JobParams(const JobRecord& j) {
       .Text(j.graphopt_version)
       .Text(j.cached_from_job_id)
       .Int(j.attempts)
-      .Text(j.progress.stage);
+      .Text(j.progress.stage)
+      .Text(j.tenant);
   return p;
 }
 
@@ -121,6 +123,7 @@ Result<JobRecord> ReadJob(const PgResult& r, int row) {
   j.cached_from_job_id = r.Text(row, 24);
   j.attempts = static_cast<int>(r.Int(row, 25));
   j.progress.stage = r.Text(row, 26);
+  j.tenant = r.Text(row, 27);
   return j;
 }
 
@@ -180,20 +183,31 @@ Status PostgresJobStore::PutModel(const ModelRecord& m) {
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
   return conn
       ->Exec(
-          "INSERT INTO models (digest, file_name, size, kind, created_at) "
-          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
-          PgParams().Text(m.digest).Text(m.file_name).Int(m.size).Int(m.kind).Int(m.created_at_ms))
+          // Also into the table of schema 1, which replicas of the previous release read
+          // during a rolling upgrade.
+          "WITH legacy AS (INSERT INTO models (digest, file_name, size, kind, created_at) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING) "
+          "INSERT INTO tenant_models (digest, file_name, size, kind, created_at, tenant) "
+          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, digest) DO NOTHING",
+          PgParams()
+              .Text(m.digest)
+              .Text(m.file_name)
+              .Int(m.size)
+              .Int(m.kind)
+              .Int(m.created_at_ms)
+              .Text(m.tenant))
       .status();
 }
 
-Result<ModelRecord> PostgresJobStore::GetModel(const std::string& digest) {
+Result<ModelRecord> PostgresJobStore::GetModel(const std::string& tenant,
+                                               const std::string& digest) {
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT digest, file_name, size, kind, created_at FROM "
-                                      "models WHERE digest = $1",
-                                      PgParams().Text(digest)));
+  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT digest, file_name, size, kind, created_at, tenant "
+                                      "FROM tenant_models WHERE tenant = $1 AND digest = $2",
+                                      PgParams().Text(tenant).Text(digest)));
   if (r.rows() == 0) return NotFound("no uploaded model with digest " + digest);
   return ModelRecord{r.Text(0, 0), r.Text(0, 1), r.Int(0, 2), static_cast<int>(r.Int(0, 3)),
-                     r.Int(0, 4)};
+                     r.Int(0, 4),  r.Text(0, 5)};
 }
 
 Result<JobRecord> PostgresJobStore::InsertJob(const JobRecord& job) {
@@ -253,8 +267,10 @@ Result<JobRecord> PostgresJobStore::GetJob(const std::string& id) {
   return jobs.front();
 }
 
-Result<std::optional<JobRecord>> PostgresJobStore::FindJobByIdempotencyKey(const std::string& key) {
-  ASSIGN_OR_RETURN(auto jobs, QueryJobs("WHERE idempotency_key = $1", PgParams().Text(key)));
+Result<std::optional<JobRecord>> PostgresJobStore::FindJobByIdempotencyKey(
+    const std::string& tenant, const std::string& key) {
+  ASSIGN_OR_RETURN(auto jobs, QueryJobs("WHERE tenant = $1 AND idempotency_key = $2",
+                                        PgParams().Text(tenant).Text(key)));
   if (jobs.empty()) return std::optional<JobRecord>();
   return std::optional<JobRecord>(jobs.front());
 }
@@ -273,7 +289,11 @@ Result<JobPage> PostgresJobStore::ListJobs(const JobListQuery& query) {
   std::string where = "WHERE seq < $1";
   if (query.state) {
     params.Int(static_cast<int>(*query.state));
-    where += " AND state = $2";
+    where += " AND state = $" + std::to_string(params.size());
+  }
+  if (query.tenant) {
+    params.Text(*query.tenant);
+    where += " AND tenant = $" + std::to_string(params.size());
   }
   // One extra row tells whether another page follows.
   params.Int(query.page_size + 1);
@@ -286,6 +306,17 @@ Result<JobPage> PostgresJobStore::ListJobs(const JobListQuery& query) {
   }
   page.jobs = std::move(jobs);
   return page;
+}
+
+Result<TenantUsage> PostgresJobStore::GetTenantUsage(const std::string& tenant) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(
+      auto r, conn->Exec("SELECT (SELECT COUNT(*) FROM jobs WHERE tenant = $1 AND state IN (1, 2)), "
+                         "((SELECT COALESCE(SUM(size), 0) FROM tenant_models WHERE tenant = $1) + "
+                         "(SELECT COALESCE(SUM(artifact_size + report_size), 0) FROM jobs "
+                         "WHERE tenant = $1 AND cached_from = ''))::bigint",
+                         PgParams().Text(tenant)));
+  return TenantUsage{r.Int(0, 0), r.Int(0, 1)};
 }
 
 Result<std::vector<JobRecord>> PostgresJobStore::ListUnfinishedJobs() {

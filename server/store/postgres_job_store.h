@@ -33,16 +33,20 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
 
   // --- JobStore ---
   Status PutModel(const ModelRecord& model) override;
-  Result<ModelRecord> GetModel(const std::string& digest) override;
+  using JobStore::FindJobByIdempotencyKey;
+  using JobStore::GetModel;
+  Result<ModelRecord> GetModel(const std::string& tenant, const std::string& digest) override;
   Result<JobRecord> InsertJob(const JobRecord& job) override;
   // A job already in a terminal state is never changed (OK is returned): finishing twice keeps
   // the first result and a late progress write cannot revive a cancelled job. Leaving the
   // running state drops the lease.
   Status UpdateJob(const JobRecord& job) override;
   Result<JobRecord> GetJob(const std::string& id) override;
-  Result<std::optional<JobRecord>> FindJobByIdempotencyKey(const std::string& key) override;
+  Result<std::optional<JobRecord>> FindJobByIdempotencyKey(const std::string& tenant,
+                                                           const std::string& key) override;
   Result<std::optional<JobRecord>> FindSucceededJob(const std::string& result_key) override;
   Result<JobPage> ListJobs(const JobListQuery& query) override;
+  Result<TenantUsage> GetTenantUsage(const std::string& tenant) override;
   // Queued jobs, and running jobs nobody holds a live lease on: with several replicas, a job
   // another replica is working on is not this replica's to restart.
   Result<std::vector<JobRecord>> ListUnfinishedJobs() override;

@@ -109,6 +109,23 @@ CREATE TABLE blob_chunks (
 -- Model weights barely compress: store chunks out of line without trying.
 ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 )sql"},
+      {2, "tenants: jobs and uploads belong to one; idempotency keys unique per tenant", R"sql(
+ALTER TABLE jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE jobs DROP CONSTRAINT jobs_idempotency_key_key;
+CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs (tenant, idempotency_key);
+CREATE INDEX jobs_by_tenant ON jobs (tenant, state, seq);
+
+CREATE TABLE tenant_models (
+  tenant TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  file_name TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  kind INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant, digest)
+);
+INSERT INTO tenant_models SELECT 'default', digest, file_name, size, kind, created_at FROM models;
+)sql"},
   };
   return kMigrations;
 }

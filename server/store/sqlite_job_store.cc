@@ -121,12 +121,64 @@ CREATE TABLE events (
 CREATE INDEX events_by_job ON events(job_id, id);
 )sql";
 
+// Tenants: every job names its owner, idempotency keys become unique per tenant (SQLite cannot
+// drop a column's UNIQUE, so the table is rebuilt), and uploads are recorded per tenant.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE jobs_v2 (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  state INTEGER NOT NULL,
+  model_digest TEXT NOT NULL,
+  external_data TEXT NOT NULL,
+  options TEXT NOT NULL,
+  result_key TEXT NOT NULL,
+  request_key TEXT NOT NULL,
+  idempotency_key TEXT,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  error_code TEXT NOT NULL,
+  error_message TEXT NOT NULL,
+  artifact_digest TEXT NOT NULL,
+  artifact_size INTEGER NOT NULL,
+  report_digest TEXT NOT NULL,
+  report_size INTEGER NOT NULL,
+  nodes_before INTEGER NOT NULL,
+  nodes_after INTEGER NOT NULL,
+  bytes_before INTEGER NOT NULL,
+  bytes_after INTEGER NOT NULL,
+  verification_status TEXT NOT NULL,
+  graphopt_version TEXT NOT NULL,
+  cached_from TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  tenant TEXT NOT NULL DEFAULT 'default'
+);
+INSERT INTO jobs_v2 SELECT *, 'default' FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v2 RENAME TO jobs;
+CREATE INDEX jobs_by_state ON jobs(state, seq);
+CREATE INDEX jobs_by_result ON jobs(result_key, state, seq);
+CREATE INDEX jobs_by_tenant ON jobs(tenant, state, seq);
+CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs(tenant, idempotency_key);
+CREATE TABLE tenant_models (
+  tenant TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  file_name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, digest)
+);
+INSERT INTO tenant_models SELECT 'default', digest, file_name, size, kind, created_at FROM models;
+)sql";
+
 constexpr const char* kJobColumns =
     "seq, id, state, model_digest, external_data, options, result_key, request_key, "
     "idempotency_key, created_at, started_at, finished_at, error_code, error_message, "
     "artifact_digest, artifact_size, report_digest, report_size, nodes_before, nodes_after, "
     "bytes_before, bytes_after, verification_status, graphopt_version, cached_from, attempts, "
-    "stage";
+    "stage, tenant";
 
 std::string ExternalDataJson(const std::map<std::string, std::string>& m) {
   return nlohmann::json(m).dump();
@@ -163,6 +215,7 @@ Result<JobRecord> ReadJob(const Statement& st) {
   j.cached_from_job_id = st.Text(24);
   j.attempts = static_cast<int>(st.Int(25));
   j.progress.stage = st.Text(26);
+  j.tenant = st.Text(27);
   return j;
 }
 
@@ -195,6 +248,7 @@ void BindJob(Statement& st, const JobRecord& j, int first) {
   st.Bind(i++, j.cached_from_job_id);
   st.Bind(i++, static_cast<int64_t>(j.attempts));
   st.Bind(i++, j.progress.stage);
+  st.Bind(i++, j.tenant);
 }
 
 }  // namespace
@@ -235,10 +289,13 @@ Status SqliteJobStore::Migrate() {
                               " is newer than this server (" + std::to_string(kSchemaVersion) +
                               "); upgrade graphopt-server");
   }
-  if (version < 1) {
+  const char* migrations[] = {kSchemaV1, kSchemaV2};
+  for (int next = static_cast<int>(version) + 1; next <= kSchemaVersion; ++next) {
     RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
-    Status st = Exec(db_, kSchemaV1);
-    if (st.ok()) st = Exec(db_, "INSERT INTO schema_version (version) VALUES (1)");
+    Status st = Exec(db_, migrations[next - 1]);
+    if (st.ok()) {
+      st = Exec(db_, "INSERT INTO schema_version (version) VALUES (" + std::to_string(next) + ")");
+    }
     if (!st.ok()) {
       (void)Exec(db_, "ROLLBACK");
       return st;
@@ -251,33 +308,38 @@ Status SqliteJobStore::Migrate() {
 Status SqliteJobStore::PutModel(const ModelRecord& m) {
   std::lock_guard lock(mu_);
   Statement st(db_,
-               "INSERT OR IGNORE INTO models (digest, file_name, size, kind, created_at) "
-               "VALUES (?, ?, ?, ?, ?)");
+               "INSERT OR IGNORE INTO tenant_models (tenant, digest, file_name, size, kind, "
+               "created_at) VALUES (?, ?, ?, ?, ?, ?)");
   RETURN_IF_ERROR(st.prepared());
-  st.Bind(1, m.digest);
-  st.Bind(2, m.file_name);
-  st.Bind(3, m.size);
-  st.Bind(4, static_cast<int64_t>(m.kind));
-  st.Bind(5, m.created_at_ms);
+  st.Bind(1, m.tenant);
+  st.Bind(2, m.digest);
+  st.Bind(3, m.file_name);
+  st.Bind(4, m.size);
+  st.Bind(5, static_cast<int64_t>(m.kind));
+  st.Bind(6, m.created_at_ms);
   return StepDone(db_, st);
 }
 
-Result<ModelRecord> SqliteJobStore::GetModel(const std::string& digest) {
+Result<ModelRecord> SqliteJobStore::GetModel(const std::string& tenant,
+                                             const std::string& digest) {
   std::lock_guard lock(mu_);
   Statement st(db_,
-               "SELECT digest, file_name, size, kind, created_at FROM models WHERE digest = ?");
+               "SELECT digest, file_name, size, kind, created_at, tenant FROM tenant_models "
+               "WHERE tenant = ? AND digest = ?");
   RETURN_IF_ERROR(st.prepared());
-  st.Bind(1, digest);
+  st.Bind(1, tenant);
+  st.Bind(2, digest);
   int rc = st.Step();
   if (rc == SQLITE_DONE) return NotFound("no uploaded model with digest " + digest);
   if (rc != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
-  return ModelRecord{st.Text(0), st.Text(1), st.Int(2), static_cast<int>(st.Int(3)), st.Int(4)};
+  return ModelRecord{st.Text(0), st.Text(1), st.Int(2), static_cast<int>(st.Int(3)), st.Int(4),
+                     st.Text(5)};
 }
 
 Result<JobRecord> SqliteJobStore::InsertJob(const JobRecord& job) {
   std::lock_guard lock(mu_);
   Statement st(db_, std::string("INSERT INTO jobs (") + (kJobColumns + 5) +
-                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   RETURN_IF_ERROR(st.prepared());
   BindJob(st, job, 1);
   RETURN_IF_ERROR(StepDone(db_, st));
@@ -294,10 +356,10 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job) {
                "finished_at=?, error_code=?, error_message=?, artifact_digest=?, "
                "artifact_size=?, report_digest=?, report_size=?, nodes_before=?, nodes_after=?, "
                "bytes_before=?, bytes_after=?, verification_status=?, graphopt_version=?, "
-               "cached_from=?, attempts=?, stage=? WHERE id=?");
+               "cached_from=?, attempts=?, stage=?, tenant=? WHERE id=?");
   RETURN_IF_ERROR(st.prepared());
   BindJob(st, job, 1);
-  st.Bind(27, job.id);
+  st.Bind(28, job.id);
   RETURN_IF_ERROR(StepDone(db_, st));
   if (sqlite3_changes(db_) == 0) return NotFound("no job " + job.id);
   return Status::Ok();
@@ -329,8 +391,10 @@ Result<JobRecord> SqliteJobStore::GetJob(const std::string& id) {
   return jobs.front();
 }
 
-Result<std::optional<JobRecord>> SqliteJobStore::FindJobByIdempotencyKey(const std::string& key) {
-  ASSIGN_OR_RETURN(auto jobs, QueryJobs("WHERE idempotency_key = ?", {key}, {}));
+Result<std::optional<JobRecord>> SqliteJobStore::FindJobByIdempotencyKey(
+    const std::string& tenant, const std::string& key) {
+  ASSIGN_OR_RETURN(auto jobs,
+                   QueryJobs("WHERE tenant = ? AND idempotency_key = ?", {tenant, key}, {}));
   if (jobs.empty()) return std::optional<JobRecord>();
   return std::optional<JobRecord>(jobs.front());
 }
@@ -345,6 +409,11 @@ Result<std::optional<JobRecord>> SqliteJobStore::FindSucceededJob(const std::str
 
 Result<JobPage> SqliteJobStore::ListJobs(const JobListQuery& query) {
   std::string where = "WHERE seq < ?";
+  std::vector<std::string> texts;
+  if (query.tenant) {
+    where = "WHERE tenant = ? AND seq < ?";
+    texts.push_back(*query.tenant);
+  }
   std::vector<int64_t> ints = {query.before_seq > 0 ? query.before_seq : INT64_MAX};
   if (query.state) {
     where += " AND state = ?";
@@ -352,7 +421,7 @@ Result<JobPage> SqliteJobStore::ListJobs(const JobListQuery& query) {
   }
   // One extra row tells whether another page follows.
   ints.push_back(query.page_size + 1);
-  ASSIGN_OR_RETURN(auto jobs, QueryJobs(where + " ORDER BY seq DESC LIMIT ?", {}, ints));
+  ASSIGN_OR_RETURN(auto jobs, QueryJobs(where + " ORDER BY seq DESC LIMIT ?", texts, ints));
   JobPage page;
   if (static_cast<int>(jobs.size()) > query.page_size) {
     jobs.resize(query.page_size);
@@ -360,6 +429,19 @@ Result<JobPage> SqliteJobStore::ListJobs(const JobListQuery& query) {
   }
   page.jobs = std::move(jobs);
   return page;
+}
+
+Result<TenantUsage> SqliteJobStore::GetTenantUsage(const std::string& tenant) {
+  std::lock_guard lock(mu_);
+  Statement st(db_,
+               "SELECT (SELECT COUNT(*) FROM jobs WHERE tenant = ?1 AND state IN (1, 2)), "
+               "(SELECT COALESCE(SUM(size), 0) FROM tenant_models WHERE tenant = ?1) + "
+               "(SELECT COALESCE(SUM(artifact_size + report_size), 0) FROM jobs "
+               "WHERE tenant = ?1 AND cached_from = '')");
+  RETURN_IF_ERROR(st.prepared());
+  st.Bind(1, tenant);
+  if (st.Step() != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return TenantUsage{st.Int(0), st.Int(1)};
 }
 
 Result<std::vector<JobRecord>> SqliteJobStore::ListUnfinishedJobs() {

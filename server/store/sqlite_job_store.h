@@ -19,18 +19,22 @@ class SqliteJobStore : public JobStore {
   ~SqliteJobStore() override;
 
   Status PutModel(const ModelRecord& model) override;
-  Result<ModelRecord> GetModel(const std::string& digest) override;
+  using JobStore::FindJobByIdempotencyKey;
+  using JobStore::GetModel;
+  Result<ModelRecord> GetModel(const std::string& tenant, const std::string& digest) override;
   Result<JobRecord> InsertJob(const JobRecord& job) override;
   Status UpdateJob(const JobRecord& job) override;
   Result<JobRecord> GetJob(const std::string& id) override;
-  Result<std::optional<JobRecord>> FindJobByIdempotencyKey(const std::string& key) override;
+  Result<std::optional<JobRecord>> FindJobByIdempotencyKey(const std::string& tenant,
+                                                           const std::string& key) override;
   Result<std::optional<JobRecord>> FindSucceededJob(const std::string& result_key) override;
   Result<JobPage> ListJobs(const JobListQuery& query) override;
+  Result<TenantUsage> GetTenantUsage(const std::string& tenant) override;
   Result<std::vector<JobRecord>> ListUnfinishedJobs() override;
   Status AppendEvent(const JobEventRecord& event) override;
   Result<std::vector<JobEventRecord>> ListEvents(const std::string& job_id) override;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
  private:
   explicit SqliteJobStore(sqlite3* db) : db_(db) {}

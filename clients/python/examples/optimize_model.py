@@ -27,6 +27,10 @@ def parse_args():
     p.add_argument("--out", required=True, help="where to write the optimized model")
     p.add_argument("--report", help="where to write the JSON report")
     p.add_argument("--server", help="graphopt-server HOST:PORT (default $GRAPHOPT_SERVER)")
+    p.add_argument("--tls-ca", help="PEM CA of the server's certificate: connect with TLS")
+    p.add_argument("--tls-cert", help="PEM client certificate (mutual TLS)")
+    p.add_argument("--tls-key", help="PEM key of --tls-cert")
+    p.add_argument("--token", help="bearer token (default $GRAPHOPT_TOKEN)")
     p.add_argument("--level", default="basic",
                    choices=["disabled", "basic", "extended", "layout", "all"])
     p.add_argument("--target", default="", help="target profile (default generic)")
@@ -59,7 +63,8 @@ def main():
             where = f" ({p.stage})"
         print(f"job {event.job_id}: {state_name(event.state)}{where}", file=sys.stderr)
 
-    with Client(args.server) as client:
+    with Client(args.server, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                token=args.token) as client:
         try:
             job = client.optimize(args.model, args.out, report_path=args.report,
                                   on_event=on_event, on_upload=on_upload, level=args.level,

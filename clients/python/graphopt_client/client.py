@@ -63,20 +63,84 @@ def _sha256_of(path):
     return h.hexdigest()
 
 
+def _read_pem(path, what):
+    if path is None:
+        return None
+    data = pathlib.Path(path).read_bytes()
+    if b"-----BEGIN" not in data:
+        raise ValueError(f"{what} {path} is not a PEM file")
+    return data
+
+
+class _TokenInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                        grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds "authorization: Bearer TOKEN" to every call (plaintext and TLS channels alike)."""
+
+    def __init__(self, token):
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details):
+        metadata = list(details.metadata or []) + [self._header]
+        return details._replace(metadata=metadata) if hasattr(details, "_replace") else \
+            _CallDetails(details.method, details.timeout, metadata, details.credentials,
+                         getattr(details, "wait_for_ready", None),
+                         getattr(details, "compression", None))
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):
+        return continuation(self._with_token(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._with_token(details), requests)
+
+
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):
+        self.method = method
+        self.timeout = timeout
+        self.metadata = metadata
+        self.credentials = credentials
+        self.wait_for_ready = wait_for_ready
+        self.compression = compression
+
+
 class Client:
     """Connects to graphopt-server at `target` ("host:port"; default $GRAPHOPT_SERVER or
     127.0.0.1:50051). Unary calls time out after `timeout` seconds; streams have no deadline.
+
+    Security: `tls_ca` (PEM file of the CA that signed the server's certificate) connects with
+    TLS; `tls_cert`/`tls_key` add a client certificate (mutual TLS); `token` (default
+    $GRAPHOPT_TOKEN) is sent as "authorization: Bearer TOKEN" on every call.
 
         with Client("127.0.0.1:50051") as c:
             job = c.optimize("model.onnx", "model.opt.onnx", level="extended")
     """
 
-    def __init__(self, target=None, timeout=60.0):
+    def __init__(self, target=None, timeout=60.0, tls_ca=None, tls_cert=None, tls_key=None,
+                 token=None):
         self.target = target or os.environ.get("GRAPHOPT_SERVER") or "127.0.0.1:50051"
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(
-            self.target, options=[("grpc.max_receive_message_length", 64 << 20)])
-        self._stub = pb_grpc.OptimizerServiceStub(self._channel)
+        options = [("grpc.max_receive_message_length", 64 << 20)]
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if tls_ca is not None or tls_cert is not None:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read_pem(tls_ca, "tls_ca"),
+                private_key=_read_pem(tls_key, "tls_key"),
+                certificate_chain=_read_pem(tls_cert, "tls_cert"))
+            self._channel = grpc.secure_channel(self.target, credentials, options=options)
+        else:
+            self._channel = grpc.insecure_channel(self.target, options=options)
+        token = token if token is not None else os.environ.get("GRAPHOPT_TOKEN")
+        channel = self._channel
+        if token:
+            channel = grpc.intercept_channel(channel, _TokenInterceptor(token))
+        self._stub = pb_grpc.OptimizerServiceStub(channel)
 
     def close(self):
         self._channel.close()

@@ -1,0 +1,12 @@
+# test_security links the server's library (unit tests of authentication, limits and the stores'
+# tenant isolation) and starts the real graphopt-server binary over TLS with tokens and client
+# certificates (made at test time with openssl). It reuses the end-to-end helpers of tests/server.
+target_sources(test_${area} PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/server/server_process.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/server/e2e_fixture.cc)
+target_link_libraries(test_${area} PRIVATE graphopt_server_lib)
+add_dependencies(test_${area} graphopt-server)
+target_compile_definitions(test_${area} PRIVATE
+  GRAPHOPT_SERVER_BINARY="$<TARGET_FILE:graphopt-server>")
+target_compile_definitions(test_${area} PRIVATE
+  GRAPHOPT_PYTHON_CLIENT_DIR="${CMAKE_SOURCE_DIR}/clients/python")
