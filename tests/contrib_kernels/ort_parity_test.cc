@@ -56,7 +56,11 @@ void ExpectOrtParity(ir::Model& model, const std::map<std::string, Tensor>& inpu
   nlohmann::json in;
   for (const auto& [name, t] : inputs) in[name] = TensorJson(t);
   std::ofstream(dir + "/inputs.json") << in.dump();
-  const std::string script = (fs::path(__FILE__).parent_path() / "ort_run.js").string();
+  // __FILE__ may be relative to the build folder (ccache's base_dir rewrites paths); ctest runs
+  // the tests from elsewhere.
+  fs::path here(__FILE__);
+  if (here.is_relative()) here = fs::path(GRAPHOPT_BINARY_DIR) / here;
+  const std::string script = (here.parent_path() / "ort_run.js").string();
   std::string out, err;
   ASSERT_EQ(RunCommand("NODE_PATH=" + node_path + " node " + script + " " + dir + "/model.onnx " +
                            dir + "/inputs.json " + dir + "/outputs.json",

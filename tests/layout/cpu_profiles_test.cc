@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "layout/nchwc_test_util.h"
+#include "optimizer/optimize_model.h"
 #include "optimizer/pipeline.h"
 #include "optimizer/target.h"
 #include "passes/pass_test_util.h"

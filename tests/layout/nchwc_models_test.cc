@@ -8,6 +8,7 @@
 #include "layout/nchwc_test_util.h"
 #include "optimizer/io/model_io.h"
 #include "optimizer/ir/shape_inference.h"
+#include "optimizer/optimize_model.h"
 #include "optimizer/pipeline.h"
 
 namespace graphopt::testing {
