@@ -13,6 +13,7 @@
 
 #include "contrib_kernels/contrib_test_util.h"
 #include "optimizer/io/model_io.h"
+#include "support/ort_parity.h"
 
 namespace graphopt::testing {
 namespace {
@@ -20,72 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using ir::Node;
 using ir::Value;
-
-std::string OrtNodePath() {
-  const char* home = std::getenv("HOME");
-  const std::string dir = std::string(home ? home : "/root") + "/.cache/graphopt-ort/node_modules";
-  return fs::exists(dir + "/onnxruntime-node") ? dir : "";
-}
-
-nlohmann::json TensorJson(const Tensor& t) {
-  nlohmann::json j;
-  j["type"] = t.dtype() == DataType::kInt32   ? "int32"
-              : t.dtype() == DataType::kInt64 ? "int64"
-                                              : "float32";
-  j["dims"] = t.shape();
-  std::vector<double> data;
-  for (int64_t i = 0; i < t.size(); ++i) data.push_back(t.GetDouble(i));
-  j["data"] = data;
-  return j;
-}
-
-// Runs `model` on both executors and compares every output.
-void ExpectOrtParity(ir::Model& model, const std::map<std::string, Tensor>& inputs,
-                     double tolerance = 1e-4) {
-  const std::string node_path = OrtNodePath();
-  if (node_path.empty() || RunCommand("node --version") != 0)
-    GTEST_SKIP() << "ONNX Runtime not installed";
-  std::vector<Tensor> ours = RunModel(model, inputs);
-  ASSERT_EQ(ours.size(), model.graph->outputs().size());
-  // ONNX Runtime wants typed graph outputs: take them from our run.
-  for (size_t i = 0; i < ours.size(); ++i) {
-    model.graph->outputs()[i]->type() = ir::ValueType::FromShape(ours[i].dtype(), ours[i].shape());
-  }
-  const std::string dir = TempDir();
-  ASSERT_TRUE(SaveModel(model, dir + "/model.onnx").ok());
-  nlohmann::json in;
-  for (const auto& [name, t] : inputs) in[name] = TensorJson(t);
-  std::ofstream(dir + "/inputs.json") << in.dump();
-  // __FILE__ may be relative to the build folder (ccache's base_dir rewrites paths); ctest runs
-  // the tests from elsewhere.
-  fs::path here(__FILE__);
-  if (here.is_relative()) here = fs::path(GRAPHOPT_BINARY_DIR) / here;
-  const std::string script = (here.parent_path() / "ort_run.js").string();
-  std::string out, err;
-  ASSERT_EQ(RunCommand("NODE_PATH=" + node_path + " node " + script + " " + dir + "/model.onnx " +
-                           dir + "/inputs.json " + dir + "/outputs.json",
-                       &out, &err),
-            0)
-      << err;
-  std::ifstream f(dir + "/outputs.json");
-  const nlohmann::json result = nlohmann::json::parse(f);
-  ASSERT_FALSE(result.contains("error")) << result["error"].get<std::string>();
-  for (size_t i = 0; i < ours.size(); ++i) {
-    const std::string& name = model.graph->outputs()[i]->name();
-    SCOPED_TRACE(name);
-    ASSERT_TRUE(result.contains(name));
-    const nlohmann::json& r = result[name];
-    EXPECT_EQ(r["dims"].get<Shape>(), ours[i].shape());
-    const std::vector<double> theirs = r["data"].get<std::vector<double>>();
-    ASSERT_EQ(static_cast<int64_t>(theirs.size()), ours[i].size());
-    double worst = 0;
-    for (int64_t k = 0; k < ours[i].size(); ++k) {
-      const double a = ours[i].GetDouble(k), b = theirs[static_cast<size_t>(k)];
-      worst = std::max(worst, std::abs(a - b) / (1.0 + std::abs(b)));
-    }
-    EXPECT_LE(worst, tolerance);
-  }
-}
 
 Tensor Ints32(const Shape& shape, const std::vector<int32_t>& v) {
   return Tensor::FromVector<int32_t>(DataType::kInt32, shape, v);

@@ -1,5 +1,5 @@
 // Helpers for the NCHWc tests: models importing com.microsoft.nchwc with a recorded block size,
-// running a model on the reference executor, and running it in ONNX Runtime for parity.
+// running a model on the reference executor (ONNX Runtime parity: support/ort_parity.h).
 #pragma once
 
 #include <map>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "optimizer/ir/graph.h"
+#include "support/ort_parity.h"
 #include "support/test_support.h"
 
 namespace graphopt::testing {
@@ -24,11 +25,5 @@ ir::Node* AddNchwc(ModelBuilder& b, const std::string& op, const std::vector<ir:
 
 // Runs `model` on the reference executor; fails the test and returns {} on error.
 std::vector<Tensor> RunReference(const ir::Model& model, const std::map<std::string, Tensor>& inputs);
-
-// Runs `model` in ONNX Runtime (CPU, optimizations off, one thread) and compares every output
-// with the reference executor's within `tolerance` on |a-b|/(1+|b|). Skips the test when
-// ONNX Runtime (../shared/tools/ortbench installs it) or node is missing.
-void ExpectOrtParity(ir::Model& model, const std::map<std::string, Tensor>& inputs,
-                     double tolerance = 1e-4);
 
 }  // namespace graphopt::testing

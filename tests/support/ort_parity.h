@@ -1,0 +1,20 @@
+// Runs a model on the reference executor and in ONNX Runtime (CPU, optimizations off, one
+// thread, through node and the onnxruntime-node package that ../shared/tools/ortbench installs)
+// on the same inputs, and compares every output. Used by the contrib-kernel and NCHWc tests.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "optimizer/ir/graph.h"
+#include "optimizer/ir/tensor.h"
+
+namespace graphopt::testing {
+
+// Every output within `tolerance` on |a-b|/(1+|b|), with equal shapes. Skips the test when node
+// or ONNX Runtime is missing. Gives the graph outputs the types of the reference run (ONNX
+// Runtime wants typed outputs).
+void ExpectOrtParity(ir::Model& model, const std::map<std::string, Tensor>& inputs,
+                     double tolerance = 1e-4);
+
+}  // namespace graphopt::testing
