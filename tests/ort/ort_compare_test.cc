@@ -46,7 +46,7 @@ TEST_P(OrtCompare, ReferenceExecutorMatchesOnnxRuntime) {
   const std::string dims = text ? " --dim batch=1 --dim seq=64" : " --dim batch=1";
   const std::string dir = testing::TempDir();
   std::string out, err;
-  ASSERT_EQ(RunCommand(OrtBench() + " " + model + " --levels disabled --runs 1" + dims +
+  ASSERT_EQ(RunCommand(OrtBench() + " --save-dir " + dir + "/ort-saved " + model + " --levels disabled --runs 1" + dims +
                            " --dump " + dir + "/ort",
                        &out, &err),
             0)
@@ -110,7 +110,7 @@ TEST_P(OrtCpuArtifact, RunsWithOnnxRuntimesOptimizerOffAndMatchesTheOriginal) {
                        &out, &err),
             0)
       << out << err;
-  ASSERT_EQ(RunCommand(OrtBench() + " " + model + " --candidate " + artifact +
+  ASSERT_EQ(RunCommand(OrtBench() + " --save-dir " + dir + "/ort-saved " + model + " --candidate " + artifact +
                            " --levels disabled --cand-levels disabled --runs 1 --json" + dims +
                            " --dump " + dir + "/ort",
                        &out, &err),

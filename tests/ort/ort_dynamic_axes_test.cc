@@ -40,7 +40,7 @@ TEST_P(OrtDynamicAxes, ArtifactWithoutDimRunsAtTwoShapesWithTheOriginalsOutputs)
   for (const auto& [batch, seq] : std::vector<std::pair<int, int>>{{1, 64}, {3, 17}}) {
     std::string dims = " --dim batch=" + std::to_string(batch);
     if (text) dims += " --dim seq=" + std::to_string(seq);
-    ASSERT_EQ(RunCommand(OrtBench() + " " + model + " --candidate " + artifact +
+    ASSERT_EQ(RunCommand(OrtBench() + " --save-dir " + dir + "/ort-saved " + model + " --candidate " + artifact +
                              " --levels disabled --cand-levels disabled --runs 1 --json" + dims,
                          &out, &err),
               0)
