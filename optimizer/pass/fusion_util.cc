@@ -1,7 +1,9 @@
 #include "optimizer/pass/fusion_util.h"
 
 #include <cmath>
+#include <limits>
 
+#include "optimizer/pass/pattern.h"
 #include "optimizer/pass/rewrite_util.h"
 
 namespace graphopt {
@@ -282,6 +284,27 @@ bool AbsorbConsumer(Rewriter& rw, ir::Node* consumer, ir::Value* replacement) {
   ir::Value* out = consumer->output(0);
   if (!replacement->type().has_type()) replacement->type() = out->type();
   return rw.ReplaceNode(consumer, {replacement});
+}
+
+std::optional<std::vector<float>> FusedActivationParams(const ir::Node* act, int64_t opset) {
+  const std::string& op = act->op_type();
+  if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish") {
+    return std::vector<float>{};
+  }
+  if (op == "LeakyRelu") return std::vector<float>{act->GetFloat("alpha", 0.01f)};
+  if (op == "HardSigmoid") {
+    return std::vector<float>{act->GetFloat("alpha", 0.2f), act->GetFloat("beta", 0.5f)};
+  }
+  if (op == "Clip") {
+    auto bounds = pattern::ClipBounds(act, opset);
+    if (!bounds) return std::nullopt;
+    // Both bounds are passed; an absent one is the float range's end.
+    const double lowest = std::numeric_limits<float>::lowest();
+    const double highest = std::numeric_limits<float>::max();
+    return std::vector<float>{static_cast<float>(std::max(bounds->first, lowest)),
+                              static_cast<float>(std::min(bounds->second, highest))};
+  }
+  return std::nullopt;
 }
 
 }  // namespace graphopt

@@ -73,4 +73,10 @@ void FoldAffineIntoGemm(ir::Graph& g, const FoldableGemm& fg, const ChannelAffin
 // name cannot be kept (see ReplaceValue).
 bool AbsorbConsumer(Rewriter& rw, ir::Node* consumer, ir::Value* replacement);
 
+// The `activation_params` a fused convolution (com.microsoft FusedConv, nchwc Conv) takes for
+// activation node `act` (Relu, Sigmoid, Tanh, HardSwish, LeakyRelu, HardSigmoid, Clip), with
+// the ONNX defaults; nullopt for other ops or a Clip whose bounds are not constants. Whether the
+// fused op accepts the activation at all is the caller's (the target profile's) question.
+std::optional<std::vector<float>> FusedActivationParams(const ir::Node* act, int64_t opset);
+
 }  // namespace graphopt

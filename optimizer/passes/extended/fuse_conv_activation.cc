@@ -4,6 +4,7 @@
 #include <set>
 
 #include "optimizer/ir/nchwc_layout.h"
+#include "optimizer/pass/fusion_util.h"
 #include "optimizer/pass/rewrite_util.h"
 #include "optimizer/pass/symbolic_match.h"
 #include "optimizer/target.h"
@@ -13,27 +14,6 @@ namespace graphopt {
 namespace {
 
 constexpr const char* kMs = "com.microsoft";
-
-// FusedConv's activation for `act`: its name and `activation_params`, or nullopt when the
-// activation's parameters are not constants. Defaults are the ONNX ones.
-std::optional<std::vector<float>> ActivationParams(PassContext& ctx, const ir::Node* act) {
-  const std::string& op = act->op_type();
-  if (op == "Relu" || op == "Sigmoid" || op == "Tanh") return std::vector<float>{};
-  if (op == "LeakyRelu") return std::vector<float>{act->GetFloat("alpha", 0.01f)};
-  if (op == "HardSigmoid") {
-    return std::vector<float>{act->GetFloat("alpha", 0.2f), act->GetFloat("beta", 0.5f)};
-  }
-  if (op == "Clip") {
-    auto bounds = pattern::ClipBounds(act, ctx.opset());
-    if (!bounds) return std::nullopt;
-    // FusedConv takes both bounds; an absent one is the float range's end.
-    const double lowest = std::numeric_limits<float>::lowest();
-    const double highest = std::numeric_limits<float>::max();
-    return std::vector<float>{static_cast<float>(std::max(bounds->first, lowest)),
-                              static_cast<float>(std::min(bounds->second, highest))};
-  }
-  return std::nullopt;
-}
 
 // A Conv (or a FusedConv that has no activation yet) whose output only `reader` reads.
 // FusedConv runs float32 only.
@@ -82,7 +62,7 @@ void SetActivation(ir::Node* fused, const std::string& op, const std::vector<flo
 RewriteResult ConvActivation(PassContext& ctx, Rewriter& rw, ir::Node* act) {
   ir::Node* conv = FusableConv(act->input(0));
   if (!conv) return false;
-  auto params = ActivationParams(ctx, act);
+  auto params = FusedActivationParams(act, ctx.opset());
   if (!params) return false;
   *rw.consumed() = pattern::NodeNames({act, conv});
   const std::string act_op = act->op_type();  // `act` is erased by the replacement

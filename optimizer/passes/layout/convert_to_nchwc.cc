@@ -54,27 +54,6 @@ int64_t Channels4D(const ir::Value* v) {
   return (*shape)[1].value;
 }
 
-// FusedConv's activation_params for an activation node, or nullopt.
-std::optional<std::vector<float>> ActivationParams(const ir::Node* act, int64_t opset) {
-  const std::string& op = act->op_type();
-  if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "HardSwish") {
-    return std::vector<float>{};
-  }
-  if (op == "LeakyRelu") return std::vector<float>{act->GetFloat("alpha", 0.01f)};
-  if (op == "HardSigmoid") {
-    return std::vector<float>{act->GetFloat("alpha", 0.2f), act->GetFloat("beta", 0.5f)};
-  }
-  if (op == "Clip") {
-    auto bounds = pattern::ClipBounds(act, opset);
-    if (!bounds) return std::nullopt;
-    const double lowest = std::numeric_limits<float>::lowest();
-    const double highest = std::numeric_limits<float>::max();
-    return std::vector<float>{static_cast<float>(std::max(bounds->first, lowest)),
-                              static_cast<float>(std::min(bounds->second, highest))};
-  }
-  return std::nullopt;
-}
-
 class NchwcConverter {
  public:
   NchwcConverter(PassContext& ctx, int64_t block)
@@ -285,7 +264,7 @@ class NchwcConverter {
   bool FuseActivation(ir::Node* act) {
     ir::Node* conv = SoleConv(act->input(0));
     if (!conv || conv->HasAttr("activation")) return false;
-    auto params = ActivationParams(act, ctx_.opset());
+    auto params = FusedActivationParams(act, ctx_.opset());
     if (!params) return false;
     if (!ReplaceValue(g_, act->output(0), act->input(0))) return false;
     conv->SetString("activation", act->op_type());
