@@ -13,6 +13,8 @@ machine), and the largest output difference of the artifact against `disabled`.
 
     bench/ort/compare_with_ort.py [--rounds 10] [--runs 30] [MODEL ...]   (names or paths)
     bench/ort/compare_with_ort.py --target generic --ort-level basic      (standard ops only)
+    bench/ort/compare_with_ort.py --no-dim ...   (artifact keeps its symbolic dims; ONNX Runtime
+                                                  still runs every model at batch=1, seq=64)
 
 Two presets for the layout level (--mode):
   blocked   artifact of `--level all` run with ONNX Runtime's optimizer disabled, against the
@@ -48,11 +50,11 @@ def model_path(name):
     return os.path.join(SHARED, "models", name if name.endswith(".onnx") else name + ".onnx")
 
 
-def optimize(cli, model, out_dir, target, level):
+def optimize(cli, model, out_dir, target, level, fix_dims=True):
     artifact = os.path.join(out_dir,
                             os.path.basename(model).replace(".onnx", f".{target}.{level}.onnx"))
     cmd = [cli, "optimize", model, "-o", artifact, "--level", level, "--target", target]
-    for d in dims_of(model):
+    for d in dims_of(model) if fix_dims else []:
         cmd += ["--dim", d]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return artifact
@@ -62,7 +64,7 @@ def levels(*names):
     return ",".join(dict.fromkeys(names))  # "disabled,disabled" -> "disabled"
 
 
-def one_round(model, artifact, runs, artifact_first, ort_level, artifact_level):
+def one_round(model, artifact, runs, artifact_first, ort_level, artifact_level, save_dir):
     """(original at ORT `ort_level`, artifact at ORT `artifact_level`, |artifact - original|
     under ORT `disabled`)."""
     if artifact_first:  # ortbench measures its MODEL's levels before the candidate's
@@ -71,7 +73,8 @@ def one_round(model, artifact, runs, artifact_first, ort_level, artifact_level):
     else:
         cmd = [ORTBENCH, model, "--levels", levels("disabled", ort_level), "--candidate", artifact,
                "--cand-levels", levels("disabled", artifact_level)]
-    cmd += ["--runs", str(runs), "--threads", "1", "--json"]
+    # Its own --save-dir: concurrent runs would overwrite each other's saved graphs otherwise.
+    cmd += ["--runs", str(runs), "--threads", "1", "--json", "--save-dir", save_dir]
     for d in DIMS:
         cmd += ["--dim", d]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -97,6 +100,8 @@ def main():
     parser.add_argument("--level", default="extended", help="graphopt level of the artifact")
     parser.add_argument("--artifact-ort-level", default="disabled",
                         help="ONNX Runtime level the artifact runs at")
+    parser.add_argument("--no-dim", action="store_true",
+                        help="optimize without --dim: the artifact keeps its symbolic dims")
     parser.add_argument("--mode", choices=["blocked", "runtime"],
                         help="preset: see the module documentation")
     args = parser.parse_args()
@@ -105,7 +110,8 @@ def main():
     elif args.mode == "runtime":
         args.ort_level, args.artifact_ort_level = "all", "all"
     lv = args.ort_level
-    print(f"artifact: graphopt --level {args.level} --target {args.target}, run at ONNX Runtime "
+    dim_note = " (no --dim)" if args.no_dim else " --dim batch=1"
+    print(f"artifact: graphopt --level {args.level} --target {args.target}{dim_note}, run at ONNX Runtime "
           f"`{args.artifact_ort_level}`; original at `{lv}`; load {os.getloadavg()[0]:.2f}\n")
 
     print(f"| model | nodes ORT {lv} | nodes artifact | ORT {lv} p50 ms | artifact p50 ms "
@@ -115,12 +121,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             model = model_path(name)
-            artifact = optimize(args.cli, model, tmp, args.target, args.level)
+            artifact = optimize(args.cli, model, tmp, args.target, args.level, not args.no_dim)
             ort_ms, art_ms, ratios, diffs = [], [], [], []
             nodes = (None, None)
             for round_index in range(args.rounds):
                 ort, art, diff = one_round(model, artifact, args.runs, round_index % 2 == 1, lv,
-                                           args.artifact_ort_level)
+                                           args.artifact_ort_level, tmp)
                 ort_ms.append(ort["p50"])
                 art_ms.append(art["p50"])
                 ratios.append(art["p50"] / ort["p50"])

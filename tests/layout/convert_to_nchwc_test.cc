@@ -30,9 +30,12 @@ Value* AddConv(ModelBuilder& b, Value* x, int64_t in, int64_t out, int64_t k, ui
 }
 
 // Relu(Conv3(x) + Conv2(Relu(Conv1(x)))), MaxPool, GlobalAveragePool, Flatten.
-std::unique_ptr<ir::Model> ResidualBlock(int64_t channels) {
+// With `symbolic_batch` the batch is the symbol "batch", as in a model optimized without --dim.
+std::unique_ptr<ir::Model> ResidualBlock(int64_t channels, bool symbolic_batch = false) {
   ModelBuilder b(13);
-  Value* x = b.Input("x", DataType::kFloat, {1, channels, 8, 8});
+  Value* x = symbolic_batch
+                 ? b.InputSymbolic("x", DataType::kFloat, {{-1, "batch"}, {channels, ""}, {8, ""}, {8, ""}})
+                 : b.Input("x", DataType::kFloat, {1, channels, 8, 8});
   Value* a = b.Op("Relu", {AddConv(b, x, channels, channels, 3, 1)});
   Value* c2 = AddConv(b, a, channels, channels, 3, 2);
   Value* c3 = AddConv(b, x, channels, channels, 1, 3);
@@ -160,6 +163,22 @@ TEST_P(ConvertToNchwc, UnaryOperatorsRunOnBlockedTensors) {
   EXPECT_EQ(CompareOutputs(*run.original, *m), "");
 }
 
+// Without --dim the residual Add's operands are [batch,C,H,W] on both sides: the same shape,
+// so it still becomes the Sum of a convolution and the block stays between one reorder pair.
+TEST_P(ConvertToNchwc, SymbolicBatchFusesLikeAFixedOne) {
+  auto m = ResidualBlock(GetParam().block * 2, /*symbolic_batch=*/true);
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 3);
+  EXPECT_EQ(CountOp(*m, "Add"), 0);
+  EXPECT_EQ(CountOp(*m, "Relu"), 0);
+  EXPECT_EQ(Nchwc(*m, "GlobalAveragePool"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderInput"), 1);
+  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 1);
+  EXPECT_EQ(run.record.rule_counts["conv_sum"], 1);
+  EXPECT_EQ(CompareOutputs(*run.original, *m, {{"batch", 1}}), "");
+  EXPECT_EQ(CompareOutputs(*run.original, *m, {{"batch", 3}}), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Blocks, ConvertToNchwc,
                          ::testing::Values(Case{"cpu-avx2", 8}, Case{"cpu-avx512", 16}),
                          [](const auto& info) { return std::to_string(info.param.block); });
@@ -184,6 +203,20 @@ TEST(ConvertToNchwcNear, LeavesConvolutionsOnUnalignedOrVariableInputs) {
   EXPECT_EQ(run.applied, 0);
   EXPECT_EQ(CountOp(*m, "Conv"), 3);
   EXPECT_EQ(Nchwc(*m, "ReorderInput"), 0);
+}
+
+TEST(ConvertToNchwcNear, AddOfTwoDifferentSymbolsIsNoSum) {
+  ModelBuilder b(13);
+  Value* x = b.InputSymbolic("x", DataType::kFloat, {{-1, "batch"}, {16, ""}, {4, ""}, {4, ""}});
+  Value* y = b.InputSymbolic("y", DataType::kFloat, {{-1, "n"}, {16, ""}, {4, ""}, {4, ""}});
+  Value* conv = AddConv(b, x, 16, 16, 3, 40);
+  b.Output(b.Op("Add", {conv, AddConv(b, y, 16, 16, 3, 41)}));  // batch may differ from n
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", "cpu-avx2");
+  EXPECT_EQ(Nchwc(*m, "Conv"), 2);
+  EXPECT_EQ(CountOp(*m, "Add"), 1);
+  EXPECT_EQ(run.record.rule_counts["conv_sum"], 0);
+  EXPECT_EQ(CompareOutputs(*run.original, *m, {{"batch", 2}, {"n", 2}}), "");
 }
 
 TEST(ConvertToNchwcNear, KeepsBroadcastingAddsAndGlobalPoolsOutsideBlockedRegions) {

@@ -83,7 +83,7 @@ TEST(CpuProfiles, ArtifactsRecordTargetIsaLevelVersionAndBlock) {
   options.target = "cpu-avx2";
   auto report = OptimizeModel(*model, original.get(), options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->verification_status, "passed") << report->verification_message;
+  EXPECT_EQ(report->verification_status, VerificationStatus::kPassed) << report->verification_message;
   EXPECT_EQ(report->isa, "avx2");
   EXPECT_NE(report->ToJson().find("\"isa\""), std::string::npos);
   std::map<std::string, std::string> meta(model->metadata_props.begin(), model->metadata_props.end());

@@ -30,7 +30,7 @@ TEST_P(NchwcSharedModel, LayoutArtifactVerifiesAndMatchesOnnxRuntime) {
   options.dims = {{"batch", 1}};
   auto report = OptimizeModel(*model, original.get(), options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->verification_status, "passed") << report->verification_message;
+  EXPECT_EQ(report->verification_status, VerificationStatus::kPassed) << report->verification_message;
   EXPECT_GT(CountOp(*model, std::string(kNchwc) + ".Conv"), 0);
 
   // ONNX Runtime runs the artifact; the reference executor the original.
@@ -49,6 +49,30 @@ TEST_P(NchwcSharedModel, LayoutArtifactVerifiesAndMatchesOnnxRuntime) {
   }
   EXPECT_LE(worst, 1e-4);
   ExpectOrtParity(*model, inputs);
+}
+
+// Without --dim the batch stays symbolic; the artifact must still be the one a fixed batch gives
+// (its residual Adds fused as Sums, no extra reorders), and verify at the sampled batches.
+TEST_P(NchwcSharedModel, SymbolicBatchGivesTheFixedBatchGraph) {
+  if (HostNchwcBlockSize() == 0) GTEST_SKIP() << "not an x86 CPU";
+  const std::string path = SharedModel(GetParam());
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " missing";
+  std::map<std::string, int64_t> counts[2];
+  for (int fixed : {0, 1}) {
+    auto loaded = LoadModel(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    std::unique_ptr<ir::Model> model = std::move(*loaded);
+    std::unique_ptr<ir::Model> original = ir::CloneModel(*model);
+    PipelineOptions options;
+    options.level = Level::kAll;
+    options.target = "cpu";
+    if (fixed) options.dims = {{"batch", 1}};
+    auto report = OptimizeModel(*model, original.get(), options);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->verification_status, VerificationStatus::kPassed) << report->verification_message;
+    counts[fixed] = ir::CountOps(*model->graph);
+  }
+  EXPECT_EQ(counts[0], counts[1]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cnns, NchwcSharedModel,

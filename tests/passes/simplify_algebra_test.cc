@@ -51,12 +51,6 @@ ir::Value* Scalar(ModelBuilder& b, float v) {
   return b.Floats("c" + std::to_string(counter++), {}, {v});
 }
 
-ir::Value* Transposed(ModelBuilder& b, ir::Value* v, std::vector<int64_t> perm) {
-  auto* out = b.Op("Transpose", {v});
-  b.LastNode()->SetInts("perm", std::move(perm));
-  return out;
-}
-
 ir::Value* CastTo(ModelBuilder& b, ir::Value* v, DataType t) {
   auto* out = b.Op("Cast", {v});
   b.LastNode()->SetInt("to", static_cast<int64_t>(t));
@@ -94,15 +88,6 @@ INSTANTIATE_TEST_SUITE_P(
                     [](ModelBuilder& b, ir::Value* x) { return b.Op("Neg", {b.Op("Neg", {x})}); }},
         AlgebraCase{"relu_relu", "relu_relu", 2,
                     [](ModelBuilder& b, ir::Value* x) { return b.Op("Relu", {x}); }},
-        AlgebraCase{"transpose_cancel", "transpose_transpose", 2,
-                    [](ModelBuilder& b, ir::Value* x) {
-                      return Transposed(b, Transposed(b, x, {1, 0}), {1, 0});
-                    }},
-        AlgebraCase{"transpose_compose", "transpose_transpose", 4,
-                    [](ModelBuilder& b, ir::Value* x) {
-                      auto* u = b.Op("Unsqueeze", {x, b.Ints("ax", {0})});
-                      return Transposed(b, Transposed(b, u, {1, 0, 2}), {0, 2, 1});
-                    }},
         AlgebraCase{"reshape_reshape", "reshape_reshape", 3,
                     [](ModelBuilder& b, ir::Value* x) {
                       auto* r = b.Op("Reshape", {x, b.Ints("s1", {3, 2})});

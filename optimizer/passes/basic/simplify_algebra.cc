@@ -87,32 +87,6 @@ RewriteResult DoubleRelu(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   return rw.Bypass(n, 0);
 }
 
-std::vector<int64_t> TransposePerm(const ir::Node* t, size_t rank) {
-  auto perm = t->GetInts("perm");
-  if (perm.empty()) {
-    for (size_t i = 0; i < rank; ++i) perm.push_back(static_cast<int64_t>(rank - 1 - i));
-  }
-  return perm;
-}
-
-// Transpose(Transpose(x, p1), p2) = Transpose(x, p1∘p2); removed when that is the identity.
-RewriteResult ComposeTransposes(PassContext& ctx, Rewriter& rw, ir::Node* n) {
-  ir::Node* inner = ProducerIs(n->input(0), "Transpose");
-  if (!inner) return false;
-  auto p1 = inner->GetInts("perm");
-  auto p2 = n->GetInts("perm");
-  if (p1.empty() || p2.empty() || p1.size() != p2.size()) return false;  // rank needed
-  std::vector<int64_t> composed(p2.size());
-  for (size_t i = 0; i < p2.size(); ++i) composed[i] = p1[static_cast<size_t>(p2[i])];
-  bool identity = true;
-  for (size_t i = 0; i < composed.size(); ++i) identity &= composed[i] == static_cast<int64_t>(i);
-  if (identity) return rw.ReplaceNode(n, {inner->input(0)});
-  n->SetInput(0, inner->input(0));
-  n->SetInts("perm", composed);
-  rw.EraseIfDead(inner);
-  return true;
-}
-
 // Reshape(Reshape(x, s1), s2) -> Reshape(x, s2) when s2 is constant and has no 0 (a 0 would
 // copy a dim of the intermediate, not of x).
 RewriteResult ComposeReshapes(PassContext& ctx, Rewriter& rw, ir::Node* n) {
@@ -360,7 +334,6 @@ SimplifyAlgebra::SimplifyAlgebra()
           {"pow_one", "Pow", "", PowOne},
           {"neg_neg", "Neg", "", DoubleNeg},
           {"relu_relu", "Relu", "", DoubleRelu},
-          {"transpose_transpose", "Transpose", "", ComposeTransposes},
           {"reshape_reshape", "Reshape", "", ComposeReshapes},
           {"squeeze_unsqueeze", "Squeeze", "", CancelSqueezePair},
           {"unsqueeze_squeeze", "Unsqueeze", "", CancelSqueezePair},
@@ -370,8 +343,7 @@ SimplifyAlgebra::SimplifyAlgebra()
       }) {}
 
 GRAPHOPT_REGISTER_PASS(SimplifyAlgebra, "simplify_algebra", kBasic, 40,
-                       "algebraic identities: x*1, x+0, x/c as x*(1/c), Neg∘Neg, Transpose and "
-                       "Reshape chains, Squeeze/Unsqueeze pairs, lossless Cast chains, nested "
-                       "Concat and Slice");
+                       "algebraic identities: x*1, x+0, x/c as x*(1/c), Neg∘Neg, Reshape chains, "
+                       "Squeeze/Unsqueeze pairs, lossless Cast chains, nested Concat and Slice");
 
 }  // namespace graphopt

@@ -54,6 +54,21 @@ int64_t Channels4D(const ir::Value* v) {
   return (*shape)[1].value;
 }
 
+// True when `a` and `b` are declared with one shape: same rank, each dim the same number or the
+// same symbol. A symbol names one size wherever it appears, so models without --dim (batch
+// symbolic) fuse like models with it; an unknown, unnamed dim never matches.
+bool SameShape(const ir::Value* a, const ir::Value* b) {
+  if (!a || !b) return false;
+  const auto& sa = a->type().shape;
+  const auto& sb = b->type().shape;
+  if (!sa || !sb || sa->size() != sb->size()) return false;
+  for (size_t i = 0; i < sa->size(); ++i) {
+    const ir::Dim& d = (*sa)[i];
+    if (!(d == (*sb)[i]) || (!d.known() && d.param.empty())) return false;
+  }
+  return true;
+}
+
 class NchwcConverter {
  public:
   NchwcConverter(PassContext& ctx, int64_t block)
@@ -61,7 +76,10 @@ class NchwcConverter {
 
   Result<int64_t> Run() {
     SeedFromExistingReorders();
-    for (ir::Node* n : g_.nodes()) Convert(n);
+    for (ir::Node* n : g_.nodes()) {
+      if (!ctx_.MayRewrite()) break;  // --bisect-limit reached
+      Convert(n);
+    }
     RemoveUnusedReorders();
     if (applied_ > 0) {
       ctx_.model.SetOpsetVersion(kNchwcDomain, 1);
@@ -224,8 +242,7 @@ class NchwcConverter {
     if (!form) return false;
     ir::Value* sum = nullptr;
     if (z) {
-      auto ys = StaticShape(n->output(0));
-      if (!ys || StaticShape(z) != ys || z->elem_type() != DataType::kFloat) return false;
+      if (!SameShape(z, n->output(0)) || z->elem_type() != DataType::kFloat) return false;
       if (!(sum = BlockedInput(z, outs))) return false;
     }
     ir::Value* xin = form->blocked_input ? BlockedInput(x, ins * group) : x;
@@ -280,8 +297,7 @@ class NchwcConverter {
     const Blocked* a = Find(add->input(0));
     const Blocked* b = Find(add->input(1));
     if (!a || !b || a->channels != b->channels) return false;
-    auto shape = StaticShape(add->input(0));
-    if (!shape || StaticShape(add->input(1)) != shape || StaticShape(add->output(0)) != shape) {
+    if (!SameShape(add->input(0), add->input(1)) || !SameShape(add->input(0), add->output(0))) {
       return false;
     }
     for (size_t k : {size_t{0}, size_t{1}}) {
@@ -305,7 +321,6 @@ class NchwcConverter {
     if (!first || n->outputs().size() != 1) return false;
     std::vector<ir::Value*> inputs;
     const bool unary = IsLayoutFreeUnary(n);
-    auto shape = StaticShape(n->input(0));
     for (size_t i = 0; i < n->inputs().size(); ++i) {
       ir::Value* v = n->input(i);
       if (unary && i > 0) {  // Clip's bounds
@@ -315,10 +330,10 @@ class NchwcConverter {
       }
       const Blocked* b = v ? Find(v) : nullptr;
       if (!b || b->channels != first->channels) return false;
-      if (!unary && (!shape || StaticShape(v) != shape)) return false;
+      if (!unary && !SameShape(v, n->input(0))) return false;
       inputs.push_back(b->blocked);
     }
-    if (!unary && StaticShape(n->output(0)) != shape) return false;
+    if (!unary && !SameShape(n->output(0), n->input(0))) return false;
     return Replace(n, CopyNode(n, n->op_type(), n->domain(), inputs), first->channels);
   }
 
@@ -360,7 +375,8 @@ class NchwcConverter {
     }
     if (!b || !affine || !affine->finite()) return false;
     if (static_cast<int64_t>(affine->scale.size()) != b->channels) return false;
-    if (StaticShape(n->output(0)) != StaticShape(x)) return false;
+    // PerChannelConstant already keeps the shape; this guards a declared output that differs.
+    if (!SameShape(n->output(0), x) && StaticShape(n->output(0)) != StaticShape(x)) return false;
     if (ir::Node* conv = SoleConv(x); conv && !conv->HasAttr("activation") &&
                                       conv->inputs().size() <= 3) {
       return FoldIntoConv(n, x, conv, *affine);

@@ -1,0 +1,597 @@
+#include "optimizer/passes/basic/push_transposes.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+
+#include "optimizer/pass/rewrite_util.h"
+#include "optimizer/pass/transpose_util.h"
+
+namespace graphopt {
+
+namespace {
+
+constexpr int kMaxChain = 32;
+
+enum class Family { kElementwise, kReduce, kArgReduce, kConcat, kSplit, kPad, kSlice, kResize };
+
+std::optional<Family> FamilyOf(const ir::Node* n) {
+  static const std::set<std::string> kElementwise = {
+      "Abs", "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "Ceil", "Cos", "Cosh", "Elu",
+      "Erf", "Exp", "Floor", "HardSigmoid", "HardSwish", "IsInf", "IsNaN", "LeakyRelu", "Log",
+      "Neg", "Not", "Reciprocal", "Relu", "Round", "Selu", "Sigmoid", "Sign", "Sin", "Sinh",
+      "Softplus", "Softsign", "Sqrt", "Tan", "Tanh", "ThresholdedRelu", "Cast", "Celu", "Mish",
+      "Gelu", "Clip", "Identity", "Add", "Sub", "Mul", "Div", "Pow", "Mod", "Max", "Min",
+      "Mean", "Sum", "Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "And", "Or",
+      "Xor", "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot", "PRelu", "Where"};
+  static const std::set<std::string> kReduce = {
+      "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+      "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
+  if (!n->is_onnx_domain()) return std::nullopt;
+  const std::string& op = n->op_type();
+  if (kElementwise.count(op)) return Family::kElementwise;
+  if (kReduce.count(op)) return Family::kReduce;
+  if (op == "ArgMax" || op == "ArgMin") return Family::kArgReduce;
+  if (op == "Concat") return Family::kConcat;
+  if (op == "Split") return Family::kSplit;
+  if (op == "Pad") return Family::kPad;
+  if (op == "Slice") return Family::kSlice;
+  if (op == "Resize") return Family::kResize;
+  return std::nullopt;
+}
+
+// What becomes of one input of a node the Transpose moves past.
+struct InputPlan {
+  enum Kind { kKeep, kData, kConstant, kSource, kTranspose } kind = kKeep;
+  Tensor constant;               // kConstant: the new initializer
+  ir::Value* source = nullptr;   // kSource: read instead; kTranspose: transposed by `perm`
+  Perm perm;
+};
+
+// One node the Transpose moves past: how its copy reads its inputs, which attributes change,
+// and the perm relating each old output to the copy's (old = Transpose(new, out_perms[i])).
+struct Step {
+  ir::Node* node = nullptr;
+  std::vector<InputPlan> inputs;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> ints_attrs;
+  std::vector<std::pair<std::string, int64_t>> int_attrs;
+  std::vector<Perm> out_perms;
+  int cost = 0;  // Transposes added minus removed on the other inputs
+};
+
+// The node reading `v` when exactly one node does (possibly at several inputs) and `v` is no
+// graph output.
+ir::Node* SoleReader(const ir::Value* v) {
+  if (v->is_graph_output() || v->uses().empty()) return nullptr;
+  ir::Node* reader = v->uses()[0].node;
+  for (const ir::Use& u : v->uses()) {
+    if (u.node != reader || u.index < 0) return nullptr;
+  }
+  return reader;
+}
+
+// New position of each listed axis of the transposed tensor in the untransposed one.
+std::optional<std::vector<int64_t>> MapAxes(const std::vector<int64_t>& axes, const Perm& p) {
+  std::vector<int64_t> out;
+  for (int64_t a : axes) {
+    auto axis = NormalizeAxis(a, static_cast<int64_t>(p.size()));
+    if (!axis) return std::nullopt;
+    out.push_back(p[static_cast<size_t>(*axis)]);
+  }
+  return out;
+}
+
+// The perm between the outputs of a reduction over `axes` (of the transposed tensor) without
+// keepdims, before and after the push: the surviving axes keep their relative order.
+Perm ReducedPerm(const Perm& p, const std::vector<int64_t>& axes) {
+  const auto rank = static_cast<int64_t>(p.size());
+  std::vector<bool> reduced_y(p.size(), false), reduced_x(p.size(), false);
+  for (int64_t a : axes) {
+    const int64_t axis = *NormalizeAxis(a, rank);
+    reduced_y[static_cast<size_t>(axis)] = true;
+    reduced_x[static_cast<size_t>(p[static_cast<size_t>(axis)])] = true;
+  }
+  std::vector<int64_t> position(p.size(), -1);  // x axis -> index among surviving x axes
+  int64_t k = 0;
+  for (int64_t j = 0; j < rank; ++j) {
+    if (!reduced_x[static_cast<size_t>(j)]) position[static_cast<size_t>(j)] = k++;
+  }
+  Perm out;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (!reduced_y[static_cast<size_t>(i)]) out.push_back(position[static_cast<size_t>(p[static_cast<size_t>(i)])]);
+  }
+  return out;
+}
+
+// new[p[i]] = old[i] for a 1-D constant with one entry per axis (pads halves, scales, sizes).
+std::optional<Tensor> ReorderPerAxis(const Tensor& t, const Perm& p) {
+  if (t.dtype() == DataType::kString || t.rank() != 1 ||
+      t.size() != static_cast<int64_t>(p.size())) {
+    return std::nullopt;
+  }
+  const size_t es = ElementSize(t.dtype());
+  std::string bytes(t.nbytes(), '\0');
+  const char* src = static_cast<const char*>(t.raw());
+  for (size_t i = 0; i < p.size(); ++i) {
+    std::memcpy(&bytes[static_cast<size_t>(p[i]) * es], src + i * es, es);
+  }
+  return Tensor(t.dtype(), t.shape(), std::move(bytes));
+}
+
+InputPlan ConstantInput(Tensor t) {
+  InputPlan plan;
+  plan.kind = InputPlan::kConstant;
+  plan.constant = std::move(t);
+  return plan;
+}
+
+// Plans an operand other than the moved one of an elementwise operator (`broadcast`) or a
+// Concat: it must be brought into the untransposed layout. A constant is permuted into a new
+// initializer, a Transpose feeding only this node merges with the inverse, anything else gets
+// an inverse Transpose (cost +1).
+std::optional<InputPlan> PlanOperand(PassContext& ctx, ir::Value* u, const Perm& p,
+                                     bool broadcast, int* cost, std::string* why) {
+  InputPlan plan;
+  if (!u) return plan;
+  const auto rank = static_cast<int64_t>(p.size());
+  const Perm inverse = InversePerm(p);
+  if (const Tensor* c = ConstantValue(u)) {
+    if (c->size() == 1 && c->rank() <= rank && (broadcast || c->rank() == rank)) return plan;
+    if (c->rank() > rank || (!broadcast && c->rank() != rank)) {
+      *why = "operand of another rank";
+      return std::nullopt;
+    }
+    if (static_cast<int64_t>(c->nbytes()) > ctx.options.fold_size_cap_bytes) {
+      *why = "constant operand above the folding size cap";
+      return std::nullopt;
+    }
+    Shape full(static_cast<size_t>(rank - c->rank()), 1);  // broadcasting prepends ones
+    full.insert(full.end(), c->shape().begin(), c->shape().end());
+    auto permuted = PermuteTensor(c->Reshaped(full), inverse);
+    if (!permuted) {
+      *why = "string constant";
+      return std::nullopt;
+    }
+    return ConstantInput(std::move(*permuted));
+  }
+  const auto& shape = u->type().shape;
+  if (!shape) {
+    *why = "operand rank unknown";
+    return std::nullopt;
+  }
+  const auto urank = static_cast<int64_t>(shape->size());
+  const bool ones = std::all_of(shape->begin(), shape->end(),
+                                [](const ir::Dim& d) { return d.known() && d.value == 1; });
+  if (broadcast && urank <= rank && ones) return plan;  // broadcasts the same either way
+  if (urank != rank) {
+    *why = "operand of another rank";
+    return std::nullopt;
+  }
+  ir::Node* t = u->producer();
+  const auto q = TransposePerm(t);
+  if (q && q->size() == p.size() && SoleReader(u) && u->uses().size() == 1) {
+    const Perm merged = ComposePerms(*q, inverse);
+    plan.source = t->input(0);
+    if (IsIdentityPerm(merged)) {
+      plan.kind = InputPlan::kSource;
+      *cost -= 1;
+    } else {
+      plan.kind = InputPlan::kTranspose;
+      plan.perm = merged;
+    }
+    return plan;
+  }
+  plan.kind = InputPlan::kTranspose;
+  plan.source = u;
+  plan.perm = inverse;
+  *cost += 1;
+  return plan;
+}
+
+bool CopyableAttributes(const ir::Node* n) {
+  for (const ir::Attribute& a : n->attributes()) {
+    switch (a.type) {
+      case ir::AttrType::kInt:
+      case ir::AttrType::kFloat:
+      case ir::AttrType::kString:
+      case ir::AttrType::kInts:
+      case ir::AttrType::kFloats:
+      case ir::AttrType::kTensor:
+        if (!a.ref_attr_name.empty()) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+void CopyAttributes(const ir::Node* from, ir::Node* to) {
+  for (const ir::Attribute& a : from->attributes()) {
+    switch (a.type) {
+      case ir::AttrType::kInt: to->SetInt(a.name, a.i); break;
+      case ir::AttrType::kFloat: to->SetFloat(a.name, a.f); break;
+      case ir::AttrType::kString: to->SetString(a.name, a.s); break;
+      case ir::AttrType::kInts: to->SetInts(a.name, a.ints); break;
+      case ir::AttrType::kFloats: to->SetFloats(a.name, a.floats); break;
+      case ir::AttrType::kTensor: to->SetTensor(a.name, a.t); break;
+      default: break;
+    }
+  }
+}
+
+// Reductions: axes from the attribute or the constant second input.
+bool PlanReduce(const ir::Node* n, const Perm& p, Step* step, std::string* why) {
+  std::optional<std::vector<int64_t>> axes;
+  const bool axes_input = !n->HasAttr("axes") && n->input(1);
+  if (n->HasAttr("axes")) {
+    axes = n->GetInts("axes");
+  } else if (axes_input) {
+    axes = ConstantInts(n->input(1));
+    if (!axes) {
+      *why = "axes not constant";
+      return false;
+    }
+  } else {
+    axes = std::vector<int64_t>{};
+  }
+  if (axes->empty()) {
+    // Reducing everything leaves ones or a scalar, the same in both layouts.
+    step->out_perms = {n->GetInt("noop_with_empty_axes", 0) != 0 ? p : Perm{}};
+    return true;
+  }
+  auto mapped = MapAxes(*axes, p);
+  if (!mapped) {
+    *why = "axis out of range";
+    return false;
+  }
+  if (axes_input) {
+    step->inputs[1] = ConstantInput(Tensor::Int64s(*mapped));
+  } else {
+    step->ints_attrs.push_back({"axes", *mapped});
+  }
+  step->out_perms = {n->GetInt("keepdims", 1) != 0 ? p : ReducedPerm(p, *axes)};
+  return true;
+}
+
+bool PlanPad(PassContext& ctx, const ir::Node* n, const Perm& p, Step* step, std::string* why) {
+  const size_t rank = p.size();
+  std::optional<std::vector<int64_t>> pads;
+  if (ctx.opset() < 11) {
+    pads = n->GetInts("pads");
+  } else {
+    if (n->input(3)) {
+      *why = "Pad with axes";
+      return false;
+    }
+    pads = ConstantInts(n->input(1));
+  }
+  if (!pads || pads->size() != 2 * rank) {
+    *why = "pads not constant";
+    return false;
+  }
+  std::vector<int64_t> mapped(2 * rank);
+  for (size_t i = 0; i < rank; ++i) {
+    mapped[static_cast<size_t>(p[i])] = (*pads)[i];
+    mapped[rank + static_cast<size_t>(p[i])] = (*pads)[rank + i];
+  }
+  if (ctx.opset() < 11) {
+    step->ints_attrs.push_back({"pads", mapped});
+  } else {
+    step->inputs[1] = ConstantInput(Tensor::Int64s(mapped));
+  }
+  step->out_perms = {p};
+  return true;
+}
+
+bool PlanSlice(PassContext& ctx, const ir::Node* n, const Perm& p, Step* step, std::string* why) {
+  std::optional<std::vector<int64_t>> axes;
+  size_t count = 0;
+  if (ctx.opset() < 10) {
+    count = n->GetInts("starts").size();
+    axes = n->GetInts("axes");
+  } else {
+    auto starts = StaticShape(n->input(1));
+    if (!starts || starts->size() != 1) {
+      *why = "starts of unknown length";
+      return false;
+    }
+    count = static_cast<size_t>((*starts)[0]);
+    axes = n->input(3) ? ConstantInts(n->input(3)) : std::vector<int64_t>{};
+    if (!axes) {
+      *why = "axes not constant";
+      return false;
+    }
+  }
+  if (axes->empty()) {
+    for (size_t i = 0; i < count; ++i) axes->push_back(static_cast<int64_t>(i));
+  }
+  auto mapped = MapAxes(*axes, p);
+  if (!mapped) {
+    *why = "axis out of range";
+    return false;
+  }
+  if (ctx.opset() < 10) {
+    step->ints_attrs.push_back({"axes", *mapped});
+  } else {
+    if (step->inputs.size() < 4) step->inputs.resize(4);
+    step->inputs[3] = ConstantInput(Tensor::Int64s(*mapped));
+  }
+  step->out_perms = {p};
+  return true;
+}
+
+// Only nearest Resize moves: each output element then copies one input element chosen per axis
+// independently, so the order of the axes does not matter (no axes attribute, no crop).
+bool PlanResize(PassContext& ctx, const ir::Node* n, const Perm& p, Step* step, std::string* why) {
+  if (ctx.opset() < 11 || n->GetString("mode", "nearest") != "nearest" ||
+      n->GetString("coordinate_transformation_mode", "") == "tf_crop_and_resize" ||
+      n->HasAttr("axes") || n->GetString("keep_aspect_ratio_policy", "stretch") != "stretch") {
+    *why = "Resize other than nearest over every axis";
+    return false;
+  }
+  for (size_t i : {size_t{2}, size_t{3}}) {
+    if (!n->input(i)) continue;
+    const Tensor* t = ConstantValue(n->input(i));
+    if (!t) {
+      *why = "scales or sizes not constant";
+      return false;
+    }
+    if (t->size() == 0) continue;
+    auto reordered = ReorderPerAxis(*t, p);
+    if (!reordered) {
+      *why = "scales or sizes of another rank";
+      return false;
+    }
+    step->inputs[i] = ConstantInput(std::move(*reordered));
+  }
+  step->out_perms = {p};
+  return true;
+}
+
+// How `n`, reading the transposed value `data` (perm `p`), runs on the untransposed one instead.
+std::optional<Step> PlanStep(PassContext& ctx, ir::Node* n, ir::Value* data, const Perm& p,
+                             std::string* why) {
+  const auto family = FamilyOf(n);
+  if (!family) {
+    *why = "no rule to move past " + n->op_type();
+    return std::nullopt;
+  }
+  if (!CopyableAttributes(n)) {
+    *why = "attribute of an unsupported kind";
+    return std::nullopt;
+  }
+  for (const ir::Value* o : n->outputs()) {
+    if (!o) {
+      *why = "omitted output";
+      return std::nullopt;
+    }
+  }
+  Step step;
+  step.node = n;
+  step.inputs.resize(n->inputs().size());
+  for (size_t i = 0; i < n->inputs().size(); ++i) {
+    if (n->input(i) == data) step.inputs[i].kind = InputPlan::kData;
+  }
+  const bool operands = *family == Family::kElementwise || *family == Family::kConcat;
+  if (!operands || n->Is("PRelu")) {
+    // Only the first input is a tensor of the moved layout; the rest are parameters.
+    for (size_t i = 1; i < n->inputs().size(); ++i) {
+      if (step.inputs[i].kind == InputPlan::kData) {
+        *why = "moved value read as a parameter";
+        return std::nullopt;
+      }
+    }
+    if (step.inputs[0].kind != InputPlan::kData) {
+      *why = "moved value read as a parameter";
+      return std::nullopt;
+    }
+  }
+  if (operands) {
+    const bool broadcast = *family == Family::kElementwise;
+    for (size_t i = 0; i < n->inputs().size(); ++i) {
+      if (step.inputs[i].kind == InputPlan::kData) continue;
+      auto plan = PlanOperand(ctx, n->input(i), p, broadcast, &step.cost, why);
+      if (!plan) return std::nullopt;
+      step.inputs[i] = std::move(*plan);
+    }
+  }
+  switch (*family) {
+    case Family::kElementwise:
+      step.out_perms = {p};
+      return step;
+    case Family::kConcat:
+    case Family::kSplit:
+    case Family::kArgReduce: {
+      const bool concat = *family == Family::kConcat;
+      if (concat && !n->HasAttr("axis")) {
+        *why = "Concat without axis";
+        return std::nullopt;
+      }
+      const int64_t axis = n->GetInt("axis", 0);
+      auto mapped = MapAxes({axis}, p);
+      if (!mapped) {
+        *why = "axis out of range";
+        return std::nullopt;
+      }
+      step.int_attrs.push_back({"axis", (*mapped)[0]});
+      if (*family == Family::kArgReduce && n->GetInt("keepdims", 1) == 0) {
+        step.out_perms = {ReducedPerm(p, {axis})};
+      } else {
+        step.out_perms.assign(n->outputs().size(), p);
+      }
+      return step;
+    }
+    case Family::kReduce:
+      if (!PlanReduce(n, p, &step, why)) return std::nullopt;
+      return step;
+    case Family::kPad:
+      if (!PlanPad(ctx, n, p, &step, why)) return std::nullopt;
+      return step;
+    case Family::kSlice:
+      if (!PlanSlice(ctx, n, p, &step, why)) return std::nullopt;
+      return step;
+    case Family::kResize:
+      if (!PlanResize(ctx, n, p, &step, why)) return std::nullopt;
+      return step;
+  }
+  return std::nullopt;
+}
+
+// What ending the push after `step` costs: per output, nothing when the perm became the
+// identity, minus the readers that cancel when every reader is a Transpose (they merge with it),
+// else one Transpose to restore the layout. `merge[i]` says which outputs merge.
+int EndCost(const Step& step, std::vector<bool>* merge) {
+  int cost = 0;
+  merge->assign(step.out_perms.size(), false);
+  for (size_t i = 0; i < step.out_perms.size(); ++i) {
+    const Perm& po = step.out_perms[i];
+    if (IsIdentityPerm(po)) continue;
+    const ir::Value* o = step.node->output(i);
+    if (o->uses().empty() && !o->is_graph_output()) continue;
+    bool mergeable = !o->is_graph_output();
+    int cancelled = 0, cancelled_outputs = 0;
+    for (const ir::Use& u : o->uses()) {
+      const auto r = u.index == 0 ? TransposePerm(u.node) : std::nullopt;
+      if (!r || r->size() != po.size()) {
+        mergeable = false;
+        break;
+      }
+      if (IsIdentityPerm(ComposePerms(po, *r))) {
+        ++cancelled;
+        cancelled_outputs += u.node->output(0)->is_graph_output() ? 1 : 0;
+      }
+    }
+    // Two cancelled readers that are both graph outputs cannot both take the value's place.
+    if (mergeable && cancelled_outputs <= 1) {
+      (*merge)[i] = true;
+      cost -= cancelled;
+    } else {
+      cost += 1;
+    }
+  }
+  return cost;
+}
+
+ir::Node* NewTranspose(Rewriter& rw, ir::Value* in, const Perm& perm) {
+  ir::Node* t = rw.CreateNode("Transpose", {in}, 1, "transpose");
+  t->SetInts("perm", perm);
+  t->output(0)->type() = PermutedType(in->type(), perm);
+  return t;
+}
+
+RewriteResult Apply(Rewriter& rw, ir::Node* root, const std::vector<Step>& chain,
+                    const std::vector<bool>& merge) {
+  std::unordered_map<const ir::Value*, ir::Value*> moved{{root->output(0), root->input(0)}};
+  rw.consumed()->push_back(root->name());
+  ir::Node* copy = nullptr;
+  for (const Step& step : chain) {
+    ir::Node* n = step.node;
+    rw.consumed()->push_back(n->name());
+    std::vector<ir::Value*> inputs;
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      const InputPlan& in = step.inputs[i];
+      switch (in.kind) {
+        case InputPlan::kKeep: inputs.push_back(n->input(i)); break;
+        case InputPlan::kData: inputs.push_back(moved.at(n->input(i))); break;
+        case InputPlan::kConstant:
+          inputs.push_back(rw.CreateInitializer(n->name() + "_transposed", in.constant));
+          break;
+        case InputPlan::kSource: inputs.push_back(in.source); break;
+        case InputPlan::kTranspose: inputs.push_back(NewTranspose(rw, in.source, in.perm)->output(0)); break;
+      }
+    }
+    copy = rw.CreateNode(n->op_type(), inputs, n->outputs().size(), n->name(), n->domain());
+    CopyAttributes(n, copy);
+    for (const auto& [name, v] : step.ints_attrs) copy->SetInts(name, v);
+    for (const auto& [name, v] : step.int_attrs) copy->SetInt(name, v);
+    for (size_t i = 0; i < n->outputs().size(); ++i) {
+      const Perm& po = step.out_perms[i];
+      const ir::ValueType& type = n->output(i)->type();
+      copy->output(i)->type() = IsIdentityPerm(po) ? type : PermutedType(type, InversePerm(po));
+      moved[n->output(i)] = copy->output(i);
+    }
+  }
+  const Step& last = chain.back();
+  ir::Node* old = last.node;
+  std::vector<ir::Value*> replacements(old->outputs().size(), nullptr);
+  bool any_merged = false;
+  for (size_t i = 0; i < replacements.size(); ++i) {
+    const Perm& po = last.out_perms[i];
+    if (IsIdentityPerm(po)) {
+      replacements[i] = copy->output(i);
+    } else if (merge[i]) {
+      any_merged = true;
+    } else {
+      ir::Node* t = NewTranspose(rw, copy->output(i), po);
+      t->output(0)->type() = old->output(i)->type();
+      replacements[i] = t->output(0);
+    }
+  }
+  if (!rw.ReplaceNode(old, replacements)) return false;
+  if (!any_merged) return true;
+  // The readers of merged outputs are Transposes: each now reads the copy with the combined perm.
+  for (size_t i = 0; i < replacements.size(); ++i) {
+    if (replacements[i] || IsIdentityPerm(last.out_perms[i])) continue;
+    const std::vector<ir::Use> uses = old->output(i)->uses();
+    for (const ir::Use& u : uses) {
+      const Perm q = ComposePerms(last.out_perms[i], *TransposePerm(u.node));
+      u.node->SetInput(0, copy->output(i));
+      if (IsIdentityPerm(q)) {
+        rw.Bypass(u.node);
+      } else {
+        u.node->SetInts("perm", q);
+      }
+    }
+  }
+  rw.EraseIfDead(old);
+  return true;
+}
+
+RewriteResult Push(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  const auto p = TransposePerm(root);
+  if (!p) return MatchFailure("perm unknown");
+  if (IsIdentityPerm(*p)) return MatchFailure("identity perm (eliminate_nop removes it)");
+  if (IsConstant(root->input(0))) return MatchFailure("constant input (merge_transposes folds it)");
+  std::vector<Step> chain;
+  std::vector<bool> merge, best_merge;
+  int cost = -1;  // the root goes
+  int best_cost = 0;
+  size_t best_length = 0;
+  std::string why = "the Transpose has several readers or is a graph output";
+  ir::Value* data = root->output(0);
+  Perm perm = *p;
+  for (int depth = 0; depth < kMaxChain; ++depth) {
+    ir::Node* reader = SoleReader(data);
+    if (!reader) break;
+    auto step = PlanStep(ctx, reader, data, perm, &why);
+    if (!step) break;
+    cost += step->cost;
+    const int total = cost + EndCost(*step, &merge);
+    if (total < best_cost) {
+      best_cost = total;
+      best_length = chain.size() + 1;
+      best_merge = merge;
+    }
+    chain.push_back(std::move(*step));
+    const Step& s = chain.back();
+    if (s.out_perms.size() != 1 || IsIdentityPerm(s.out_perms[0])) break;
+    data = reader->output(0);
+    perm = s.out_perms[0];
+    why = "no Transpose would disappear";
+  }
+  if (best_length == 0) return MatchFailure(why);
+  chain.resize(best_length);
+  return Apply(rw, root, chain, best_merge);
+}
+
+}  // namespace
+
+PushTransposes::PushTransposes() : RulePass({{"push_transpose", "Transpose", "", Push}}) {}
+
+GRAPHOPT_REGISTER_PASS(PushTransposes, "push_transposes", kBasic, 16,
+                       "push Transposes through elementwise ops, reductions, Concat/Split, Pad, "
+                       "Slice and nearest Resize where they then merge or cancel");
+
+}  // namespace graphopt

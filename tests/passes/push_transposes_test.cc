@@ -1,0 +1,242 @@
+// Golden tests of push_transposes: a Transpose moves through elementwise ops, reductions,
+// Concat/Split, Pad, Slice and nearest Resize only when Transposes then disappear; node counts
+// and outputs on the reference executor, including symbolic dims.
+#include <gtest/gtest.h>
+
+#include "passes/fusion_test_util.h"
+#include "passes/pass_test_util.h"
+
+namespace graphopt {
+namespace {
+
+using testing::CompareOutputs;
+using testing::CountOp;
+using testing::GraphSignature;
+using testing::ModelBuilder;
+using testing::RandomInit;
+using testing::RunSinglePass;
+
+constexpr const char* kPass = "push_transposes";
+const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
+const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
+
+ir::Value* Transpose(ModelBuilder& b, ir::Value* x, const std::vector<int64_t>& perm) {
+  ir::Value* y = b.Op("Transpose", {x});
+  b.LastNode()->SetInts("perm", perm);
+  return y;
+}
+
+// Runs the pass and checks the Transpose count after it, and that outputs did not change.
+void ExpectTransposes(std::unique_ptr<ir::Model> model, int64_t before, int64_t after,
+                      const std::map<std::string, int64_t>& dims = {}) {
+  EXPECT_EQ(CountOp(*model, "Transpose"), before);
+  const std::string signature = GraphSignature(*model);
+  auto run = RunSinglePass(*model, kPass);
+  EXPECT_EQ(CountOp(*model, "Transpose"), after);
+  if (after == before) {
+    EXPECT_EQ(run.applied, 0);
+    EXPECT_EQ(GraphSignature(*model), signature);
+  } else {
+    EXPECT_GT(run.applied, 0);
+  }
+  EXPECT_EQ(CompareOutputs(*run.original, *model, dims), "");
+}
+
+TEST(PushTransposes, UnaryChainCancels) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3, 4, 5});
+  auto* t = Transpose(b, x, kToNhwc);
+  auto* y = b.Op("Sigmoid", {b.Op("Relu", {t})});
+  b.Output(Transpose(b, y, kToNchw));
+  auto model = b.Build();
+  ExpectTransposes(std::move(model), 2, 0);
+}
+
+TEST(PushTransposes, BinaryWithConstantsPermutesTheConstants) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3, 4, 5});
+  auto* t = Transpose(b, x, kToNhwc);  // [2, 4, 5, 3]
+  auto* a = b.Op("Add", {t, RandomInit(b, "c", {3}, 1)});           // lower rank: broadcasts
+  auto* m = b.Op("Mul", {RandomInit(b, "d", {1, 4, 5, 3}, 2), a});  // full rank, first operand
+  auto* s = b.Op("Sub", {m, b.Floats("one", {}, {1.0f})});          // scalar stays
+  b.Output(Transpose(b, s, kToNchw));
+  auto model = b.Build();
+  ExpectTransposes(std::move(model), 2, 0);
+}
+
+TEST(PushTransposes, TwoTransposedOperandsBecomeOne) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
+  auto* z = b.Input("z", DataType::kFloat, {2, 3, 4});
+  auto* sum = b.Op("Add", {Transpose(b, x, {1, 0, 2}), Transpose(b, z, {1, 0, 2})});
+  b.Output(sum);
+  auto model = b.Build();
+  ExpectTransposes(std::move(model), 2, 1);
+}
+
+TEST(PushTransposes, OperandOfAnotherPermMergesWithTheInverse) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
+  auto* z = b.Input("z", DataType::kFloat, {4, 2, 3});
+  // T(x,[1,0,2]) is [3,2,4]; T(z,[2,1,0]) is [3,2,4]: their sum then goes back by [1,0,2].
+  auto* sum = b.Op("Mul", {Transpose(b, x, {1, 0, 2}), Transpose(b, z, {2, 1, 0})});
+  b.Output(Transpose(b, sum, {1, 0, 2}));
+  auto model = b.Build();
+  ExpectTransposes(std::move(model), 3, 1);
+}
+
+TEST(PushTransposes, ReduceKeepdimsBothWays) {
+  for (int64_t keepdims : {0, 1}) {
+    for (bool axes_input : {false, true}) {
+      ModelBuilder b(axes_input ? 13 : 11);
+      auto* x = b.Input("x", DataType::kFloat, {2, 3, 4, 5});
+      auto* t = Transpose(b, x, kToNhwc);  // [2, 4, 5, 3]
+      ir::Value* r;
+      if (axes_input) {
+        r = b.Op("ReduceSum", {t, b.Ints("axes", {-2})});
+      } else {
+        r = b.Op("ReduceMean", {t});
+        b.LastNode()->SetInts("axes", {2});
+      }
+      b.LastNode()->SetInt("keepdims", keepdims);
+      // keepdims: [2,4,1,3] back to [2,3,4,1]; without: [2,4,3] back to [2,3,4].
+      b.Output(Transpose(b, r, keepdims ? kToNchw : std::vector<int64_t>{0, 2, 1}));
+      auto model = b.Build();
+      SCOPED_TRACE("keepdims " + std::to_string(keepdims) + (axes_input ? " input" : " attr"));
+      ExpectTransposes(std::move(model), 2, 0);
+    }
+  }
+}
+
+TEST(PushTransposes, ReductionThatLeavesTheOrderDropsTheTranspose) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3, 4, 5});
+  // Global average over the spatial axes of an NHWC view: [2, 3] in either layout.
+  auto* r = b.Op("ReduceMean", {Transpose(b, x, kToNhwc)});
+  b.LastNode()->SetInts("axes", {1, 2});
+  b.LastNode()->SetInt("keepdims", 0);
+  b.Output(r);
+  auto model = b.Build();
+  ExpectTransposes(std::move(model), 1, 0);
+}
+
+TEST(PushTransposes, ArgMaxAxisRemapped) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
+  auto* r = b.Op("ArgMax", {Transpose(b, x, {2, 0, 1})});  // [4, 2, 3]
+  b.LastNode()->SetInt("axis", -1);
+  b.Output(Transpose(b, r, {1, 2, 0}));
+  auto model = b.Build();
+  ExpectTransposes(std::move(model), 2, 0);
+}
+
+TEST(PushTransposes, ConcatAndSplitRemapTheAxis) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3, 4, 5});
+  auto* z = b.Input("z", DataType::kFloat, {2, 3, 4, 5});
+  auto* c = b.Op("Concat", {Transpose(b, x, kToNhwc), Transpose(b, z, kToNhwc),
+                            RandomInit(b, "k", {2, 4, 5, 2}, 3)});
+  b.LastNode()->SetInt("axis", 3);  // channels of the NHWC view: [2, 4, 5, 8]
+  b.Output(Transpose(b, c, kToNchw));
+  auto model = b.Build();
+  ExpectTransposes(std::move(model), 3, 0);
+
+  ModelBuilder s(13);
+  auto* xs = s.Input("x", DataType::kFloat, {2, 6, 4});
+  ir::Node* split = s.graph().AddNode(
+      "Split", {Transpose(s, xs, {0, 2, 1}), s.Ints("split", {2, 4})}, 2, "split");
+  split->SetInt("axis", -1);  // [2, 4, 6] into [2, 4, 2] and [2, 4, 4]
+  s.Output(Transpose(s, split->output(0), {0, 2, 1}));
+  s.Output(Transpose(s, split->output(1), {0, 2, 1}));
+  auto split_model = s.Build();
+  ExpectTransposes(std::move(split_model), 3, 0);
+}
+
+TEST(PushTransposes, PadSliceAndNearestResize) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {1, 3, 4, 5});
+  auto* t = Transpose(b, x, kToNhwc);  // [1, 4, 5, 3]
+  auto* p = b.Op("Pad", {t, b.Ints("pads", {0, 1, 0, 0, 0, 2, 1, 0}), b.Floats("v", {}, {0.5f})});
+  auto* s = b.Op("Slice", {p, b.Ints("starts", {1, 0}), b.Ints("ends", {5, 2}),
+                           b.Ints("axes", {1, -1})});  // no steps input
+  auto* s2 = b.Op("Slice", {s, b.Ints("starts2", {0}), b.Ints("ends2", {1})});  // no axes
+  auto* r = b.Op("Resize", {s2, b.Floats("roi", {0}, {}), b.Floats("scales", {4}, {1, 2, 3, 1})});
+  b.LastNode()->SetString("mode", "nearest");
+  b.Output(Transpose(b, r, kToNchw));
+  auto model = b.Build();
+  ExpectTransposes(std::move(model), 2, 0);
+}
+
+TEST(PushTransposes, SymbolicDimsStaySymbolic) {
+  ModelBuilder b(13);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {{-1, "batch"}, {3, ""}, {-1, "seq"}});
+  auto* t = Transpose(b, x, {0, 2, 1});
+  auto* e = b.Op("Exp", {b.Op("Add", {t, RandomInit(b, "c", {3}, 4)})});
+  ir::Node* exp = b.LastNode();
+  b.Output(Transpose(b, e, {0, 2, 1}));
+  auto model = b.Build();
+  auto run = RunSinglePass(*model, kPass);
+  EXPECT_EQ(CountOp(*model, "Transpose"), 0);
+  // The Exp that now reads x directly carries x's symbolic shape.
+  const ir::Node* moved = model->graph->outputs()[0]->producer();
+  ASSERT_NE(moved, nullptr);
+  EXPECT_NE(moved, exp);
+  const auto& shape = moved->output(0)->type().shape;
+  ASSERT_TRUE(shape.has_value());
+  EXPECT_EQ((*shape)[0].param, "batch");
+  EXPECT_EQ((*shape)[2].param, "seq");
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 2}, {"seq", 5}}), "");
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 1}, {"seq", 7}}), "");
+}
+
+// Must not apply: nothing would disappear.
+TEST(PushTransposes, KeepsATransposeThatWouldOnlyMove) {
+  {
+    ModelBuilder b(13);  // to a graph output: the same count either way
+    auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
+    b.Output(b.Op("Relu", {Transpose(b, x, {1, 0, 2})}));
+    ExpectTransposes(b.Build(), 1, 1);
+  }
+  {
+    ModelBuilder b(13);  // a non-constant operand would need a Transpose of its own
+    auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
+    auto* z = b.Input("z", DataType::kFloat, {3, 2, 4});
+    b.Output(b.Op("Add", {Transpose(b, x, {1, 0, 2}), z}));
+    ExpectTransposes(b.Build(), 1, 1);
+  }
+  {
+    ModelBuilder b(13);  // two readers of the Transpose
+    auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
+    auto* t = Transpose(b, x, {1, 0, 2});
+    b.Output(Transpose(b, b.Op("Relu", {t}), {1, 0, 2}));
+    b.Output(b.Op("Neg", {t}));
+    ExpectTransposes(b.Build(), 2, 2);
+  }
+  {
+    ModelBuilder b(13);  // a lower-rank operand that is not a constant
+    auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
+    auto* z = b.Input("z", DataType::kFloat, {4});
+    auto* sum = b.Op("Add", {Transpose(b, x, {1, 0, 2}), z});
+    b.Output(Transpose(b, sum, {1, 0, 2}));
+    ExpectTransposes(b.Build(), 2, 2);
+  }
+  {
+    ModelBuilder b(13);  // linear Resize: not moved
+    auto* x = b.Input("x", DataType::kFloat, {1, 3, 4, 5});
+    auto* r = b.Op("Resize", {Transpose(b, x, kToNhwc), b.Floats("roi", {0}, {}),
+                              b.Floats("scales", {4}, {1, 2, 2, 1})});
+    b.LastNode()->SetString("mode", "linear");
+    b.Output(Transpose(b, r, kToNchw));
+    ExpectTransposes(b.Build(), 2, 2);
+  }
+  {
+    ModelBuilder b(13);  // Softmax is not elementwise
+    auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
+    auto* s = b.Op("Softmax", {Transpose(b, x, {1, 0, 2})});
+    b.Output(Transpose(b, s, {1, 0, 2}));
+    ExpectTransposes(b.Build(), 2, 2);
+  }
+}
+
+}  // namespace
+}  // namespace graphopt
