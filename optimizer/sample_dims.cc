@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "optimizer/io/model_io.h"
 #include "optimizer/ir/symbolic_dim.h"
+#include "optimizer/ir/symbolic_shape_inference.h"
 
 namespace graphopt {
 
@@ -24,6 +26,8 @@ std::pair<int64_t, int64_t> Samples(const std::string& name, size_t axis, size_t
       Contains(n, "dynamicdimension.0")) {
     return {1, 3};
   }
+  // Raw audio: a Conv front end (Silero VAD's STFT-like stride-16 convolution) needs hundreds.
+  if (Contains(n, "sample") || Contains(n, "audio") || Contains(n, "wav")) return {512, 320};
   if (Contains(n, "seq") || Contains(n, "len") || Contains(n, "token") || Contains(n, "time") ||
       n == "s" || n == "t") {
     return {16, 7};
@@ -69,6 +73,24 @@ std::string AssignmentToString(const DimAssignment& a) {
     out += k + "=" + std::to_string(v);
   }
   return out.empty() ? "static" : out;
+}
+
+Status CheckDimNames(const ir::Model& model, const std::map<std::string, int64_t>& dims) {
+  const auto symbols = ir::InputSymbols(*model.graph);
+  for (const auto& [name, value] : dims) {
+    if (symbols.count(name)) continue;
+    std::string known;
+    for (const std::string& s : symbols) known += (known.empty() ? "" : ", ") + s;
+    return InvalidArgument("--dim " + name + ": the model has no symbolic dim of that name (its " +
+                           "symbolic dims: " + (known.empty() ? "none" : known) + ")");
+  }
+  return Status::Ok();
+}
+
+Status CheckDimNamesInModelBytes(const std::string& bytes, const std::map<std::string, int64_t>& dims) {
+  auto model = LoadModelFromBytes(bytes);
+  if (!model.ok()) return Status::Ok();
+  return CheckDimNames(**model, dims);
 }
 
 }  // namespace graphopt

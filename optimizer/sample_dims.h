@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "optimizer/ir/graph.h"
+#include "optimizer/util/status.h"
 
 namespace graphopt {
 
@@ -21,6 +22,13 @@ using DimAssignment = std::map<std::string, int64_t>;
 // nothing is free.
 std::vector<DimAssignment> SampleDimAssignments(const ir::Model& model, const DimAssignment& fixed,
                                                 const DimAssignment& overrides);
+
+// kInvalidArgument when a name of `dims` (--dim) is no symbolic dim of the model's inputs,
+// listing the model's symbolic dims (the CLI's usage error, the server's CreateJob refusal).
+Status CheckDimNames(const ir::Model& model, const std::map<std::string, int64_t>& dims);
+// The same for a serialized model (the server's upload). A model that does not parse here is
+// not refused: the job reports why when it runs.
+Status CheckDimNamesInModelBytes(const std::string& bytes, const std::map<std::string, int64_t>& dims);
 
 // "batch=1,seq=16".
 std::string AssignmentToString(const DimAssignment& a);

@@ -26,8 +26,12 @@ struct RunRequest {
   std::string output_path;  // where the optimized model goes
   JobOptionsRecord options;
   std::function<void(const RunProgress&)> on_progress;
-  // Polled between passes; true stops the run with kCancelled.
+  // Polled between passes; true stops the run with kCancelled. A worker-process runner also
+  // polls it while the worker runs and kills the worker when it turns true.
   std::function<bool()> cancelled;
+  // Test hook (--debug-pass-delay-ms): sleep this long at every pass boundary, where the
+  // pipeline runs (in the worker process under process isolation).
+  int pass_delay_ms = 0;
 };
 
 struct PassOutcome {
@@ -50,6 +54,13 @@ class JobRunner {
   virtual ~JobRunner() = default;
   // Checks options before a job is accepted (unknown level, target or pass: kInvalidArgument).
   virtual Status Validate(const JobOptionsRecord& options) const = 0;
+  // Checks options against the uploaded model, read through `model_bytes` only when needed:
+  // a `dims` name that is no symbolic dim of the model is kInvalidArgument naming the model's
+  // symbolic dims. Default: nothing to check.
+  virtual Status ValidateForModel(const JobOptionsRecord& options,
+                                  const std::function<Result<std::string>()>& model_bytes) const {
+    return Status::Ok();
+  }
   // Identifies the optimizer build: part of the result cache key, so an upgrade re-optimizes.
   virtual std::string Version() const = 0;
   // A failed verification is kFailedPrecondition.

@@ -2,13 +2,25 @@
 // This is the only file of the server that includes optimizer headers beyond status.h.
 #include "server/jobs/pipeline_job_runner.h"
 
+#include <chrono>
+#include <thread>
+
 #include "optimizer/pass/level.h"
 #include "optimizer/pipeline.h"
+#include "optimizer/sample_dims.h"
 #include "optimizer/target.h"
 
 namespace graphopt::server {
 
 namespace {
+
+void DelayPass(const RunRequest& request) {
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(request.pass_delay_ms);
+  while (std::chrono::steady_clock::now() < until && !(request.cancelled && request.cancelled())) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 class PipelineJobRunner : public JobRunner {
  public:
@@ -26,6 +38,15 @@ class PipelineJobRunner : public JobRunner {
     return ValidatePipelineOptions(pipeline);
   }
 
+  // The check `graphopt optimize --dim` makes, at CreateJob instead of when the job runs. A
+  // model with external data cannot be parsed from its bytes alone: its job checks when it runs.
+  Status ValidateForModel(const JobOptionsRecord& options,
+                          const std::function<Result<std::string>()>& model_bytes) const override {
+    if (options.dims.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(std::string bytes, model_bytes());
+    return CheckDimNamesInModelBytes(bytes, options.dims);
+  }
+
   std::string Version() const override { return GraphoptVersion(); }
 
   Result<RunOutcome> Run(const RunRequest& request) override {
@@ -41,6 +62,7 @@ class PipelineJobRunner : public JobRunner {
     if (request.options.atol) options.verify_options.atol = *request.options.atol;
     if (request.options.rtol) options.verify_options.rtol = *request.options.rtol;
     options.on_progress = [&request](const ProgressEvent& e) {
+      if (request.pass_delay_ms > 0 && !e.pass_name.empty()) DelayPass(request);
       if (request.on_progress) {
         request.on_progress(RunProgress{e.stage, e.pass_index, e.pass_count, e.pass_name});
       }
@@ -54,7 +76,7 @@ class PipelineJobRunner : public JobRunner {
     outcome.nodes_after = report.nodes_after;
     outcome.bytes_before = report.bytes_before;
     outcome.bytes_after = report.bytes_after;
-    outcome.verification_status = report.verification_status;
+    outcome.verification_status = VerificationStatusName(report.verification_status);
     outcome.graphopt_version = report.graphopt_version;
     for (const auto& pass : report.passes) {
       outcome.passes.push_back({pass.name, pass.time_ms / 1000.0, pass.applied});

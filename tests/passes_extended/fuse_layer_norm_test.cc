@@ -266,5 +266,34 @@ TEST(FuseLayerNorm, AffineAndEpsilonPreconditions) {
   EXPECT_EQ(testing::CompareOutputs(*run.original, *model), "");
 }
 
+// A normalization whose last axis is symbolic cannot carry a static scale: no fusion, and the
+// report names the condition; so does a shared intermediate.
+TEST(FuseLayerNorm, NearMissesSayWhichConditionFailed) {
+  {
+    auto n = std::make_unique<Norm>(14);
+    NormOptions o;
+    o.affine = false;
+    BuildLayerNorm(*n, n->b.InputSymbolic("x", DataType::kFloat,
+                                          {ir::Dim{2, ""}, ir::Dim{-1, "hidden"}}),
+                   o);
+    n->b.Output(n->y);
+    auto model = n->b.Build();
+    auto run = RunFusion(*model, "fuse_layer_norm");
+    EXPECT_EQ(CountFused(*model, "LayerNormalization"), 0);
+    EXPECT_EQ(run.record.match_failures["layer_norm: last axis (normalized size) is symbolic"], 1);
+  }
+  {
+    auto n = MakeLayerNorm({});
+    n->b.Output(n->y);
+    n->b.Output(n->centered);  // the centered input is read outside the normalization
+    auto model = n->b.Build();
+    auto run = RunFusion(*model, "fuse_layer_norm");
+    EXPECT_EQ(CountFused(*model, "LayerNormalization"), 0);
+    EXPECT_EQ(run.record.match_failures["layer_norm: an intermediate value (mean, variance or "
+                                        "centered input) has other readers"],
+              1);
+  }
+}
+
 }  // namespace
 }  // namespace graphopt

@@ -39,7 +39,7 @@ TEST_P(SharedModelExtended, FusesForTheTargetAndVerifies) {
   const std::string out = testing::TempDir() + "/" + target + "." + model.file;
   auto report = OptimizeFile(path, out, options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->verification_status, "passed") << report->verification_message;
+  EXPECT_EQ(report->verification_status, VerificationStatus::kPassed) << report->verification_message;
   EXPECT_EQ(report->target, target);
   const auto& ops = report->ops_after;
   auto count = [&](const std::string& op) { return ops.count(op) ? ops.at(op) : 0; };

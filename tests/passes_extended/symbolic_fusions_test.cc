@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "passes_extended/extended_test_util.h"
+#include "support/ort_parity.h"
 
 namespace graphopt {
 namespace {
@@ -17,6 +18,8 @@ using testing::CountFused;
 using testing::ModelBuilder;
 using testing::RandomInit;
 using testing::RunFusion;
+using testing::ExpectOrtParity;
+using testing::RandomFloats;
 
 constexpr int64_t D = 8, H = 2, kHead = D / H;
 const ir::Dim kBatch{-1, "batch"}, kSeq{-1, "seq"};
@@ -241,6 +244,201 @@ TEST(SymbolicFusions, BertAttentionWithAdditiveMask) {
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     EXPECT_TRUE(result->passed) << result->message;
   }
+}
+
+
+// nn.TransformerDecoder with batch_first=False, as torch exports it with dynamic axes: target
+// x (seq, batch, D) and memory (mem, batch, D); self-attention slices one packed projection and
+// adds the causal mask torch builds at run time (Trilu of a -inf (seq, seq) ConstantOfShape),
+// or a float (seq, seq) mask input when `mask_input`; cross-attention projects Q from the
+// self-attention's output and K/V from the memory (one packed projection, chunked by Slices
+// whose second end is INT64_MAX).
+const ir::Dim kMem{-1, "mem"};
+
+ir::Value* SeqFirstAttention(ModelBuilder& b, ir::Value* x, ir::Value* kv_in, ir::Value* mask,
+                             uint64_t seed) {
+  const bool self = x == kv_in;
+  auto heads_shape = [&](ir::Value* src) {
+    return Concat(b, {DimOf(b, src, 0), DimOf(b, src, 1, H), Ints(b, {kHead})});
+  };
+  auto slice = [&](ir::Value* packed, int64_t begin, int64_t end) {
+    return b.Op("Slice", {packed, Ints(b, {begin}), Ints(b, {end}), Ints(b, {-1})});
+  };
+  ir::Value *q, *k, *v;
+  if (self) {
+    auto* qkv = b.Op("Add", {RandomInit(b, "in_b", {3 * D}, seed),
+                             b.Op("MatMul", {x, RandomInit(b, "in_w", {D, 3 * D}, seed + 1)})});
+    q = slice(qkv, 0, D);
+    k = slice(qkv, D, 2 * D);
+    v = slice(qkv, 2 * D, 3 * D);
+  } else {
+    q = b.Op("Add", {b.Op("MatMul", {x, RandomInit(b, "q_w", {D, D}, seed)}),
+                     RandomInit(b, "q_b", {D}, seed + 1)});
+    auto* kv = b.Op("Add", {b.Op("MatMul", {kv_in, RandomInit(b, "kv_w", {D, 2 * D}, seed + 2)}),
+                            RandomInit(b, "kv_b", {2 * D}, seed + 3)});
+    k = slice(kv, 0, D);
+    v = slice(kv, D, std::numeric_limits<int64_t>::max());
+  }
+  q = Transpose(b, Reshape(b, q, heads_shape(x)), {1, 0, 2});
+  k = Transpose(b, Reshape(b, k, heads_shape(kv_in)), {1, 2, 0});
+  v = Transpose(b, Reshape(b, v, heads_shape(kv_in)), {1, 0, 2});
+  ir::Value* scores = b.Op("MatMul", {b.Op("Div", {q, testing::Scalar(b, "sqrt_d", 2.0f)}), k});
+  if (mask) scores = b.Op("Add", {scores, mask});
+  auto* probs = b.Op("Softmax", {scores});
+  b.LastNode()->SetInt("axis", -1);
+  auto* ctx = Transpose(b, b.Op("MatMul", {probs, v}), {1, 0, 2});
+  auto* merged = Reshape(b, ctx, Ints(b, {-1, D}));
+  auto* proj = b.Op("Gemm", {merged, RandomInit(b, "out_w", {D, D}, seed + 4),
+                             RandomInit(b, "out_b", {D}, seed + 5)});
+  b.LastNode()->SetInt("transB", 1);
+  return Reshape(b, proj, Concat(b, {DimOf(b, x, 0), DimOf(b, x, 1), Ints(b, {D})}));
+}
+
+ir::Value* CausalMask(ModelBuilder& b, ir::Value* x) {
+  auto* fill = b.Op("ConstantOfShape", {Concat(b, {DimOf(b, x, 0), DimOf(b, x, 0)})});
+  b.LastNode()->SetTensor("value", Tensor::FromVector<float>(
+                                       DataType::kFloat, {1}, {-std::numeric_limits<float>::infinity()}));
+  auto* upper = b.Op("Trilu", {fill, Int(b, 1)});
+  b.LastNode()->SetInt("upper", 1);
+  return b.Op("Unsqueeze", {upper, Ints(b, {0})});
+}
+
+std::unique_ptr<ir::Model> MakeSeqFirstDecoderLayer(bool mask_input) {
+  ModelBuilder b(14);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {kSeq, kBatch, N(D)});
+  auto* memory = b.InputSymbolic("memory", DataType::kFloat, {kMem, kBatch, N(D)});
+  ir::Value* mask = mask_input ? b.InputSymbolic("mask", DataType::kFloat, {kSeq, kSeq})
+                               : CausalMask(b, x);
+  auto* h = b.Op("Add", {x, SeqFirstAttention(b, x, x, mask, 31)});
+  b.Output(b.Op("Add", {h, SeqFirstAttention(b, h, memory, nullptr, 41)}));
+  return b.Build();
+}
+
+std::map<std::string, Tensor> DecoderFeeds(int64_t seq, int64_t batch, int64_t mem, bool mask) {
+  std::map<std::string, Tensor> feeds = {{"x", RandomFloats({seq, batch, D}, 51)},
+                                         {"memory", RandomFloats({mem, batch, D}, 52)}};
+  if (mask) feeds["mask"] = RandomFloats({seq, seq}, 53);
+  return feeds;
+}
+
+void ExpectDecoderMatches(const ir::Model& original, const ir::Model& fused) {
+  for (const auto& dims : std::vector<std::map<std::string, int64_t>>{
+           {{"batch", 2}, {"seq", 6}, {"mem", 4}}, {{"batch", 3}, {"seq", 5}, {"mem", 7}}}) {
+    auto evaluator = MakeReferenceEvaluator();
+    VerifyOptions options;
+    options.dims = dims;
+    auto result = evaluator->Verify(original, fused, options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_TRUE(result->passed) << result->message;
+  }
+}
+
+TEST(SymbolicFusions, SeqFirstCausalSelfAndCrossAttention) {
+  auto model = MakeSeqFirstDecoderLayer(false);
+  auto original = ir::CloneModel(*model);
+  RunFusion(*model, "fold_shape_arithmetic");
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["seq_first_self_attention"], 1);
+  EXPECT_EQ(run.record.rule_counts["seq_first_cross_attention"], 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.MultiHeadAttention"), 1);
+  EXPECT_EQ(CountFused(*model, "Softmax"), 0);
+  // The causal Trilu mask became `unidirectional` and went with the attention.
+  EXPECT_EQ(CountFused(*model, "Trilu"), 0);
+  for (const auto& n : model->graph->nodes()) {
+    if (n->op_type() == "Attention") {
+      EXPECT_EQ(n->GetInt("unidirectional", 0), 1);
+    }
+  }
+  // Self: Transpose in, Attention, Transpose out, output MatMul + Add (5). Cross: Transposes of
+  // the query and the memory, Q/K/V MatMuls, MultiHeadAttention, Transpose out, MatMul + Add
+  // (9). The 2 residual Adds.
+  EXPECT_EQ(model->graph->num_nodes(), 5u + 9u + 2u);
+  ExpectDecoderMatches(*original, *model);
+  // ONNX Runtime runs the fused operators with the same outputs.
+  ExpectOrtParity(*model, DecoderFeeds(5, 3, 7, false));
+}
+
+TEST(SymbolicFusions, SeqFirstSelfAttentionWithFloatMaskInput) {
+  auto model = MakeSeqFirstDecoderLayer(true);
+  auto original = ir::CloneModel(*model);
+  RunFusion(*model, "fold_shape_arithmetic");
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["seq_first_self_attention"], 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 1);
+  EXPECT_EQ(CountFused(*model, "Softmax"), 0);
+  // The (seq, seq) mask is Attention's attention_bias, unsqueezed to (1, 1, seq, seq).
+  EXPECT_EQ(CountFused(*model, "Unsqueeze"), 1);
+  ExpectDecoderMatches(*original, *model);
+  ExpectOrtParity(*model, DecoderFeeds(5, 3, 7, true));
+}
+
+TEST(SymbolicFusions, SeqFirstAttentionNearMissSaysWhy) {
+  // Softmax over the queries instead of the keys: no fusion, and the report says which check.
+  ModelBuilder b(14);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {kSeq, kBatch, N(D)});
+  auto* memory = b.InputSymbolic("memory", DataType::kFloat, {kMem, kBatch, N(D)});
+  b.Output(SeqFirstAttention(b, x, memory, nullptr, 61));
+  auto model = b.Build();
+  for (const auto& n : model->graph->nodes()) {
+    if (n->op_type() == "Softmax") n->SetInt("axis", 1);
+  }
+  RunFusion(*model, "fold_shape_arithmetic");
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(CountFused(*model, "Softmax"), 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.MultiHeadAttention"), 0);
+  EXPECT_EQ(run.record.match_failures["seq_first_cross_attention: Softmax is not over keys"], 1);
+}
+
+// Swin (torchvision) window attention with a symbolic number of windows*batch: packed qkv
+// reshaped to (B, N, 3, H, d), transposed to (3, B, H, N, d), split by Gather; relative
+// position bias (1, H, N, N); the attention Dropout exported as training with ratio 0.
+std::unique_ptr<ir::Model> MakeWindowAttention() {
+  constexpr int64_t kTokens = 4;
+  ModelBuilder b(14);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {kBatch, N(kTokens), N(D)});
+  auto* qkv = b.Op("Add", {b.Op("MatMul", {x, RandomInit(b, "qkv_w", {D, 3 * D}, 71)}),
+                           RandomInit(b, "qkv_b", {3 * D}, 72)});
+  auto* heads = Transpose(
+      b, Reshape(b, qkv, Concat(b, {DimOf(b, x, 0), Ints(b, {kTokens, 3, H, kHead})})),
+      {2, 0, 3, 1, 4});
+  auto part = [&](int64_t i) {
+    auto* g = b.Op("Gather", {heads, Int(b, i)});
+    b.LastNode()->SetInt("axis", 0);
+    return g;
+  };
+  auto* q = b.Op("Mul", {part(0), testing::Scalar(b, "scale", 0.5f)});
+  ir::Value* scores = b.Op("MatMul", {q, Transpose(b, part(1), {0, 1, 3, 2})});
+  scores = b.Op("Add", {scores, RandomInit(b, "rel_pos_bias", {1, H, kTokens, kTokens}, 73)});
+  auto* probs = b.Op("Softmax", {scores});
+  b.LastNode()->SetInt("axis", -1);
+  auto* training = b.graph().NewInitializer(
+      "training", Tensor::FromVector<uint8_t>(DataType::kBool, {}, {1}));
+  auto* dropped = b.Op("Dropout", {probs, testing::Scalar(b, "ratio", 0.0f), training});
+  auto* ctx = Transpose(b, b.Op("MatMul", {dropped, part(2)}), {0, 2, 1, 3});
+  b.Output(Reshape(b, ctx, Concat(b, {DimOf(b, x, 0), Ints(b, {kTokens, D})})));
+  return b.Build();
+}
+
+TEST(SymbolicFusions, SwinWindowAttentionWithRelativePositionBias) {
+  auto model = MakeWindowAttention();
+  auto original = ir::CloneModel(*model);
+  RunFusion(*model, "fold_shape_arithmetic");
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["packed_heads_attention"], 1);
+  // Everything is one Attention with the bias as its attention_bias input.
+  ASSERT_EQ(model->graph->num_nodes(), 1u);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 1);
+  for (const auto& dims : std::vector<std::map<std::string, int64_t>>{{{"batch", 2}},
+                                                                      {{"batch", 5}}}) {
+    auto evaluator = MakeReferenceEvaluator();
+    VerifyOptions options;
+    options.dims = dims;
+    auto result = evaluator->Verify(*original, *model, options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_TRUE(result->passed) << result->message;
+  }
+  ExpectOrtParity(*model, {{"x", RandomFloats({3, 4, D}, 74)}});
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "optimizer/passes/extended/fuse_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -92,7 +93,9 @@ bool IsZeros(const ir::Value* v) {
   return !value || AllZero(&value->t);
 }
 
-std::optional<PaddingMask> MatchPaddingMask(ir::Value* mask_bias, ir::Dim B, int64_t H, ir::Dim S) {
+// On failure `why` says which condition of the mask failed.
+std::optional<PaddingMask> MatchPaddingMask(ir::Value* mask_bias, ir::Dim B, int64_t H, ir::Dim S,
+                                            std::string* why) {
   static const Pattern p =
       Op("Where",
          {Op("Reshape",
@@ -102,24 +105,33 @@ std::optional<PaddingMask> MatchPaddingMask(ir::Value* mask_bias, ir::Dim B, int
              "r2"),
           Const("filter"), Any("zeros")});
   auto m = pattern::MatchValue(p, mask_bias);
-  if (!m) return std::nullopt;
+  if (!m) {
+    *why = "mask is not Where(Reshape(Expand(Reshape(padding))), filter, 0)";
+    return std::nullopt;
+  }
   const ir::Dim one = DimOf(1), BH = DimProduct({B, DimOf(H)});
   if (SymbolicShapeOf(m->node("r1")->output(0)) != DimShape{B, one, one, S} ||
       SymbolicShapeOf(m->node("expand")->output(0)) != DimShape{B, DimOf(H), one, S} ||
       SymbolicShapeOf(m->node("r2")->output(0)) != DimShape{BH, one, S} ||
       SymbolicShapeOf(mask_bias) != DimShape{BH, one, S}) {
+    *why = "padding mask is not broadcast as (B,1,1,S) -> (B,H,1,S) -> (B*H,1,S)";
     return std::nullopt;
   }
   const Tensor* filter = ConstantValue(m->value("filter"));
   if (!filter || filter->size() != 1 || !IsZeros(m->value("zeros"))) {
+    *why = "padding mask's Where is not (filter scalar, zeros)";
     return std::nullopt;
   }
   PaddingMask pm;
   pm.filter = filter->GetDouble(0);
-  if (!(pm.filter < -1e3)) return std::nullopt;  // a real mask, not a soft bias
+  if (!(pm.filter < -1e3)) {  // a real mask, not a soft bias
+    *why = "padding mask's filter value is above -1000 (a soft bias)";
+    return std::nullopt;
+  }
   pm.nodes = m->matched;
   ir::Value* pad = m->value("pad");
   if (pad->elem_type() != DataType::kBool || SymbolicShapeOf(pad) != DimShape{B, S}) {
+    *why = "padding mask is not a bool (B, S) tensor";
     return std::nullopt;
   }
   // Equal(mask, 0): positions where the mask is zero are padding.
@@ -173,74 +185,93 @@ std::optional<std::pair<int64_t, int64_t>> SliceRange(const ir::Node* slice, int
 }
 
 RewriteResult TorchMultiheadAttention(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  // No reason when the root is not an attention output at all: every Transpose is tried.
   auto m = pattern::MatchValue(TorchAttention(), root->output(0));
   if (!m) return false;
   auto proj = pattern::MatchValue(PackedProjection(), m->value("qkv"));
-  if (!proj) return false;
+  if (!proj) {
+    return MatchFailure("packed QKV is not Transpose(x, [1,0,2]) @ W (+ bias) of a batch-first input");
+  }
   ir::Value* x = proj->value("x");
   auto xs = SymbolicShapeOf(x);
-  if (!xs || xs->size() != 3 || !KnownDim(xs, 2) || x->elem_type() != DataType::kFloat) {
-    return false;
-  }
+  if (!xs || xs->size() != 3) return MatchFailure("input is not rank 3 (B, S, D)");
+  if (!KnownDim(xs, 2)) return MatchFailure("input hidden size is symbolic");
+  if (x->elem_type() != DataType::kFloat) return MatchFailure("input is not float");
   const ir::Dim B = (*xs)[0], S = (*xs)[1];
   const int64_t D = *KnownDim(xs, 2);
   const Tensor* w = ConstantValue(proj->value("w"));
-  if (!w || w->dtype() != DataType::kFloat || w->shape() != Shape{D, 3 * D}) return false;
+  if (!w || w->dtype() != DataType::kFloat || w->shape() != Shape{D, 3 * D}) {
+    return MatchFailure("packed QKV weight is not a float (D, 3D) constant");
+  }
   const Tensor* qkv_bias = ConstantValue(proj->value("qkv_bias"));
   if (proj->value("qkv_bias") &&
       (!qkv_bias || qkv_bias->dtype() != DataType::kFloat || qkv_bias->shape() != Shape{3 * D})) {
-    return false;
+    return MatchFailure("packed QKV bias is not a float (3D) constant");
   }
   // Heads: each third reshaped to (S, B*H, head).
   auto head_shape = SymbolicShapeOf(m->node("q_reshape")->output(0));
-  if (!head_shape || head_shape->size() != 3 || (*head_shape)[0] != S) return false;
+  if (!head_shape || head_shape->size() != 3 || (*head_shape)[0] != S) {
+    return MatchFailure("query heads are not reshaped to (S, B*H, head)");
+  }
   const int64_t head = KnownDim(head_shape, 2).value_or(0);
-  if (head <= 0 || D % head) return false;
+  if (head <= 0 || D % head) return MatchFailure("head size is symbolic or does not divide D");
   const int64_t H = D / head;
-  if ((*head_shape)[1] != DimProduct({B, DimOf(H)})) return false;
+  if ((*head_shape)[1] != DimProduct({B, DimOf(H)})) {
+    return MatchFailure("query heads' second dim is not batch*heads");
+  }
   for (const char* which : {"k", "v"}) {
     if (SymbolicShapeOf(m->node(std::string(which) + "_reshape")->output(0)) != head_shape)
-      return false;
+      return MatchFailure(std::string(which) + " heads are not shaped like the query heads");
   }
   int64_t expected_start = 0;
   for (const char* which : {"q", "k", "v"}) {
     auto range = SliceRange(m->node(std::string(which) + "_slice"), 3);
     if (!range || range->first != expected_start || range->second != expected_start + D) {
-      return false;
+      return MatchFailure(std::string(which) +
+                          " slice is not the constant last-axis third of the packed projection");
     }
     expected_start += D;
   }
   const double scale = m->value("scale") ? m->scalar("scale") : 1.0 / m->scalar("inv_scale");
-  if (!std::isfinite(scale) || scale <= 0) return false;
+  if (!std::isfinite(scale) || scale <= 0) return MatchFailure("scale is not finite and positive");
   const int64_t softmax_axis = m->node("softmax")->GetInt("axis", -1);
-  if (softmax_axis != -1 && softmax_axis != 2) return false;
-  if (ctx.opset() < 13) return false;  // Softmax before 13 normalizes flattened trailing dims
+  if (softmax_axis != -1 && softmax_axis != 2) return MatchFailure("Softmax is not over keys");
+  if (ctx.opset() < 13) {  // Softmax before 13 normalizes flattened trailing dims
+    return MatchFailure("opset below 13 (Softmax over flattened dims)");
+  }
   // Merged heads (S*B, D) and the projection back.
   if (SymbolicShapeOf(m->node("merge")->output(0)) != DimShape{DimProduct({S, B}), DimOf(D)}) {
-    return false;
+    return MatchFailure("merged heads are not (S*B, D)");
   }
-  if (SymbolicShapeOf(m->node("unmerge")->output(0)) != DimShape{S, B, DimOf(D)}) return false;
+  if (SymbolicShapeOf(m->node("unmerge")->output(0)) != DimShape{S, B, DimOf(D)}) {
+    return MatchFailure("output projection is not reshaped to (S, B, D)");
+  }
   const ir::Node* gemm = m->node("gemm");
   if (gemm->GetFloat("alpha", 1.0f) != 1.0f || gemm->GetFloat("beta", 1.0f) != 1.0f ||
       gemm->GetInt("transA", 0) != 0) {
-    return false;
+    return MatchFailure("output projection Gemm has alpha/beta other than 1 or transA");
   }
   const Tensor* wo = ConstantValue(m->value("wo"));
   const Tensor* bo = ConstantValue(m->value("bo"));
-  if (!wo || wo->dtype() != DataType::kFloat || wo->shape() != Shape{D, D}) return false;
+  if (!wo || wo->dtype() != DataType::kFloat || wo->shape() != Shape{D, D}) {
+    return MatchFailure("output projection weight is not a float (D, D) constant");
+  }
   if (!bo || bo->dtype() != DataType::kFloat || bo->size() != D ||
       (bo->rank() == 2 && bo->shape()[0] != 1) || bo->rank() > 2) {
-    return false;
+    return MatchFailure("output projection bias is not a float (D) constant");
   }
   std::optional<PaddingMask> mask;
   if (ir::Value* mb = m->value("mask_bias")) {
-    mask = MatchPaddingMask(mb, B, H, S);
-    if (!mask) return false;
+    std::string why;
+    mask = MatchPaddingMask(mb, B, H, S, &why);
+    if (!mask) return MatchFailure(why);
   }
   // Everything but the mask (shared by all layers) belongs to this attention alone.
   pattern::Match all = *m;
   for (ir::Node* n : proj->matched) all.matched.push_back(n);
-  if (!pattern::IsSelfContained(all, root)) return false;
+  if (!pattern::IsSelfContained(all, root)) {
+    return MatchFailure("an intermediate value of the attention has readers outside it");
+  }
 
   std::vector<ir::Node*> nodes = all.matched;
   if (mask) nodes.insert(nodes.end(), mask->nodes.begin(), mask->nodes.end());
@@ -326,59 +357,67 @@ const Tensor* FloatConstant(const pattern::Match& m, const std::string& name, co
 }
 
 RewriteResult BertSelfAttention(PassContext& ctx, Rewriter& rw, ir::Node* root) {
-  if (ctx.opset() < 13) return false;
+  // No reason when the root is not an attention output at all: every Reshape is tried.
   auto m = pattern::MatchValue(BertAttention(), root->output(0));
   if (!m) return false;
+  if (ctx.opset() < 13) return MatchFailure("opset below 13 (Softmax over flattened dims)");
   ir::Value* x = m->value("x");
   auto xs = SymbolicShapeOf(x);
-  if (!xs || xs->size() != 3 || !KnownDim(xs, 2) || x->elem_type() != DataType::kFloat) {
-    return false;
-  }
+  if (!xs || xs->size() != 3) return MatchFailure("input is not rank 3 (B, S, D)");
+  if (!KnownDim(xs, 2)) return MatchFailure("input hidden size is symbolic");
+  if (x->elem_type() != DataType::kFloat) return MatchFailure("input is not float");
   const ir::Dim B = (*xs)[0], S = (*xs)[1];
   const int64_t D = *KnownDim(xs, 2);
   auto head_shape = SymbolicShapeOf(m->node("q_reshape")->output(0));
   if (!head_shape || head_shape->size() != 4 || (*head_shape)[0] != B || (*head_shape)[1] != S) {
-    return false;
+    return MatchFailure("query heads are not reshaped to (B, S, H, head)");
   }
   const int64_t H = KnownDim(head_shape, 2).value_or(0), head = KnownDim(head_shape, 3).value_or(0);
-  if (H <= 0 || H * head != D) return false;
+  if (H <= 0 || H * head != D) return MatchFailure("heads * head size is not the hidden size");
   for (const char* which : {"k", "v"}) {
     if (SymbolicShapeOf(m->node(std::string(which) + "_reshape")->output(0)) != head_shape)
-      return false;
+      return MatchFailure(std::string(which) + " heads are not shaped like the query heads");
   }
-  if (SymbolicShapeOf(root->output(0)) != DimShape{B, S, DimOf(D)}) return false;
+  if (SymbolicShapeOf(root->output(0)) != DimShape{B, S, DimOf(D)}) {
+    return MatchFailure("merged output is not (B, S, D)");
+  }
   const int64_t axis = m->node("softmax")->GetInt("axis", -1);
-  if (axis != -1 && axis != 3) return false;
+  if (axis != -1 && axis != 3) return MatchFailure("Softmax is not over keys");
   const Tensor* w[3];
   const Tensor* b[3];
   const char* parts[3] = {"q", "k", "v"};
   for (int i = 0; i < 3; ++i) {
     w[i] = FloatConstant(*m, std::string("w") + parts[i], {D, D});
     b[i] = FloatConstant(*m, std::string("b") + parts[i], {D});
-    if (!w[i] || (m->value(std::string("b") + parts[i]) && !b[i])) return false;
+    if (!w[i] || (m->value(std::string("b") + parts[i]) && !b[i])) {
+      return MatchFailure(std::string(parts[i]) +
+                          " projection weight/bias is not a float (D, D)/(D) constant");
+    }
   }
   double scale = 1.0;
   for (const char* name : {"q_scale", "scale"}) {
     if (m->value(name)) scale *= m->scalar(name);
   }
   if (m->value("inv_scale")) scale /= m->scalar("inv_scale");
-  if (!std::isfinite(scale) || scale <= 0) return false;
+  if (!std::isfinite(scale) || scale <= 0) return MatchFailure("scale is not finite and positive");
   // The additive mask, broadcast over heads and queries: (B or 1, H or 1, S or 1, S).
   ir::Value* mask_bias = m->value("mask_bias");
   std::optional<DimShape> mask_shape;
   if (mask_bias) {
     mask_shape = SymbolicShapeOf(mask_bias);
     if (!mask_shape || mask_shape->size() != 4 || mask_bias->elem_type() != DataType::kFloat) {
-      return false;
+      return MatchFailure("additive mask is not a float rank-4 tensor");
     }
     const DimShape& ms = *mask_shape;
     const ir::Dim one = DimOf(1);
     if ((ms[0] != one && ms[0] != B) || (ms[1] != one && ms[1] != DimOf(H)) ||
         (ms[2] != one && ms[2] != S) || ms[3] != S) {
-      return false;
+      return MatchFailure("additive mask is not (B or 1, H or 1, S or 1, S)");
     }
   }
-  if (!pattern::IsSelfContained(*m, root)) return false;
+  if (!pattern::IsSelfContained(*m, root)) {
+    return MatchFailure("an intermediate value of the attention has readers outside it");
+  }
 
   *rw.consumed() = pattern::NodeNames(m->matched);
   // Packed weights (D, 3D): row r is [Wq[r], Wk[r], Wv[r]]; bias [bq, bk, bv] (zeros if absent).
@@ -410,7 +449,499 @@ RewriteResult BertSelfAttention(PassContext& ctx, Rewriter& rw, ir::Node* root) 
     inputs.push_back(bias);
   }
   ir::Node* attention = pattern::ReplaceWithFused(rw, root, "Attention", kMs, inputs);
-  if (!attention) return false;
+  if (!attention) return MatchFailure("replacing the output failed (graph output or type mismatch)");
+  attention->SetInt("num_heads", H);
+  attention->SetFloat("scale", static_cast<float>(scale));
+  return true;
+}
+
+// Sequence-first torch.nn.MultiheadAttention (nn.Transformer* with batch_first=False): the
+// input is already (S, B, D), so the heads' sources are the projections of x itself, and the
+// output stays (S, B, D) after the Gemm (no final Transpose). Q, K and V are each a column slice
+// of a packed projection or a projection of their own: self-attention (one source) becomes
+// Attention, cross-attention (Q from the target, K/V from the memory) MultiHeadAttention.
+Pattern SeqHead(const std::string& which, std::vector<int64_t> perm) {
+  Pattern src = OneOf({Op("Slice", {Any(which + "_packed"), Const(), Const(), Const()},
+                          which + "_slice"),
+                       Any(which + "_src")});
+  return Transposed(Op("Reshape", {std::move(src), Any(which + "_shape")}, which + "_reshape"),
+                    std::move(perm), which + "_heads");
+}
+
+const Pattern& SeqFirstAttention() {
+  static const Pattern p = [] {
+    Pattern q = OneOf({Op("Mul", {SeqHead("q", {1, 0, 2}), Const("scale")}),
+                       Op("Div", {SeqHead("q", {1, 0, 2}), Const("inv_scale")})});
+    Pattern scores = Op("MatMul", {q, SeqHead("k", {1, 2, 0})}, "qk");
+    Pattern masked = OneOf({Op("Add", {scores, Any("mask_bias")}, "mask_add"), scores});
+    Pattern probs = Op("Softmax", {masked}, "softmax");
+    Pattern context = Op("MatMul", {probs, SeqHead("v", {1, 0, 2})});
+    Pattern merged = Op("Reshape", {Transposed(context, {1, 0, 2}), Any("merge_shape")}, "merge");
+    Pattern projected = Op("Gemm", {merged, Const("wo"), Const("bo")}, "gemm");
+    return Op("Reshape", {projected, Any("unmerge_shape")}, "unmerge");
+  }();
+  return p;
+}
+
+// One projection x W (+ b) with its weight as a float (D_in, width) matrix (FusedMatMul's
+// transposed weight untransposed) and bias (zeros when absent), restricted to columns
+// [begin, end) when the head slices a packed projection.
+struct HeadProjection {
+  ir::Value* x = nullptr;
+  std::vector<float> w;  // (d_in, width), row-major
+  std::vector<float> b;  // (width)
+  int64_t d_in = 0, width = 0;
+  std::vector<ir::Node*> nodes;
+};
+
+constexpr int64_t kAllColumns = std::numeric_limits<int64_t>::min();
+
+std::optional<HeadProjection> MatchProjection(ir::Value* src, int64_t begin, int64_t end,
+                                          std::string* why) {
+  static const Pattern p = [] {
+    Pattern mm = OneOf({Op("MatMul", {Any("x"), Const("w")}, "mm"),
+                        Op("FusedMatMul", {Any("x"), Const("w")}, "mm").InDomain(kMs)});
+    return OneOf({Op("Add", {mm, Const("b")}), mm});
+  }();
+  auto m = pattern::MatchValue(p, src);
+  if (!m) {
+    *why = "projection is not x @ W (+ b) with constant W";
+    return std::nullopt;
+  }
+  const ir::Node* mm = m->node("mm");
+  bool trans_b = false;
+  if (!mm->is_onnx_domain()) {  // FusedMatMul
+    if (mm->GetFloat("alpha", 1.0f) != 1.0f || mm->GetInt("transA", 0) != 0 ||
+        mm->GetInt("transBatchA", 0) != 0 || mm->GetInt("transBatchB", 0) != 0) {
+      *why = "projection FusedMatMul scales or transposes its input";
+      return std::nullopt;
+    }
+    trans_b = mm->GetInt("transB", 0) != 0;
+  }
+  const Tensor* w = ConstantValue(m->value("w"));
+  if (!w || w->dtype() != DataType::kFloat || w->rank() != 2) {
+    *why = "projection weight is not a float matrix";
+    return std::nullopt;
+  }
+  const int64_t rows = w->shape()[trans_b ? 1 : 0], cols = w->shape()[trans_b ? 0 : 1];
+  // Slice semantics: negative bounds count from the end, ends past it clamp (chunk's INT64_MAX).
+  if (end == kAllColumns) end = cols;
+  if (begin < 0) begin += cols;
+  if (end < 0) end += cols;
+  end = std::min(end, cols);
+  if (begin < 0 || begin >= end) {
+    *why = "head slice is outside the projection's columns";
+    return std::nullopt;
+  }
+  const Tensor* b = ConstantValue(m->value("b"));
+  if (m->value("b") && (!b || b->dtype() != DataType::kFloat || b->size() != cols ||
+                        b->shape().back() != cols)) {
+    *why = "projection bias is not a float vector of the weight's columns";
+    return std::nullopt;
+  }
+  HeadProjection proj;
+  proj.x = m->value("x");
+  proj.d_in = rows;
+  proj.width = end - begin;
+  proj.w.resize(static_cast<size_t>(rows * proj.width));
+  const float* wd = w->data<float>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = begin; c < end; ++c)
+      proj.w[static_cast<size_t>(r * proj.width + c - begin)] =
+          trans_b ? wd[c * rows + r] : wd[r * cols + c];
+  proj.b.assign(static_cast<size_t>(proj.width), 0.0f);
+  if (b) {
+    for (int64_t c = begin; c < end; ++c) proj.b[static_cast<size_t>(c - begin)] = b->data<float>()[c];
+  }
+  proj.nodes = m->matched;
+  return proj;
+}
+
+// The mask torch adds for `is_causal`-style decoding: Unsqueeze(Trilu(ConstantOfShape((S, S),
+// v), k=1, upper)) with v <= -10000: every key after the query is masked, i.e. Attention's
+// unidirectional. (The shared mask nodes are left to dead-code elimination.)
+bool IsCausalMask(ir::Value* mask, const ir::Dim& S) {
+  const ir::Dim one = DimOf(1);
+  auto ms = SymbolicShapeOf(mask);
+  if (ms != DimShape{one, S, S} && ms != DimShape{S, S}) return false;
+  ir::Node* n = mask->producer();
+  if (n && n->Is("Unsqueeze")) n = n->input(0)->producer();
+  if (!n || !n->Is("Trilu") || n->GetInt("upper", 1) != 1 || n->inputs().size() != 2 ||
+      !IsScalarConstantEqual(n->input(1), 1.0)) {
+    return false;
+  }
+  if (SymbolicShapeOf(n->input(0)) != DimShape{S, S}) return false;
+  const ir::Node* fill = n->input(0)->producer();
+  if (!fill || !fill->Is("ConstantOfShape")) return false;
+  const ir::Attribute* value = fill->attr("value");
+  return value && value->t.size() == 1 && value->t.GetDouble(0) <= -1e4;
+}
+
+// A Transpose(v, [1, 0, 2]) to batch-first: an existing one (the memory is read by every
+// layer's cross-attention) or a new one.
+ir::Value* BatchFirst(Rewriter& rw, ir::Value* v, const DimShape& shape) {
+  for (const ir::Use& u : v->uses()) {
+    if (u.node->Is("Transpose") && u.node->GetInts("perm") == std::vector<int64_t>{1, 0, 2} &&
+        u.node->output(0)->uses().size() > 0) {
+      return u.node->output(0);
+    }
+  }
+  ir::Node* t = rw.CreateNode("Transpose", {v}, 1, v->name() + "_batch_first");
+  t->SetInts("perm", {1, 0, 2});
+  t->output(0)->type() = TypeOf(v->elem_type(), {shape[1], shape[0], shape[2]});
+  return t->output(0);
+}
+
+Tensor FloatMatrix(const std::vector<float>& data, Shape shape) {
+  Tensor t(DataType::kFloat, std::move(shape));
+  std::copy(data.begin(), data.end(), t.mutable_data<float>());
+  return t;
+}
+
+// `cross`: the rule for Q and K/V of different inputs (MultiHeadAttention), else for one input
+// (Attention); each leaves the other's case alone, so a target may allow only one operator.
+RewriteResult SeqFirstAttentionRule(PassContext& ctx, Rewriter& rw, ir::Node* root, bool cross) {
+  // No reason when the root is not an attention output at all: every Reshape is tried.
+  auto m = pattern::MatchValue(SeqFirstAttention(), root->output(0));
+  if (!m) return false;
+  if (ctx.opset() < 13) return MatchFailure("opset below 13 (Softmax over flattened dims)");
+  const int64_t softmax_axis = m->node("softmax")->GetInt("axis", -1);
+  if (softmax_axis != -1 && softmax_axis != 2) return MatchFailure("Softmax is not over keys");
+  // Each head's projection and its columns.
+  std::optional<HeadProjection> proj[3];
+  const char* parts[3] = {"q", "k", "v"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string which = parts[i];
+    std::string why;
+    if (ir::Node* slice = m->node(which + "_slice")) {
+      auto range = SliceRange(slice, 3);
+      if (!range) return MatchFailure(which + " slice is not a constant last-axis range");
+      proj[i] = MatchProjection(m->value(which + "_packed"), range->first, range->second, &why);
+    } else {
+      proj[i] = MatchProjection(m->value(which + "_src"), 0, kAllColumns, &why);
+    }
+    if (!proj[i]) return MatchFailure(which + ": " + why);
+  }
+  ir::Value* xq = proj[0]->x;
+  ir::Value* xkv = proj[1]->x;
+  // Batch-first exports wrap this in Transpose(.., [1, 0, 2]) on both ends: the
+  // torch_multihead_attention rule (rooted at the last Transpose) takes those whole.
+  auto is_swap = [](const ir::Node* n) {
+    return n && n->Is("Transpose") && n->GetInts("perm") == std::vector<int64_t>{1, 0, 2};
+  };
+  const ir::Value* out = root->output(0);
+  if (is_swap(xq->producer()) && out->uses().size() == 1 && is_swap(out->uses()[0].node)) {
+    return false;
+  }
+  if (proj[2]->x != xkv) return MatchFailure("key and value project different inputs");
+  const bool self = xq == xkv;
+  if (self == cross) return false;
+  auto qs = SymbolicShapeOf(xq);
+  auto kvs = SymbolicShapeOf(xkv);
+  if (!qs || qs->size() != 3 || !kvs || kvs->size() != 3) {
+    return MatchFailure("query or key input is not rank 3 (S, B, D)");
+  }
+  if (xq->elem_type() != DataType::kFloat || xkv->elem_type() != DataType::kFloat) {
+    return MatchFailure("input is not float");
+  }
+  const ir::Dim S = (*qs)[0], B = (*qs)[1], L = (*kvs)[0];
+  if ((*kvs)[1] != B) return MatchFailure("query and key inputs differ in batch");
+  const int64_t D = KnownDim(qs, 2).value_or(0);
+  if (D <= 0 || KnownDim(kvs, 2) != D) return MatchFailure("hidden size is symbolic or differs");
+  for (int i = 0; i < 3; ++i) {
+    if (proj[i]->d_in != D || proj[i]->width != D) {
+      return MatchFailure(std::string(parts[i]) + " projection is not (D, D)");
+    }
+  }
+  auto head_shape = SymbolicShapeOf(m->node("q_reshape")->output(0));
+  const int64_t head = KnownDim(head_shape, 2).value_or(0);
+  if (!head_shape || head_shape->size() != 3 || (*head_shape)[0] != S || head <= 0 || D % head) {
+    return MatchFailure("query heads are not reshaped to (S, B*H, head)");
+  }
+  const int64_t H = D / head;
+  const ir::Dim BH = DimProduct({B, DimOf(H)});
+  if ((*head_shape)[1] != BH) return MatchFailure("query heads' second dim is not batch*heads");
+  for (const char* which : {"k", "v"}) {
+    if (SymbolicShapeOf(m->node(std::string(which) + "_reshape")->output(0)) !=
+        DimShape{L, BH, DimOf(head)}) {
+      return MatchFailure(std::string(which) + " heads are not reshaped to (L, B*H, head)");
+    }
+  }
+  const double scale = m->value("scale") ? m->scalar("scale") : 1.0 / m->scalar("inv_scale");
+  if (!std::isfinite(scale) || scale <= 0) return MatchFailure("scale is not finite and positive");
+  if (SymbolicShapeOf(m->node("merge")->output(0)) != DimShape{DimProduct({S, B}), DimOf(D)}) {
+    return MatchFailure("merged heads are not (S*B, D)");
+  }
+  if (SymbolicShapeOf(root->output(0)) != DimShape{S, B, DimOf(D)}) {
+    return MatchFailure("output projection is not reshaped to (S, B, D)");
+  }
+  const ir::Node* gemm = m->node("gemm");
+  if (gemm->GetFloat("alpha", 1.0f) != 1.0f || gemm->GetFloat("beta", 1.0f) != 1.0f ||
+      gemm->GetInt("transA", 0) != 0) {
+    return MatchFailure("output projection Gemm has alpha/beta other than 1 or transA");
+  }
+  const Tensor* wo = ConstantValue(m->value("wo"));
+  const Tensor* bo = ConstantValue(m->value("bo"));
+  if (!wo || wo->dtype() != DataType::kFloat || wo->shape() != Shape{D, D}) {
+    return MatchFailure("output projection weight is not a float (D, D) constant");
+  }
+  if (!bo || bo->dtype() != DataType::kFloat || bo->size() != D || bo->rank() > 2 ||
+      (bo->rank() == 2 && bo->shape()[0] != 1)) {
+    return MatchFailure("output projection bias is not a float (D) constant");
+  }
+  // The additive mask: causal (unidirectional) or any float (S, T) / (1, S, T) bias.
+  ir::Value* mask = m->value("mask_bias");
+  bool causal = false;
+  if (mask) {
+    causal = self && IsCausalMask(mask, S);
+    auto ms = SymbolicShapeOf(mask);
+    if (!causal && (mask->elem_type() != DataType::kFloat ||
+                    (ms != DimShape{DimOf(1), S, L} && ms != DimShape{S, L}))) {
+      return MatchFailure("additive mask is neither causal nor a float (1, S, T) or (S, T) bias");
+    }
+  }
+  pattern::Match all = *m;
+  for (auto& p : proj) all.matched.insert(all.matched.end(), p->nodes.begin(), p->nodes.end());
+  // Packed projections are read by all three (or both K/V) slices: drop repeats.
+  std::sort(all.matched.begin() + 1, all.matched.end());
+  all.matched.erase(std::unique(all.matched.begin() + 1, all.matched.end()), all.matched.end());
+  if (cross) {
+    // The memory's K/V heads may be shared by every layer (identical weights, merged by CSE):
+    // they stay for their other readers and go with the last of them.
+    std::vector<ir::Node*> kv;
+    for (const char* which : {"k", "v"}) {
+      for (const char* part : {"_heads", "_reshape", "_slice"}) {
+        if (ir::Node* n = m->node(std::string(which) + part)) kv.push_back(n);
+      }
+    }
+    for (int i = 1; i < 3; ++i) kv.insert(kv.end(), proj[i]->nodes.begin(), proj[i]->nodes.end());
+    all.matched.erase(std::remove_if(all.matched.begin() + 1, all.matched.end(),
+                                     [&](ir::Node* n) {
+                                       return std::find(kv.begin(), kv.end(), n) != kv.end();
+                                     }),
+                      all.matched.end());
+  }
+  if (!pattern::IsSelfContained(all, root)) {
+    return MatchFailure("an intermediate value of the attention has readers outside it");
+  }
+
+  *rw.consumed() = pattern::NodeNames(all.matched);
+  const std::string base = root->name();
+  ir::Value* q_in = BatchFirst(rw, xq, *qs);
+  std::vector<float> bias;  // [bq, bk, bv]
+  for (auto& p : proj) bias.insert(bias.end(), p->b.begin(), p->b.end());
+  ir::Value* bias_value = rw.CreateInitializer(base + "_qkv_bias", FloatMatrix(bias, {3 * D}));
+  ir::Value* attention_bias = nullptr;
+  if (mask && !causal) {
+    // (S, T) or (1, S, T) -> (1, 1, S, T): broadcast over batch and heads.
+    const bool rank2 = SymbolicShapeOf(mask)->size() == 2;
+    Tensor axes = Tensor::FromVector<int64_t>(DataType::kInt64, {rank2 ? 2 : 1},
+                                              rank2 ? std::vector<int64_t>{0, 1}
+                                                    : std::vector<int64_t>{0});
+    ir::Node* unsq = rw.CreateNode("Unsqueeze", {mask, rw.CreateInitializer(base + "_bias_axes", std::move(axes))},
+                                   1, base + "_attention_bias");
+    unsq->output(0)->type() = TypeOf(DataType::kFloat, {DimOf(1), DimOf(1), S, L});
+    attention_bias = unsq->output(0);
+  }
+  ir::Node* attention = nullptr;
+  if (self) {
+    // Packed (D, 3D) weight: row r is [Wq[r], Wk[r], Wv[r]].
+    std::vector<float> packed(static_cast<size_t>(D * 3 * D));
+    for (int i = 0; i < 3; ++i)
+      for (int64_t r = 0; r < D; ++r)
+        std::copy_n(proj[i]->w.begin() + r * D, D, packed.begin() + r * 3 * D + i * D);
+    std::vector<ir::Value*> inputs{
+        q_in, rw.CreateInitializer(base + "_qkv", FloatMatrix(packed, {D, 3 * D})), bias_value};
+    if (attention_bias) {
+      inputs.resize(5, nullptr);
+      inputs.push_back(attention_bias);
+    }
+    attention = rw.CreateNode("Attention", inputs, 1, base + "_attention", kMs);
+    if (causal) attention->SetInt("unidirectional", 1);
+  } else {
+    auto project = [&](ir::Value* in, int i) {
+      ir::Node* mm = rw.CreateNode(
+          "MatMul",
+          {in, rw.CreateInitializer(base + "_w" + parts[i], FloatMatrix(proj[i]->w, {D, D}))}, 1,
+          base + "_" + parts[i] + "_proj");
+      mm->output(0)->type() =
+          TypeOf(DataType::kFloat, {B, i == 0 ? S : L, DimOf(D)});
+      return mm->output(0);
+    };
+    ir::Value* kv_in = BatchFirst(rw, xkv, *kvs);
+    std::vector<ir::Value*> inputs{project(q_in, 0), project(kv_in, 1), project(kv_in, 2),
+                                   bias_value};
+    if (attention_bias) {
+      inputs.push_back(nullptr);
+      inputs.push_back(attention_bias);
+    }
+    attention = rw.CreateNode("MultiHeadAttention", inputs, 1, base + "_attention", kMs);
+  }
+  attention->output(0)->type() = TypeOf(DataType::kFloat, {B, S, DimOf(D)});
+  attention->SetInt("num_heads", H);
+  attention->SetFloat("scale", static_cast<float>(scale));
+  // Back to (S, B, D), then the output projection: Gemm's B as a (D, D) MatMul weight.
+  ir::Node* back = rw.CreateNode("Transpose", {attention->output(0)}, 1, base + "_seq_first");
+  back->SetInts("perm", {1, 0, 2});
+  back->output(0)->type() = TypeOf(DataType::kFloat, {S, B, DimOf(D)});
+  ir::Value* wo_value = m->value("wo");
+  if (gemm->GetInt("transB", 0) != 0) {
+    Tensor t(DataType::kFloat, Shape{D, D});
+    const float* src = wo->data<float>();
+    float* dst = t.mutable_data<float>();
+    for (int64_t i = 0; i < D; ++i)
+      for (int64_t j = 0; j < D; ++j) dst[j * D + i] = src[i * D + j];
+    wo_value = rw.CreateInitializer(wo_value->name() + "_transposed", std::move(t));
+  }
+  ir::Value* bo_value = m->value("bo");
+  if (bo->rank() != 1) bo_value = rw.CreateInitializer(bo_value->name() + "_vector", bo->Reshaped({D}));
+  ir::Node* out_mm = rw.CreateNode("MatMul", {back->output(0), wo_value}, 1, base + "_out_proj");
+  out_mm->output(0)->type() = TypeOf(DataType::kFloat, {S, B, DimOf(D)});
+  ir::Node* out_add = rw.CreateNode("Add", {out_mm->output(0), bo_value}, 1, base + "_out_bias");
+  out_add->output(0)->type() = root->output(0)->type();
+  // On failure the driver rolls back the nodes made above.
+  return rw.ReplaceNode(root, {out_add->output(0)});
+}
+
+// Window attention of Swin (torchvision) and timm-style ViT blocks: one packed projection of
+// (B, N, C) tokens reshaped to (B, N, 3, H, d), transposed to (3, B, H, N, d) and split by
+// Gather(0/1/2); softmax(scale * Q K^T [+ bias]) [Dropout] V merged back to (B, N, C). A
+// constant (1 or B, 1 or H, N, N) bias (Swin's relative position bias) becomes Attention's
+// attention_bias.
+const Pattern& PackedHeadsAttention() {
+  static const Pattern p = [] {
+    auto gather = [](const std::string& which) {
+      return Op("Gather", {Any("qkv_heads"), Const(which + "_index")}, which + "_gather");
+    };
+    // A scale that is not constant is matched only to say why it is not fused.
+    Pattern q = OneOf({Op("Mul", {gather("q"), Const("scale")}),
+                       Op("Mul", {gather("q"), Any("computed_scale")}), gather("q")});
+    // K^T as a Transpose, or folded into FusedMatMul's transB (fuse_matmul_scale ran first).
+    Pattern scores =
+        OneOf({Op("MatMul", {q, Transposed(gather("k"), {0, 1, 3, 2})}, "qk"),
+               Op("FusedMatMul", {q, gather("k")}, "qk_fused").InDomain(kMs)});
+    Pattern scaled = OneOf({Op("Mul", {scores, Const("post_scale")}), scores});
+    // Shifted windows add a per-window mask through a (B/nW, nW, H, N, N) view: matched only to
+    // say why it is not fused.
+    Pattern windowed = Op(
+        "Reshape",
+        {Op("Add", {Op("Reshape", {Op("Add", {scaled, Any("bias")}), Any("window_view")}),
+                    Any("window_mask")}),
+         Any("window_merge")},
+        "window_reshape");
+    Pattern biased = OneOf({Op("Add", {scaled, Any("bias")}, "bias_add"), windowed, scaled});
+    Pattern probs = Op("Softmax", {biased}, "softmax");
+    Pattern dropped =
+        OneOf({Op("Dropout", {probs, Const(), Const()}, "dropout"),
+               Op("Dropout", {probs, Const()}, "dropout"), Op("Dropout", {probs}, "dropout"),
+               probs});
+    Pattern context = Op("MatMul", {dropped, gather("v")});
+    return Op("Reshape", {Transposed(context, {0, 2, 1, 3}), Any("merge_shape")});
+  }();
+  return p;
+}
+
+RewriteResult PackedHeadsSelfAttention(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  // No reason when the root is not an attention output at all: every Reshape is tried.
+  auto m = pattern::MatchValue(PackedHeadsAttention(), root->output(0));
+  if (!m) return false;
+  if (ctx.opset() < 13) return MatchFailure("opset below 13 (Softmax over flattened dims)");
+  static const Pattern heads_pattern = Transposed(
+      Op("Reshape", {Any("qkv"), Any("shape")}, "qkv_reshape"), {2, 0, 3, 1, 4}, "qkv_transpose");
+  auto heads = pattern::MatchValue(heads_pattern, m->value("qkv_heads"));
+  if (!heads) return MatchFailure("Q/K/V are not gathered from Transpose(Reshape(qkv), [2,0,3,1,4])");
+  std::string why;
+  auto proj = MatchProjection(heads->value("qkv"), 0, kAllColumns, &why);
+  if (!proj) return MatchFailure("qkv: " + why);
+  ir::Value* x = proj->x;
+  auto xs = SymbolicShapeOf(x);
+  if (!xs || xs->size() != 3 || x->elem_type() != DataType::kFloat) {
+    return MatchFailure("input is not a float rank-3 (B, N, C) tensor");
+  }
+  const ir::Dim B = (*xs)[0], N = (*xs)[1];
+  const int64_t C = KnownDim(xs, 2).value_or(0);
+  if (C <= 0) return MatchFailure("input channel dim (C of (B, N, C)) is not known statically");
+  if (proj->d_in != C || proj->width != 3 * C) {
+    return MatchFailure("packed projection is not (C, 3C)");
+  }
+  auto hs = SymbolicShapeOf(heads->node("qkv_reshape")->output(0));
+  if (!hs || hs->size() != 5 || (*hs)[0] != B || (*hs)[1] != N || KnownDim(hs, 2) != 3 ||
+      !KnownDim(hs, 3) || !KnownDim(hs, 4) || *KnownDim(hs, 3) * *KnownDim(hs, 4) != C) {
+    return MatchFailure("qkv is not reshaped to (B, N, 3, H, d)");
+  }
+  const int64_t H = *KnownDim(hs, 3);
+  const char* parts[3] = {"q", "k", "v"};
+  for (int i = 0; i < 3; ++i) {
+    const ir::Node* g = m->node(std::string(parts[i]) + "_gather");
+    const Tensor* index = ConstantValue(g->input(1));
+    if (g->GetInt("axis", 0) != 0 || !index || index->size() != 1 || index->rank() != 0 ||
+        index->GetDouble(0) != i) {
+      return MatchFailure(std::string(parts[i]) + " is not Gather(heads, " + std::to_string(i) +
+                          ") on axis 0");
+    }
+  }
+  if (m->value("computed_scale")) {
+    return MatchFailure("query scale is computed at run time (its shape arithmetic did not fold)");
+  }
+  double scale = 1.0;
+  for (const char* name : {"scale", "post_scale"}) {
+    if (m->value(name)) scale *= m->scalar(name);
+  }
+  if (const ir::Node* f = m->node("qk_fused")) {
+    if (f->GetInt("transA", 0) != 0 || f->GetInt("transB", 0) != 1 ||
+        f->GetInt("transBatchA", 0) != 0 || f->GetInt("transBatchB", 0) != 0) {
+      return MatchFailure("Q K FusedMatMul is not Q @ K^T");
+    }
+    scale *= f->GetFloat("alpha", 1.0f);
+  }
+  if (!std::isfinite(scale) || scale <= 0) return MatchFailure("scale is not finite and positive");
+  const int64_t axis = m->node("softmax")->GetInt("axis", -1);
+  if (axis != -1 && axis != 3) return MatchFailure("Softmax is not over keys");
+  if (m->node("window_reshape")) {
+    return MatchFailure(
+        "shifted-window mask differs per window: attention_bias would be (B*nW, H, N, N), "
+        "tiled over a symbolic batch");
+  }
+  if (const ir::Node* d = m->node("dropout")) {
+    // An identity: not training, or a ratio of 0 (torchvision exports training=True, p=0).
+    const bool ratio0 = d->inputs().size() > 1 && IsScalarConstantEqual(d->input(1), 0.0);
+    if (d->inputs().size() > 2 && !IsScalarConstantEqual(d->input(2), 0.0) && !ratio0) {
+      return MatchFailure("Dropout is in training mode with a nonzero ratio");
+    }
+    if (d->outputs().size() > 1 && d->output(1) && !d->output(1)->uses().empty()) {
+      return MatchFailure("Dropout's mask is read");
+    }
+  }
+  ir::Value* bias = m->value("bias");
+  if (bias) {
+    auto bs = SymbolicShapeOf(bias);
+    const ir::Dim one = DimOf(1);
+    if (!ConstantValue(bias) || bias->elem_type() != DataType::kFloat || !bs || bs->size() != 4 ||
+        ((*bs)[0] != one && (*bs)[0] != B) || ((*bs)[1] != one && (*bs)[1] != DimOf(H)) ||
+        (*bs)[2] != N || (*bs)[3] != N) {
+      return MatchFailure("attention bias is not a float constant (1 or B, 1 or H, N, N)");
+    }
+  }
+  if (SymbolicShapeOf(root->output(0)) != DimShape{B, N, DimOf(C)}) {
+    return MatchFailure("merged output is not (B, N, C)");
+  }
+  pattern::Match all = *m;
+  all.matched.insert(all.matched.end(), heads->matched.begin(), heads->matched.end());
+  all.matched.insert(all.matched.end(), proj->nodes.begin(), proj->nodes.end());
+  if (!pattern::IsSelfContained(all, root)) {
+    return MatchFailure("an intermediate value of the attention has readers outside it");
+  }
+  *rw.consumed() = pattern::NodeNames(all.matched);
+  const std::string base = root->name();
+  std::vector<ir::Value*> inputs{
+      x, rw.CreateInitializer(base + "_qkv", FloatMatrix(proj->w, {C, 3 * C})),
+      rw.CreateInitializer(base + "_qkv_bias", FloatMatrix(proj->b, {3 * C}))};
+  if (bias) {
+    inputs.resize(5, nullptr);
+    inputs.push_back(bias);
+  }
+  ir::Node* attention = pattern::ReplaceWithFused(rw, root, "Attention", kMs, inputs);
+  if (!attention) return MatchFailure("replacing the output failed (graph output or type mismatch)");
   attention->SetInt("num_heads", H);
   attention->SetFloat("scale", static_cast<float>(scale));
   return true;
@@ -421,12 +952,25 @@ RewriteResult BertSelfAttention(PassContext& ctx, Rewriter& rw, ir::Node* root) 
 FuseAttention::FuseAttention()
     : RulePass({{"torch_multihead_attention", "Transpose", "", TorchMultiheadAttention,
                  {"com.microsoft.Attention"}},
-                {"bert_attention", "Reshape", "", BertSelfAttention, {"com.microsoft.Attention"}}}) {}
+                {"bert_attention", "Reshape", "", BertSelfAttention, {"com.microsoft.Attention"}},
+                {"packed_heads_attention", "Reshape", "", PackedHeadsSelfAttention,
+                 {"com.microsoft.Attention"}},
+                {"seq_first_self_attention", "Reshape", "",
+                 [](PassContext& ctx, Rewriter& rw, ir::Node* root) {
+                   return SeqFirstAttentionRule(ctx, rw, root, false);
+                 },
+                 {"com.microsoft.Attention"}},
+                {"seq_first_cross_attention", "Reshape", "",
+                 [](PassContext& ctx, Rewriter& rw, ir::Node* root) {
+                   return SeqFirstAttentionRule(ctx, rw, root, true);
+                 },
+                 {"com.microsoft.MultiHeadAttention"}}}) {}
 
 GRAPHOPT_REGISTER_PASS(FuseAttention, "fuse_attention", kExtended, 205,
-                       "self-attention of torch.nn.MultiheadAttention and BERT-style exports "
-                       "(Q/K/V projections, additive or key padding mask) into "
-                       "com.microsoft.Attention",
-                       "com.microsoft.Attention");
+                       "self-attention of torch.nn.MultiheadAttention (batch- or sequence-first, "
+                       "causal or additive mask) and BERT-style exports (Q/K/V projections, "
+                       "additive or key padding mask) into com.microsoft.Attention; "
+                       "torch cross-attention into com.microsoft.MultiHeadAttention",
+                       "com.microsoft.Attention", "com.microsoft.MultiHeadAttention");
 
 }  // namespace graphopt

@@ -50,12 +50,18 @@ const Pattern& TanhGelu() {
 RewriteResult Fuse(Rewriter& rw, ir::Node* root, const Pattern& p, const char* op,
                    std::vector<std::string>* consumed) {
   auto m = pattern::MatchValue(p, root->output(0));
-  if (!m || !pattern::IsSelfContained(*m, root)) return false;
+  if (!m) return false;
+  if (!pattern::IsSelfContained(*m, root)) {
+    return MatchFailure("a value inside the pattern is also read outside it");
+  }
   ir::Value* x = m->value("x");
   // ONNX Runtime's CPU kernels are float32 only; scalar constants keep x's shape unless x is
   // itself a scalar.
-  if (x->elem_type() != DataType::kFloat || !x->type().shape || x->type().shape->empty()) {
-    return false;
+  if (x->elem_type() != DataType::kFloat) {
+    return MatchFailure("input is not float32 (ONNX Runtime's kernel is float32 only)");
+  }
+  if (!x->type().shape || x->type().shape->empty()) {
+    return MatchFailure("input rank unknown or scalar");
   }
   *consumed = pattern::NodeNames(m->matched);
   return pattern::ReplaceWithFused(rw, root, op, "com.microsoft", {x}) != nullptr;

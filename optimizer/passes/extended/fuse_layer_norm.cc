@@ -85,16 +85,21 @@ RewriteResult FuseNorm(Rewriter& rw, ir::Node* root, bool simplified,
                        std::vector<std::string>* consumed) {
   const char* op = simplified ? "SimplifiedLayerNormalization" : "LayerNormalization";
   auto m = pattern::MatchValue(simplified ? RmsNorm() : MeanVarianceNorm(), root->output(0));
+  // No reason when the root is not a normalization at all: every Div and Mul is tried.
   if (!m) return false;
   ir::Value* x = m->value("x");
   const DataType type = x->elem_type();
   auto shape = SymbolicShapeOf(x);
-  if (!pattern::IsFloatValue(x) || !shape || !KnownDim(shape, -1)) return false;
+  if (!pattern::IsFloatValue(x)) return MatchFailure("input is not a float tensor");
+  if (!shape) return MatchFailure("input rank or dims unknown");
+  if (!KnownDim(shape, -1)) return MatchFailure("last axis (normalized size) is symbolic");
   const auto rank = static_cast<int64_t>(shape->size());
   const int64_t len = *KnownDim(shape, -1);
   const double eps = m->scalar("eps");
-  if (!(eps >= 0 && eps < 1)) return false;
-  if (ConstantValue(m->value("eps"))->rank() > 1) return false;
+  if (!(eps >= 0 && eps < 1)) return MatchFailure("epsilon outside [0, 1)");
+  if (ConstantValue(m->value("eps"))->rank() > 1) {
+    return MatchFailure("epsilon constant has rank above 1");
+  }
   // Then the optional Mul by gamma and Add of beta (in that order).
   std::vector<ir::Node*> nodes = m->matched;
   ir::Node* last = root;
@@ -110,8 +115,12 @@ RewriteResult FuseNorm(Rewriter& rw, ir::Node* root, bool simplified,
   }
   pattern::Match all = *m;
   all.matched = nodes;
-  if (!pattern::IsSelfContained(all, last)) return false;
-  if (SymbolicShapeOf(last->output(0)) != shape) return false;
+  if (!pattern::IsSelfContained(all, last)) {
+    return MatchFailure("an intermediate value (mean, variance or centered input) has other readers");
+  }
+  if (SymbolicShapeOf(last->output(0)) != shape) {
+    return MatchFailure("scale or bias broadcasts the output beyond the input's shape");
+  }
   *consumed = pattern::NodeNames(nodes);
   std::vector<ir::Value*> inputs{x};
   if (gamma) {
@@ -123,7 +132,7 @@ RewriteResult FuseNorm(Rewriter& rw, ir::Node* root, bool simplified,
   }
   if (beta) inputs.push_back(AsVector(rw, beta, len));
   ir::Node* fused = pattern::ReplaceWithFused(rw, last, op, "", inputs);
-  if (!fused) return false;
+  if (!fused) return MatchFailure("replacing the output failed (graph output or type mismatch)");
   fused->SetInt("axis", -1);
   fused->SetFloat("epsilon", static_cast<float>(eps));
   return true;

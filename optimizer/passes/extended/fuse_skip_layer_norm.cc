@@ -40,20 +40,29 @@ RewriteResult FuseSkip(Rewriter& rw, ir::Node* norm, bool simplified,
   ir::Node* add = sum->producer();
   auto shape = SymbolicShapeOf(sum);
   // SkipLayerNormalization normalizes (batch, sequence, hidden) over hidden.
-  if (!shape || shape->size() != 3 || !KnownDim(shape, -1)) return false;
+  if (!shape || shape->size() != 3) {
+    return MatchFailure("the sum is not of rank 3 (batch, sequence, hidden) or its rank is unknown");
+  }
+  if (!KnownDim(shape, -1)) return MatchFailure("hidden size (last dim) unknown");
   const int64_t hidden = *KnownDim(shape, -1);
   const int64_t axis = norm->GetInt("axis", -1);
-  if (axis != -1 && axis != 2) return false;
+  if (axis != -1 && axis != 2) return MatchFailure("normalizes over other axes than the last");
   const Tensor* g = ConstantValue(gamma);
-  if (!g || g->rank() != 1 || g->shape()[0] != hidden) return false;
+  if (!g || g->rank() != 1 || g->shape()[0] != hidden) {
+    return MatchFailure("scale is not a constant vector of the hidden size");
+  }
   if (norm->input(2)) {
     const Tensor* b = ConstantValue(norm->input(2));
-    if (!b || b->rank() != 1 || b->shape()[0] != hidden) return false;
+    if (!b || b->rank() != 1 || b->shape()[0] != hidden) {
+      return MatchFailure("bias is not a constant vector of the hidden size");
+    }
   }
   ir::Value* a = add->input(0);
   ir::Value* b = add->input(1);
-  if (a == b || SymbolicShapeOf(a) != shape || SymbolicShapeOf(b) != shape) return false;
-  if (sum->elem_type() != DataType::kFloat) return false;
+  if (a == b || SymbolicShapeOf(a) != shape || SymbolicShapeOf(b) != shape) {
+    return MatchFailure("the Add broadcasts (its operands differ in shape) or adds a value to itself");
+  }
+  if (sum->elem_type() != DataType::kFloat) return MatchFailure("the sum is not float32");
   // A constant bias folded into one of the operands (a Linear's bias before the residual Add).
   std::vector<ir::Node*> nodes{norm, add};
   ir::Value* bias = nullptr;
