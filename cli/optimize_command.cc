@@ -6,7 +6,9 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/bounded_run.h"
 #include "cli/command.h"
+#include "cli/optimize_progress.h"
 #include "optimizer/pipeline.h"
 
 namespace graphopt::cli {
@@ -35,11 +37,15 @@ struct OptimizeArgs {
   std::string input, output, level = "basic", target = "generic", report, print_ir_after;
   std::vector<std::string> dims, verify_dims, enable, disable;
   bool external_data = false, quiet = false, no_verify = false, verify_ir = false;
+  bool explain = false, provenance = false, no_bisect = false;
+  int64_t bisect_limit = -1;
   double atol = 1e-4, rtol = 1e-3;
   int64_t opset = 0;
+  Bounds bounds;
 };
 
 int RunOptimize(const OptimizeArgs& a) {
+  if (auto bounded = RunBounded(a.bounds, BoundedCommand::kOptimize)) return *bounded;
   PipelineOptions options;
   auto level = ParseLevel(a.level);
   if (!level.ok()) {
@@ -64,9 +70,16 @@ int RunOptimize(const OptimizeArgs& a) {
   options.save.external_data = a.external_data;
   options.verify_ir = a.verify_ir;
   options.print_ir_after = a.print_ir_after;
-  options.print_ir = [](const std::string& pass, const std::string& text) {
+  options.bisect_limit = a.bisect_limit;
+  options.bisect_on_failure = !a.no_bisect;
+  options.provenance_metadata = a.provenance;
+  OptimizeProgress progress(a.quiet);
+  options.on_progress = [&progress](const ProgressEvent& e) { progress.OnEvent(e); };
+  options.print_ir = [&progress](const std::string& pass, const std::string& text) {
+    progress.Clear();
     std::cerr << "# IR after " << pass << "\n" << text << "\n";
   };
+  options.on_progress = [](const ProgressEvent& e) { ReportStage(e.stage); };
   if (Status valid = ValidatePipelineOptions(options); !valid.ok()) {
     std::cerr << "graphopt: " << valid.message() << "\n";
     return kExitError;
@@ -74,11 +87,14 @@ int RunOptimize(const OptimizeArgs& a) {
 
   Report failed;
   auto report = OptimizeFile(a.input, a.output, options, &failed);
+  progress.Clear();
   if (!report.ok()) {
-    if (!a.report.empty() && failed.verification_status == "failed") WriteText(a.report, failed.ToJson());
-    if (!a.quiet && failed.verification_status == "failed") std::cerr << failed.ToTable();
+    const bool mismatch = failed.verification_status == VerificationStatus::kFailed;
+    if (!a.report.empty() && mismatch) WriteText(a.report, failed.ToJson());
+    if (!a.quiet && mismatch) std::cerr << failed.ToTable();
+    if (a.explain && mismatch) std::cerr << failed.ExplainText();
     std::cerr << "graphopt: " << report.status().message() << "\n";
-    return failed.verification_status == "failed" ? kExitMismatch : kExitError;
+    return mismatch ? kExitMismatch : kExitError;
   }
   if (!a.report.empty() && !WriteText(a.report, report->ToJson())) {
     std::cerr << "graphopt: cannot write report '" << a.report << "'\n";
@@ -86,10 +102,13 @@ int RunOptimize(const OptimizeArgs& a) {
   }
   if (!a.quiet) {
     std::cout << report->ToTable();
-    if (report->verification_status == "skipped" && !report->verification_message.empty()) {
+    if (report->verification_status == VerificationStatus::kSkipped &&
+        !report->verification_message.empty()) {
       std::cout << "verification skipped: " << report->verification_message << "\n";
     }
   }
+  // --explain prints even with --quiet: it was asked for.
+  if (a.explain) std::cout << report->ExplainText();
   return kExitOk;
 }
 
@@ -113,8 +132,19 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--rtol", args->rtol, "relative tolerance of verification (default 1e-3)");
   cmd->add_flag("-q,--quiet", args->quiet, "print nothing on success");
   cmd->add_flag("--verify-ir", args->verify_ir, "check the IR's invariants after every pass");
+  cmd->add_flag("--explain", args->explain,
+                "print why fusions did not fire (near misses) and which passes the target drops");
+  cmd->add_option("--bisect-limit", args->bisect_limit,
+                  "apply only the first N rewrites (counted across passes from 1), to find the "
+                  "one that breaks a model");
+  cmd->add_flag("--no-bisect", args->no_bisect,
+                "on a verification failure, do not search for the first failing rewrite");
+  cmd->add_flag("--provenance", args->provenance,
+                "store which original nodes each rewrite consumed and created in the artifact "
+                "(metadata graphopt.provenance)");
   cmd->add_option("--print-ir-after", args->print_ir_after,
                   "print the graph (ONNX text, to stderr) after this pass, or after each: all");
+  AddBoundFlags(cmd, &args->bounds);
   return [args] { return RunOptimize(*args); };
 };
 

@@ -7,7 +7,8 @@
 namespace graphopt {
 
 // Rewrites `model` (the original is `reference`, used for verification; it may be null to skip
-// verification).
+// verification). When verification fails, bisection re-optimizes copies of `reference`, so it
+// must be the model as passed in (ir::CloneModel before the call).
 Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
                              const PipelineOptions& options);
 

@@ -71,19 +71,7 @@ int64_t FileBytes(const std::string& path) {
 }
 
 void Progress(const PipelineOptions& o, const std::string& stage) {
-  if (o.on_progress) o.on_progress(ProgressEvent{stage, 0, 0, ""});
-}
-
-Status CheckDimNames(const ir::Model& model, const std::map<std::string, int64_t>& dims) {
-  const auto symbols = ir::InputSymbols(*model.graph);
-  for (const auto& [name, value] : dims) {
-    if (symbols.count(name)) continue;
-    std::string known;
-    for (const std::string& s : symbols) known += (known.empty() ? "" : ", ") + s;
-    return InvalidArgument("--dim " + name + ": the model has no symbolic dim of that name (its " +
-                           "symbolic dims: " + (known.empty() ? "none" : known) + ")");
-  }
-  return Status::Ok();
+  if (o.on_progress) o.on_progress(ProgressEvent{stage, 0, 0, 0, ""});
 }
 
 // Verification at two assignments of the free symbolic dims (one when every dim is fixed): a
@@ -100,7 +88,7 @@ void Verify(Evaluator& evaluator, const ir::Model& reference, const ir::Model& o
     auto verification = evaluator.Verify(reference, optimized, vo);
     if (!verification.ok()) {
       // The executor could not run a model (unsupported operator...): that is not a pass.
-      report->verification_status = "skipped";
+      report->verification_status = VerificationStatus::kSkipped;
       report->verification_message = verification.status().message() + at;
       return;
     }
@@ -108,17 +96,18 @@ void Verify(Evaluator& evaluator, const ir::Model& reference, const ir::Model& o
     messages += (messages.empty() ? "" : "; ") + verification->message + at;
     report->verification_message = messages;
     if (!verification->passed) {
-      report->verification_status = "failed";
+      report->verification_status = VerificationStatus::kFailed;
       return;
     }
-    report->verification_status = "passed";
+    report->verification_status = VerificationStatus::kPassed;
   }
 }
 
-}  // namespace
 
-Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
-                             const PipelineOptions& options) {
+// One optimization of `model` with the rewrite limit options.bisect_limit; `rewrites` receives
+// the count and the last rewrite applied.
+Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
+                            const PipelineOptions& options, RewriteCounter* rewrites) {
   Report report;
   report.level = LevelName(options.level);
   report.target = options.target;
@@ -156,13 +145,18 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   pm.verify_ir = options.verify_ir;
   pm.print_ir_after = options.print_ir_after;
   pm.print_ir = options.print_ir;
+  rewrites->limit = options.bisect_limit;
+  pm.rewrites = rewrites;
   if (options.on_progress) {
-    pm.on_pass = [&](int index, int count, const std::string& name) {
-      options.on_progress(ProgressEvent{"optimizing", index, count, name});
+    pm.on_pass = [&](int round, int index, int count, const std::string& name) {
+      options.on_progress(ProgressEvent{"optimizing", round, index, count, name});
     };
   }
   PassManager manager;
+  report.dropped_passes = PassManager::Dropped(pm, *target, model.OpsetVersion(""));
   ASSIGN_OR_RETURN(report.passes, manager.Run(model, *target, evaluator.get(), pm));
+  report.rewrites_total = rewrites->count;
+  report.bisect_limit = options.bisect_limit;
   if (Status inferred = ir::InferShapes(model); !inferred.ok()) {
     report.warnings.push_back("shape inference after the passes: " + inferred.message());
   }
@@ -170,6 +164,7 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   model.SetMetadata("graphopt.target", target->name);
   model.SetMetadata("graphopt.level", LevelName(options.level));
   if (!target->isa.empty()) model.SetMetadata("graphopt.isa", target->isa);
+  if (options.provenance_metadata) model.SetMetadata("graphopt.provenance", report.ProvenanceJson());
   report.optimize_ms = MsSince(start);
   report.nodes_after = static_cast<int64_t>(model.graph->num_nodes());
   report.ops_after = ir::CountOps(*model.graph);
@@ -190,6 +185,71 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
   return report;
 }
 
+
+// Finds the first rewrite after which verification fails, by bisection over the rewrite count
+// (LLVM's opt-bisect-limit): `failing` rewrites fail, 0 rewrites is the original. Assumes a
+// prefix that fails keeps failing when longer, as opt-bisect does; each step re-optimizes a
+// copy of `reference` with a limit and verifies it.
+void Bisect(const ir::Model& reference, const PipelineOptions& options, int64_t failing,
+            const RewriteCounter& last_failing, Report* report) {
+  PipelineOptions probe = options;
+  probe.bisect_on_failure = false;
+  probe.provenance_metadata = false;
+  probe.print_ir = nullptr;
+  probe.on_progress = nullptr;
+  int64_t good = 0, bad = failing;
+  RewriteCounter culprit = last_failing;
+  int steps = 0;
+  while (bad - good > 1) {
+    if (options.cancelled && options.cancelled()) {
+      report->bisect_message = "cancelled";
+      return;
+    }
+    const int64_t mid = good + (bad - good) / 2;
+    if (options.on_progress) {
+      options.on_progress(ProgressEvent{"bisecting", 0, steps, 0, "limit " + std::to_string(mid)});
+    }
+    ++steps;
+    std::unique_ptr<ir::Model> copy = ir::CloneModel(reference);
+    probe.bisect_limit = mid;
+    RewriteCounter counter;
+    auto result = OptimizeOnce(*copy, &reference, probe, &counter);
+    if (!result.ok()) {
+      report->bisect_message = "stopped at limit " + std::to_string(mid) + ": " +
+                               result.status().message();
+      return;
+    }
+    if (result->verification_status == VerificationStatus::kSkipped) {
+      report->bisect_message = "stopped at limit " + std::to_string(mid) +
+                               ": verification skipped (" + result->verification_message + ")";
+      return;
+    }
+    if (result->verification_status == VerificationStatus::kFailed) {
+      bad = mid;
+      culprit = counter;
+    } else {
+      good = mid;
+    }
+  }
+  report->culprit = Culprit{bad, culprit.last_pass, culprit.last.rule, culprit.last.from};
+  report->bisect_message = "rewrite " + std::to_string(bad) + " of " + std::to_string(failing) +
+                           " is the first that fails (" + std::to_string(steps) +
+                           " re-optimizations)";
+}
+
+}  // namespace
+
+Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
+                             const PipelineOptions& options) {
+  RewriteCounter rewrites;
+  ASSIGN_OR_RETURN(Report report, OptimizeOnce(model, reference, options, &rewrites));
+  if (report.verification_status == VerificationStatus::kFailed && options.bisect_on_failure &&
+      reference && rewrites.count > 0) {
+    Bisect(*reference, options, rewrites.count, rewrites, &report);
+  }
+  return report;
+}
+
 Result<Report> OptimizeFile(const std::string& in_path, const std::string& out_path,
                             const PipelineOptions& options, Report* failed_report) {
   auto start = Clock::now();
@@ -206,10 +266,21 @@ Result<Report> OptimizeFile(const std::string& in_path, const std::string& out_p
   report.load_ms = load_ms;
   report.bytes_before = FileBytes(in_path);
   original.reset();
-  if (report.verification_status == "failed") {
+  if (report.verification_status == VerificationStatus::kFailed) {
     if (failed_report) *failed_report = report;
+    std::string culprit;
+    if (report.culprit) {
+      // In the error too: a job's error message is what the server keeps of a failed run.
+      const Culprit& c = *report.culprit;
+      culprit = "; first failing rewrite: " + std::to_string(c.index) + " of " +
+                std::to_string(report.rewrites_total) + ", pass " + c.pass + ", rule " + c.rule;
+      if (!c.nodes.empty()) {
+        culprit += ", nodes";
+        for (const auto& n : c.nodes) culprit += " " + n;
+      }
+    }
     return FailedPrecondition("verification failed: the optimized model's outputs differ from "
-                              "the original's (" + report.verification_message + ")");
+                              "the original's (" + report.verification_message + ")" + culprit);
   }
   if (options.cancelled && options.cancelled()) return Cancelled("optimization cancelled");
   Progress(options, "saving");

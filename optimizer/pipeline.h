@@ -18,7 +18,8 @@
 namespace graphopt {
 
 struct ProgressEvent {
-  std::string stage;  // "loading", "optimizing", "verifying", "saving"
+  std::string stage;  // "loading", "optimizing", "verifying", "bisecting", "saving"
+  int round = 0;       // fixed-point round of the passes, from 1 (0 outside "optimizing")
   int pass_index = 0;
   int pass_count = 0;
   std::string pass_name;
@@ -43,6 +44,14 @@ struct PipelineOptions {
   SaveOptions save;
   int64_t fold_size_cap_bytes = int64_t{16} << 20;
   int max_iterations = 8;
+  // Apply only the first N rewrites (counted across passes from 1; < 0: all), to find by hand
+  // which rewrite breaks a model (LLVM's opt-bisect-limit).
+  int64_t bisect_limit = -1;
+  // When verification fails, bisect over the rewrites for the first failing one
+  // (Report::culprit); each step re-optimizes and re-verifies the model.
+  bool bisect_on_failure = true;
+  // Store the rewrite provenance in the artifact as the metadata entry `graphopt.provenance`.
+  bool provenance_metadata = false;
   std::function<void(const ProgressEvent&)> on_progress;
   std::function<bool()> cancelled;
   // Debugging: check the IR's invariants after every pass (GRAPHOPT_VERIFY_IR=1 does too), and

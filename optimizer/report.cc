@@ -2,11 +2,42 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace graphopt {
+
+const char* VerificationStatusName(VerificationStatus status) {
+  switch (status) {
+    case VerificationStatus::kSkipped: return "skipped";
+    case VerificationStatus::kPassed: return "passed";
+    case VerificationStatus::kFailed: return "failed";
+  }
+  return "skipped";
+}
+
+std::optional<VerificationStatus> ParseVerificationStatus(const std::string& name) {
+  for (auto s : {VerificationStatus::kSkipped, VerificationStatus::kPassed,
+                 VerificationStatus::kFailed}) {
+    if (name == VerificationStatusName(s)) return s;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+nlohmann::json RewritesJson(const std::vector<RewriteEntry>& rewrites) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const RewriteEntry& r : rewrites) {
+    out.push_back({{"index", r.index}, {"rule", r.rule}, {"from", r.from}, {"to", r.to}});
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string Report::ToJson(int indent) const {
   using nlohmann::json;
@@ -33,8 +64,36 @@ std::string Report::ToJson(int indent) const {
     if (!p.record.match_failures.empty()) {
       passes_json.back()["match_failures"] = p.record.match_failures;
     }
+    json rounds = json::array();
+    for (const PassRun& r : p.rounds) {
+      rounds.push_back({{"round", r.round}, {"nodes_before", r.nodes_before},
+                        {"nodes_after", r.nodes_after}, {"applied", r.applied},
+                        {"time_ms", r.time_ms}});
+    }
+    passes_json.back()["rounds"] = rounds;
+    passes_json.back()["rewrites"] = RewritesJson(p.record.rewrites);
+    if (p.record.rewrites_dropped > 0) {
+      passes_json.back()["rewrites_not_listed"] = p.record.rewrites_dropped;
+    }
+    if (!p.record.near_misses.empty()) {
+      json misses = json::array();
+      for (const NearMiss& m : p.record.near_misses) {
+        misses.push_back({{"rule", m.rule}, {"node", m.node}, {"reason", m.reason}});
+      }
+      passes_json.back()["near_misses"] = misses;
+      if (p.record.near_misses_dropped > 0) {
+        passes_json.back()["near_misses_not_listed"] = p.record.near_misses_dropped;
+      }
+    }
   }
   j["passes"] = passes_json;
+  json dropped = json::array();
+  for (const DroppedPass& d : dropped_passes) {
+    dropped.push_back({{"name", d.name}, {"reason", d.reason}});
+  }
+  j["dropped_passes"] = dropped;
+  j["rewrites_total"] = rewrites_total;
+  if (bisect_limit >= 0) j["bisect_limit"] = bisect_limit;
   if (!warnings.empty()) j["warnings"] = warnings;
   json outputs = json::array();
   for (const auto& o : verification_outputs) {
@@ -43,13 +102,21 @@ std::string Report::ToJson(int indent) const {
     if (!o.detail.empty()) entry["detail"] = o.detail;
     outputs.push_back(entry);
   }
-  j["verification"] = {{"status", verification_status}, {"outputs", outputs}};
-  if (verification_status != "skipped") {
+  j["verification"] = {{"status", VerificationStatusName(verification_status)},
+                       {"outputs", outputs}};
+  if (verification_status != VerificationStatus::kSkipped) {
     j["verification"]["atol"] = atol;
     j["verification"]["rtol"] = rtol;
   }
   if (!verification_message.empty()) j["verification"]["message"] = verification_message;
   j["verification"]["shapes"] = verification_shapes;
+  if (culprit) {
+    j["verification"]["culprit"] = {{"index", culprit->index},
+                                    {"pass", culprit->pass},
+                                    {"rule", culprit->rule},
+                                    {"nodes", culprit->nodes}};
+  }
+  if (!bisect_message.empty()) j["verification"]["bisect"] = bisect_message;
   j["dims"] = {{"symbolic", dims_symbolic}, {"fixed", dims_fixed}};
   j["timing_ms"] = {{"load", load_ms}, {"optimize", optimize_ms}, {"verify", verify_ms},
                     {"save", save_ms}};
@@ -78,8 +145,17 @@ std::string Report::ToTable() const {
   std::snprintf(line, sizeof(line), "%-34s %11.2fM %11.2fM\n", "model size (MiB)",
                 static_cast<double>(bytes_before) / (1 << 20), static_cast<double>(bytes_after) / (1 << 20));
   os << line;
-  std::snprintf(line, sizeof(line), "%-34s %s\n", "verification", verification_status.c_str());
+  std::snprintf(line, sizeof(line), "%-34s %s\n", "verification",
+                VerificationStatusName(verification_status));
   os << line;
+  if (culprit) {
+    os << "culprit: rewrite " << culprit->index << " of " << rewrites_total << ", pass "
+       << culprit->pass << ", rule " << culprit->rule << ", nodes";
+    for (const auto& n : culprit->nodes) os << " " << n;
+    os << "\n  (rerun with --bisect-limit " << culprit->index - 1 << " to stop before it)\n";
+  } else if (!bisect_message.empty()) {
+    os << "bisect: " << bisect_message << "\n";
+  }
   if (!isa.empty()) {
     std::snprintf(line, sizeof(line), "%-34s %s, %s%s\n", "target", target.c_str(), isa.c_str(),
                   isa_from_host ? " (this machine's)" : "");
@@ -90,6 +166,59 @@ std::string Report::ToTable() const {
                 optimize_ms, verify_ms, save_ms);
   os << line;
   return os.str();
+}
+
+std::string Report::ExplainText(size_t top) const {
+  std::ostringstream os;
+  // Reasons by frequency over all passes: "rule: reason" -> count, with the first nodes.
+  struct Reason {
+    int64_t count = 0;
+    std::string pass;
+    std::vector<std::string> nodes;
+  };
+  std::map<std::string, Reason> reasons;
+  size_t total = 0;
+  for (const PassStats& p : passes) {
+    for (const NearMiss& m : p.record.near_misses) {
+      Reason& r = reasons[m.rule + ": " + m.reason];
+      r.count++;
+      r.pass = p.name;
+      if (r.nodes.size() < 3) r.nodes.push_back(m.node);
+      ++total;
+    }
+  }
+  std::vector<std::pair<std::string, Reason>> sorted(reasons.begin(), reasons.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
+  os << "near misses (a pattern's anchor matched, a condition failed): " << total << " at "
+     << reasons.size() << " distinct reasons\n";
+  for (size_t i = 0; i < sorted.size() && i < top; ++i) {
+    const auto& [key, r] = sorted[i];
+    os << "  " << r.count << "x " << r.pass << " / " << key << "\n     at";
+    for (const auto& n : r.nodes) os << " " << n;
+    if (r.count > static_cast<int64_t>(r.nodes.size())) os << " ...";
+    os << "\n";
+  }
+  if (sorted.size() > top) {
+    os << "  (" << sorted.size() - top << " more reasons in the JSON report: passes[].near_misses)\n";
+  }
+  os << "passes the target '" << target << "' drops: " << dropped_passes.size() << "\n";
+  for (const DroppedPass& d : dropped_passes) os << "  " << d.name << ": " << d.reason << "\n";
+  return os.str();
+}
+
+std::string Report::ProvenanceJson() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const PassStats& p : passes) {
+    for (const RewriteEntry& r : p.record.rewrites) {
+      out.push_back({{"index", r.index}, {"pass", p.name}, {"rule", r.rule}, {"from", r.from},
+                     {"to", r.to}});
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["index"].get<int64_t>() < b["index"].get<int64_t>();
+  });
+  return out.dump();
 }
 
 }  // namespace graphopt

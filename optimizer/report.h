@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,25 @@
 #include "optimizer/verify_options.h"
 
 namespace graphopt {
+
+enum class VerificationStatus { kSkipped, kPassed, kFailed };
+
+// The one place verification statuses become words ("passed", "failed", "skipped") and back:
+// reports, job records and the API carry the words.
+const char* VerificationStatusName(VerificationStatus status);
+std::optional<VerificationStatus> ParseVerificationStatus(const std::string& name);
+inline std::ostream& operator<<(std::ostream& os, VerificationStatus status) {
+  return os << VerificationStatusName(status);
+}
+
+// The first rewrite after which the artifact no longer matches the original (found by
+// bisecting over the rewrite log): index counts rewrites across passes from 1, so a run with
+// --bisect-limit index-1 stops just before it.
+struct Culprit {
+  int64_t index = 0;
+  std::string pass, rule;
+  std::vector<std::string> nodes;  // the original nodes it consumed
+};
 
 struct Report {
   std::string level;
@@ -23,8 +44,17 @@ struct Report {
   std::map<std::string, int64_t> ops_before, ops_after;
   int64_t bytes_before = 0, bytes_after = 0;
   std::vector<PassStats> passes;
-  std::string verification_status = "skipped";  // passed | failed | skipped
+  VerificationStatus verification_status = VerificationStatus::kSkipped;
   std::string verification_message;
+  // Passes of the level the target kept from running, with the profile's reason.
+  std::vector<DroppedPass> dropped_passes;
+  // Rewrites applied across all passes (the range --bisect-limit counts in), and this run's
+  // limit (< 0: none).
+  int64_t rewrites_total = 0;
+  int64_t bisect_limit = -1;
+  // Set when verification failed and bisecting found the first failing rewrite.
+  std::optional<Culprit> culprit;
+  std::string bisect_message;  // how the bisection went, or why it could not run
   // What went wrong without failing the run (shape inference refused the model...).
   std::vector<std::string> warnings;
   std::vector<OutputComparison> verification_outputs;
@@ -36,6 +66,11 @@ struct Report {
   double load_ms = 0, optimize_ms = 0, verify_ms = 0, save_ms = 0;
 
   std::string ToJson(int indent = 2) const;
+  // Why-not: the `top` most frequent near-miss reasons and the dropped passes, as text.
+  std::string ExplainText(size_t top = 10) const;
+  // Provenance of the artifact's nodes: [{pass, rule, from, to}] in rewrite order (bounded as
+  // the pass records are), compact JSON for the `graphopt.provenance` metadata entry.
+  std::string ProvenanceJson() const;
   // onnx-simplifier style table: op type, count before, count after, totals, size and time.
   std::string ToTable() const;
 };

@@ -31,14 +31,24 @@ struct PassContext {
   const PassOptions& options;
   Evaluator* evaluator;  // may be null when no executor is linked
   PassRecord* record;
+  RewriteCounter* rewrites = nullptr;  // null: no counting, no limit
 
   int64_t opset(const std::string& domain = "") const { return model.OpsetVersion(domain); }
   // Whether the target may carry `op` ("com.microsoft.Attention") at the model's opset. Rules
   // never ask this about what they emit (the driver does, from Rule::emits); it is for a rule
   // that defers to another pass's fusion.
   bool MayEmit(const std::string& op) const;
+  // False once the run's rewrite limit (--bisect-limit) is reached: a pass asks before each
+  // rewrite and stops when told no.
+  bool MayRewrite() const { return !rewrites || rewrites->MayRewrite(); }
   // Counts one application of `rule`, remembering the node it consumed.
   void Applied(const std::string& rule, const ir::Node* consumed = nullptr);
+  // Counts one application of `rule` that consumed the nodes `from` and created `to` (names).
+  void Applied(const std::string& rule, std::vector<std::string> from,
+               std::vector<std::string> to);
+  // Remembers that `rule` declined at the node labelled `node` (its name, or its operator type
+  // when unnamed) for `reason`: a near miss, deduplicated and bounded.
+  void NearMiss(const std::string& rule, const std::string& node, const std::string& reason);
 };
 
 class Pass {

@@ -29,13 +29,55 @@ bool PassContext::MayEmit(const std::string& op) const {
   return TargetMayEmit(target, op, opset());
 }
 
+namespace {
+
+std::string NodeLabel(const ir::Node* n) { return n->name().empty() ? n->op_type() : n->name(); }
+
+}  // namespace
+
 void PassContext::Applied(const std::string& rule, const ir::Node* consumed) {
+  if (consumed && record && record->matched_nodes.size() < PassRecord::kMaxNames) {
+    record->matched_nodes.push_back(NodeLabel(consumed));
+  }
+  std::vector<std::string> from;
+  if (consumed) from.push_back(NodeLabel(consumed));
+  // The driver of a hand-written pass does not see what it created: provenance names what
+  // was consumed only.
+  Applied(rule, std::move(from), {});
+}
+
+void PassContext::Applied(const std::string& rule, std::vector<std::string> from,
+                          std::vector<std::string> to) {
+  RewriteEntry entry;
+  entry.rule = rule;
+  entry.from = std::move(from);
+  entry.to = std::move(to);
+  if (rewrites) {
+    entry.index = ++rewrites->count;
+    rewrites->last = entry;
+    rewrites->last_pass = rewrites->pass;
+  }
   if (!record) return;
   record->rule_counts[rule]++;
-  // Enough names to explain a rewrite without letting a huge model bloat the report.
-  constexpr size_t kMaxNames = 200;
-  if (consumed && record->matched_nodes.size() < kMaxNames) {
-    record->matched_nodes.push_back(consumed->name().empty() ? consumed->op_type() : consumed->name());
+  // Bounded: a huge model must not grow the report with every rewrite.
+  if (record->rewrites.size() < PassRecord::kMaxRewrites) {
+    record->rewrites.push_back(std::move(entry));
+  } else {
+    record->rewrites_dropped++;
+  }
+}
+
+void PassContext::NearMiss(const std::string& rule, const std::string& label,
+                           const std::string& reason) {
+  if (!record || reason.empty()) return;
+  for (const graphopt::NearMiss& m : record->near_misses) {
+    // A node revisited by the worklist or a later round declines again for the same reason.
+    if (m.rule == rule && m.node == label && m.reason == reason) return;
+  }
+  if (record->near_misses.size() < PassRecord::kMaxNearMisses) {
+    record->near_misses.push_back(graphopt::NearMiss{rule, label, reason});
+  } else {
+    record->near_misses_dropped++;
   }
 }
 

@@ -58,8 +58,15 @@ void Rewriter::Erase(ir::Node* n) { g_.RemoveNode(n); }
 
 void Rewriter::EraseIfDead(ir::Node* n) { RemoveIfDead(g_, n); }
 
-void Rewriter::Begin() {
+namespace {
+std::string Label(const ir::Node* n) { return n->name().empty() ? n->op_type() : n->name(); }
+}  // namespace
+
+void Rewriter::Begin(const ir::Node* root) {
   in_transaction_ = true;
+  root_ = root;
+  root_erased_ = false;
+  erased_names_.clear();
   created_nodes_.clear();
   created_initializers_.clear();
   touched_.clear();
@@ -102,6 +109,17 @@ void Rewriter::Rollback() {
   consumed_.clear();
 }
 
+void Rewriter::Provenance(const ir::Node* root, std::vector<std::string>* from,
+                          std::vector<std::string>* to) const {
+  *from = erased_names_;
+  to->clear();
+  for (const ir::Node* n : created_nodes_) to->push_back(Label(n));
+  if (root && root == root_ && !root_erased_) {
+    from->insert(from->begin(), Label(root));
+    to->insert(to->begin(), Label(root));
+  }
+}
+
 void Rewriter::Touch(ir::Node* n) {
   if (in_transaction_) {
     touched_.push_back(n);
@@ -121,7 +139,12 @@ void Rewriter::OnNodeAdded(ir::Node* n) {
 
 void Rewriter::OnNodeRemoved(ir::Node* n) {
   auto it = std::find(created_nodes_.begin(), created_nodes_.end(), n);
-  if (it != created_nodes_.end()) created_nodes_.erase(it);
+  if (it != created_nodes_.end()) {
+    created_nodes_.erase(it);
+  } else if (in_transaction_) {
+    erased_names_.push_back(Label(n));
+    if (n == root_) root_erased_ = true;
+  }
   if (in_transaction_) erased_.insert(n);
   if (listener_) listener_->NodeErased(n);
   // The producers of its inputs lose a reader.

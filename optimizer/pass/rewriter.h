@@ -62,10 +62,15 @@ class Rewriter : private ir::GraphObserver {
   // Names of the nodes the current application consumed, for the report; the driver records
   // the root's name when a rule leaves this empty.
   std::vector<std::string>* consumed() { return &consumed_; }
+  // Provenance of the current application: names of the nodes it erased that existed before it
+  // (`from`) and of the nodes it created that are still there (`to`). A root left in place is
+  // in both. Call before Commit.
+  void Provenance(const ir::Node* root, std::vector<std::string>* from,
+                  std::vector<std::string>* to) const;
 
   // Transactions, driven by the rule driver: Begin before a rule runs, then Commit when it
   // applied or Rollback when it did not (erases the nodes and initializers it created).
-  void Begin();
+  void Begin(const ir::Node* root = nullptr);
   void Commit();
   void Rollback();
 
@@ -83,6 +88,9 @@ class Rewriter : private ir::GraphObserver {
   std::vector<ir::Node*> created_nodes_;
   std::vector<ir::Node*> touched_;        // changed within the transaction
   std::unordered_set<ir::Node*> erased_;  // erased within the transaction
+  std::vector<std::string> erased_names_;  // of erased nodes the transaction did not create
+  bool root_erased_ = false;
+  const ir::Node* root_ = nullptr;
   std::vector<ir::Value*> created_initializers_;
   std::vector<std::string> consumed_;
 };

@@ -60,7 +60,7 @@ class Worklist : public RewriteListener {
 void RecordFailure(PassRecord* record, const Rule& rule, const std::string& reason) {
   if (!record || reason.empty()) return;
   // Bounded: a huge model must not grow the report with every distinct reason.
-  constexpr size_t kMaxReasons = 100;
+  constexpr size_t kMaxReasons = PassRecord::kMaxReasons;
   const std::string key = rule.name + ": " + reason;
   auto it = record->match_failures.find(key);
   if (it != record->match_failures.end()) {
@@ -70,17 +70,17 @@ void RecordFailure(PassRecord* record, const Rule& rule, const std::string& reas
   }
 }
 
-void RecordSuccess(PassRecord* record, const Rule& rule, const std::string& root_name,
+void RecordSuccess(PassRecord* record, const std::string& root_name,
                    const std::vector<std::string>& consumed) {
   if (!record) return;
-  constexpr size_t kMaxNames = 200;
-  record->rule_counts[rule.name]++;
   if (consumed.empty()) {
-    if (record->matched_nodes.size() < kMaxNames) record->matched_nodes.push_back(root_name);
+    if (record->matched_nodes.size() < PassRecord::kMaxNames) {
+      record->matched_nodes.push_back(root_name);
+    }
     return;
   }
   for (const std::string& name : consumed) {
-    if (record->matched_nodes.size() < kMaxNames) record->matched_nodes.push_back(name);
+    if (record->matched_nodes.size() < PassRecord::kMaxNames) record->matched_nodes.push_back(name);
   }
 }
 
@@ -93,6 +93,20 @@ bool TargetMayEmit(const TargetProfile& target, const std::string& op, int64_t o
   return target.AllowsAt(domain, type, opset);
 }
 
+bool RuleAllowed(const Rule& rule, const TargetProfile& target, int64_t opset) {
+  bool allowed = rule.emits.empty();
+  for (const std::string& op : rule.emits) {
+    if (rule.emits_activation) {
+      const auto dot = op.rfind('.');
+      const std::string domain = dot == std::string::npos ? "" : op.substr(0, dot);
+      allowed |= target.AllowsActivation(domain, op.substr(dot + 1), rule.root_op);
+    } else {
+      allowed |= TargetMayEmit(target, op, opset);
+    }
+  }
+  return allowed;
+}
+
 RulePass::RulePass(std::vector<Rule> rules) : rules_(std::move(rules)) {
   std::stable_sort(rules_.begin(), rules_.end(),
                    [](const Rule& a, const Rule& b) { return a.benefit > b.benefit; });
@@ -103,17 +117,7 @@ Result<int64_t> RulePass::Run(PassContext& ctx) {
   // The rules the target allows, by root operator: decided once per run, never inside a rule.
   std::unordered_map<std::string, std::vector<const Rule*>> by_root;
   for (const Rule& rule : rules_) {
-    bool allowed = rule.emits.empty();
-    for (const std::string& op : rule.emits) {
-      if (rule.emits_activation) {
-        const auto dot = op.rfind('.');
-        const std::string domain = dot == std::string::npos ? "" : op.substr(0, dot);
-        allowed |= ctx.target.AllowsActivation(domain, op.substr(dot + 1), rule.root_op);
-      } else {
-        allowed |= TargetMayEmit(ctx.target, op, ctx.opset());
-      }
-    }
-    if (allowed) by_root[rule.root_op].push_back(&rule);
+    if (RuleAllowed(rule, ctx.target, ctx.opset())) by_root[rule.root_op].push_back(&rule);
   }
   if (by_root.empty()) return 0;
 
@@ -123,21 +127,31 @@ Result<int64_t> RulePass::Run(PassContext& ctx) {
   // A guard against rules that undo each other: far more rewrites than a fixed point needs.
   const int64_t budget = 16 * static_cast<int64_t>(g.num_nodes()) + 1024;
   int64_t applied = 0;
-  while (ir::Node* n = worklist.Pop()) {
+  std::vector<std::string> from, to;
+  // Stops when the run's rewrite limit (--bisect-limit) is reached: no rule is tried after.
+  while (ctx.MayRewrite()) {
+    ir::Node* n = worklist.Pop();
+    if (!n) break;
     auto it = by_root.find(n->op_type());
     if (it == by_root.end()) continue;
     const std::string root_name = n->name();
+    const std::string root_label = root_name.empty() ? n->op_type() : root_name;
     for (const Rule* rule : it->second) {
       if (!SameDomain(rule->root_domain, n)) continue;
-      rw.Begin();
+      rw.Begin(n);
       worklist.Watch(n);
       const RewriteResult result = rule->apply(ctx, rw, n);
       if (!result.applied()) {
         rw.Rollback();
         RecordFailure(ctx.record, *rule, result.reason());
+        // The anchor matched (the driver only offers roots of the rule's operator) and a
+        // condition failed: a near miss when the rule says why.
+        ctx.NearMiss(rule->name, root_label, result.reason());
         continue;
       }
-      RecordSuccess(ctx.record, *rule, root_name, *rw.consumed());
+      RecordSuccess(ctx.record, root_name, *rw.consumed());
+      rw.Provenance(n, &from, &to);
+      ctx.Applied(rule->name, std::move(from), std::move(to));
       rw.Commit();
       ++applied;
       // A root rewritten in place (attributes, inputs) is looked at again.

@@ -69,6 +69,11 @@ class RulePass : public Pass {
 // default-domain opset is `opset`.
 bool TargetMayEmit(const TargetProfile& target, const std::string& op, int64_t opset);
 
+// Whether `target` keeps `rule` in a model of default-domain opset `opset`: it allows one of
+// the rule's emitted operators (or, for emits_activation, the root as their activation).
+// RulePass runs only such rules; the report lists the others as dropped.
+bool RuleAllowed(const Rule& rule, const TargetProfile& target, int64_t opset);
+
 // Adds an opset import for every non-default domain the graph's nodes use and the model does
 // not import yet, at the version the target profile names (ONNX Runtime and shape inference
 // refuse nodes of unimported domains).

@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <atomic>
+#include <set>
 
 namespace graphopt::server {
 
@@ -43,8 +44,24 @@ Status InitLogging(const std::string& level, LogFormat format) {
   return Status::Ok();
 }
 
-void LogEvent(spdlog::level::level_enum level, std::string_view event, const LogFields& fields) {
+// Every key of a line once: "time", "level" and "event" belong to the line itself, and a field
+// named like one of them, or twice, gets a suffix (a last-wins JSON parser would lose a value).
+LogFields UniqueKeys(const LogFields& fields) {
+  std::set<std::string> taken = {"time", "level", "event"};
+  LogFields out;
+  out.reserve(fields.size());
+  for (const auto& [key, value] : fields) {
+    std::string unique = key;
+    for (int n = 2; taken.count(unique); ++n) unique = key + "_" + std::to_string(n);
+    taken.insert(unique);
+    out.emplace_back(std::move(unique), value);
+  }
+  return out;
+}
+
+void LogEvent(spdlog::level::level_enum level, std::string_view event, const LogFields& given) {
   if (!spdlog::default_logger_raw()->should_log(level)) return;
+  const LogFields fields = UniqueKeys(given);
   std::string line;
   if (g_format == LogFormat::kJson) {
     line = "\"event\":" + nlohmann::json(std::string(event)).dump();

@@ -63,6 +63,7 @@ Result<int64_t> EliminateCommonSubexpressions::Run(PassContext& ctx) {
   std::unordered_map<std::string, std::vector<ir::Node*>> seen;
   int64_t merged = 0;
   for (ir::Node* n : g.nodes()) {
+    if (!ctx.MayRewrite()) break;  // --bisect-limit reached
     if (!Mergeable(n)) continue;
     auto& candidates = seen[Key(n)];
     ir::Node* same = nullptr;

@@ -10,7 +10,7 @@ int64_t SweepGraph(ir::Graph& g, PassContext& ctx) {
   int64_t removed = 0;
   // Walking backwards removes whole dead chains in one sweep.
   auto nodes = g.nodes();
-  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+  for (auto it = nodes.rbegin(); it != nodes.rend() && ctx.MayRewrite(); ++it) {
     ir::Node* n = *it;
     if (!IsRemovableWhenUnused(n)) continue;
     bool used = false;
@@ -24,6 +24,7 @@ int64_t SweepGraph(ir::Graph& g, PassContext& ctx) {
     ++removed;
   }
   for (ir::Value* v : g.initializers()) {
+    if (!ctx.MayRewrite()) break;
     if (v->uses().empty() && !v->is_graph_output() && !v->is_graph_input()) {
       ctx.Applied("unused_initializer");
       g.RemoveInitializer(v);

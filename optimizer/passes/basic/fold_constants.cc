@@ -56,6 +56,7 @@ Result<int64_t> FoldConstants::Run(PassContext& ctx) {
   }
   int64_t folded = 0;
   for (ir::Node* n : g.nodes()) {
+    if (!ctx.MayRewrite()) break;  // --bisect-limit reached
     if (!n->is_onnx_domain() || n->HasSubgraphs() || IsNondeterministic(n)) continue;
     if (n->Is("Shape") || n->Is("Size")) {
       if (auto t = FoldShapeQuery(n)) {

@@ -141,6 +141,7 @@ Result<int64_t> FoldShapeArithmetic::Run(PassContext& ctx) {
   const DimSources sources = InputDimSources(g);
   int64_t changed = 0;
   for (ir::Node* n : g.nodes()) {
+    if (!ctx.MayRewrite()) break;  // --bisect-limit reached
     if (!n->is_onnx_domain() || n->HasSubgraphs() || n->outputs().size() != 1) continue;
     if (n->Is("Constant") || AllInputsConstant(n)) continue;  // fold_constants' work
     if (n->Is("Reshape") && n->input(1) && !IsConstant(n->input(1))) {

@@ -12,9 +12,20 @@ namespace {
 // initializers, so a weight shared with another node is left intact for it.
 RewriteResult ConvBatchNorm(PassContext& ctx, Rewriter& rw, ir::Node* bn) {
   auto conv = MatchFoldableConv(bn->input(0));
-  if (!conv) return false;
+  if (!conv) {
+    const ir::Node* producer = bn->input(0) ? bn->input(0)->producer() : nullptr;
+    if (!producer || !producer->Is("Conv")) return false;  // no Conv: not a near miss
+    return MatchFailure(
+        "the Conv is not foldable (its output has other readers, or weight or bias is not a "
+        "constant float tensor)");
+  }
   auto affine = InferenceBatchNormAffine(bn);
-  if (!affine || static_cast<int64_t>(affine->scale.size()) != conv->out_channels()) return false;
+  if (!affine) {
+    return MatchFailure("BatchNormalization is not in inference mode with constant parameters");
+  }
+  if (static_cast<int64_t>(affine->scale.size()) != conv->out_channels()) {
+    return MatchFailure("BatchNormalization channels differ from the Conv's output channels");
+  }
   FoldAffineIntoConv(rw.graph(), *conv, *affine);
   // Cannot fail: the Conv's output is an ordinary node output, so it may take the BN's name.
   return AbsorbConsumer(rw, bn, conv->conv->output(0));

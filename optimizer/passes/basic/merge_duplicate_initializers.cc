@@ -9,6 +9,7 @@ Result<int64_t> MergeDuplicateInitializers::Run(PassContext& ctx) {
   std::unordered_map<size_t, std::vector<ir::Value*>> by_hash;
   int64_t merged = 0;
   for (ir::Value* v : g.initializers()) {
+    if (!ctx.MayRewrite()) break;  // --bisect-limit reached
     // Graph inputs can be overridden and graph outputs keep their names: leave both alone.
     if (v->is_graph_input() || v->is_graph_output()) continue;
     auto& bucket = by_hash[v->initializer()->ContentHash()];
