@@ -3,6 +3,7 @@
 // concurrent clients. Starts its own server with a temporary data folder.
 //
 //   server_bench [--server PATH] [--model SMALL.onnx] [--jobs N] [--upload-mib M]
+//                [--isolation process|thread]   (the cost of a worker process per job)
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <signal.h>
@@ -43,12 +44,14 @@ int main(int argc, char** argv) {
                            "/onnx-backend-tests/pytorch-converted/test_Conv2d/model.onnx";
   int jobs_per_client = 10;
   int upload_mib = 256;
+  std::string isolation = "process";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--server") server_path = argv[i + 1];
     if (flag == "--model") model_path = argv[i + 1];
     if (flag == "--jobs") jobs_per_client = std::atoi(argv[i + 1]);
     if (flag == "--upload-mib") upload_mib = std::atoi(argv[i + 1]);
+    if (flag == "--isolation") isolation = argv[i + 1];
   }
   const std::string data_dir =
       std::filesystem::temp_directory_path() / ("graphopt-bench-" + std::to_string(::getpid()));
@@ -57,7 +60,8 @@ int main(int argc, char** argv) {
   if (pid == 0) {
     ::execl(server_path.c_str(), server_path.c_str(), "--listen", address.c_str(),
             "--metrics-listen", "off", "--data-dir", data_dir.c_str(), "--log-level", "warn",
-            "--queue-size", "10000", "--max-upload-bytes", "4GB", nullptr);
+            "--queue-size", "10000", "--max-upload-bytes", "4GB", "--isolation",
+            isolation.c_str(), nullptr);
     ::_exit(127);
   }
   auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());

@@ -11,6 +11,7 @@
 
 #include "backends/reference/executor.h"
 #include "backends/reference/inputs.h"
+#include "cli/bounded_run.h"
 #include "cli/command.h"
 #include "optimizer/io/model_io.h"
 
@@ -24,6 +25,7 @@ struct RunArgs {
   int repeat = 1;
   uint64_t seed = 0;
   bool profile = false;
+  Bounds bounds;
 };
 
 // "<output name>.pb", or "output_<index>.pb" when the name is not a plain file name (exporters
@@ -50,6 +52,7 @@ std::pair<double, double> Checksum(const Tensor& t) {
 }
 
 int RunModel(const RunArgs& a) {
+  if (auto bounded = RunBounded(a.bounds, BoundedCommand::kRun)) return *bounded;
   std::map<std::string, int64_t> dims;
   std::string error;
   if (!ParseDims(a.dims, &dims, &error)) {
@@ -181,6 +184,7 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--repeat", args->repeat, "runs to time (the median is printed)");
   cmd->add_option("--seed", args->seed, "seed of generated inputs (default 0)");
   cmd->add_flag("--profile", args->profile, "print time per op type");
+  AddBoundFlags(cmd, &args->bounds);
   return [args] { return RunModel(*args); };
 };
 

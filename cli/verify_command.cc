@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/bounded_run.h"
 #include "cli/command.h"
 #include "optimizer/evaluator.h"
 #include "optimizer/io/model_io.h"
@@ -18,9 +19,11 @@ struct VerifyArgs {
   std::vector<std::string> dims;
   double atol = 1e-4, rtol = 1e-3;
   uint64_t seed = 0;
+  Bounds bounds;
 };
 
 int RunVerify(const VerifyArgs& args) {
+  if (auto bounded = RunBounded(args.bounds, BoundedCommand::kVerify)) return *bounded;
   VerifyOptions options;
   std::string error;
   if (!ParseDims(args.dims, &options.dims, &error)) {
@@ -65,6 +68,7 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--atol", args->atol, "absolute tolerance (default 1e-4)");
   cmd->add_option("--rtol", args->rtol, "relative tolerance (default 1e-3)");
   cmd->add_option("--seed", args->seed, "seed of generated inputs (default 0)");
+  AddBoundFlags(cmd, &args->bounds);
   return [args] { return RunVerify(*args); };
 };
 

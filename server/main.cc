@@ -1,15 +1,23 @@
 // graphopt-server: opens the stores (--store, --blob-store), recovers unfinished jobs or joins the
 // replicas sharing a PostgreSQL store, serves gRPC (and /metrics over HTTP), and shuts down
 // gracefully on SIGTERM/SIGINT.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <condition_variable>
 #include <csignal>
+#include <cstring>
+#include <functional>
+#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "optimizer/target.h"
+#include "optimizer/util/memory_limit.h"
 #include "server/config/logging.h"
 #include "server/config/server_config.h"
 #include "server/jobs/job_manager.h"
@@ -17,6 +25,8 @@
 #include "server/service/authenticator.h"
 #include "server/service/grpc_server.h"
 #include "server/store/store_selection.h"
+#include "server/worker/job_worker.h"
+#include "server/worker/process_job_runner.h"
 #ifdef GRAPHOPT_HAVE_METRICS
 #include "server/http/metrics_http_server.h"
 #include "server/metrics/metrics.h"
@@ -44,6 +54,69 @@ Status CheckReadable(const std::string& path, const char* flag) {
   return Status::Ok();
 }
 
+// Writes, syncs and removes a small file in `dir`: fails on a full or read-only file system.
+Status ProbeWritableDirectory(const std::string& dir) {
+  const std::string path = dir + "/.write-probe";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status(StatusCode::kUnavailable, dir + " is not writable: " + std::strerror(errno));
+  }
+  const std::string block(4096, '\0');
+  const bool written = ::write(fd, block.data(), block.size()) ==
+                           static_cast<ssize_t>(block.size()) &&
+                       ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!written) {
+    return Status(StatusCode::kUnavailable, dir + " is not writable: " + std::strerror(error));
+  }
+  return Status::Ok();
+}
+
+// Keeps readiness (/readyz, gRPC health) equal to "serving and the store takes writes".
+class ReadinessWatch {
+ public:
+  ReadinessWatch(std::function<void(bool)> set_ready, std::function<bool()> store_writable)
+      : set_ready_(std::move(set_ready)), store_writable_(std::move(store_writable)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ReadinessWatch() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    bool ready = false;
+    bool first = true;
+    while (!stop_) {
+      const bool now = store_writable_();
+      if (first || now != ready) {
+        ready = now;
+        first = false;
+        set_ready_(ready);
+        LogEvent(ready ? spdlog::level::info : spdlog::level::warn, "readiness",
+                 {{"ready", ready}, {"reason", ready ? "store writable" : "store unwritable"}});
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(200));
+    }
+  }
+
+  std::function<void(bool)> set_ready_;
+  std::function<bool()> store_writable_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 int Run(const ServerConfig& config, sigset_t signals) {
   namespace fs = std::filesystem;
   for (const auto& [path, flag] : {std::pair{config.tls_cert, "--tls-cert"},
@@ -67,7 +140,17 @@ int Run(const ServerConfig& config, sigset_t signals) {
   BlobStore& blob_store = *stores->blobs;
   const std::string replica_id =
       config.replica_id.empty() ? DefaultReplicaId() : config.replica_id;
-  auto runner = MakePipelineJobRunner();
+  std::unique_ptr<JobRunner> runner = MakePipelineJobRunner();
+  int64_t job_max_memory = 0;
+  if (config.isolation == "process") {
+    WorkerProcessOptions worker;
+    job_max_memory = config.job_max_memory > 0
+                         ? config.job_max_memory
+                         : DefaultMemoryShare(config.workers, MemoryLimitOfThisMachine());
+    worker.max_memory_bytes = job_max_memory;
+    worker.debug_abort_op = config.debug_abort_op;
+    runner = MakeProcessJobRunner(worker, std::move(runner));
+  }
 
   std::shared_ptr<ServerObserver> observer = NullObserver();
   std::atomic<bool> ready{false};
@@ -105,12 +188,17 @@ int Run(const ServerConfig& config, sigset_t signals) {
   job_options.work_dir = data_dir + "/work";
   job_options.debug_pass_delay_ms = config.debug_pass_delay_ms;
   job_options.max_queued_jobs_per_tenant = config.tenant_max_queued_jobs;
+  job_options.max_attempts = config.max_attempts;
   if (stores->leased) {
     job_options.shared.store = stores->leased;
     job_options.shared.owner = replica_id;
     job_options.shared.lease =
         std::chrono::milliseconds(static_cast<int64_t>(config.lease_seconds * 1000));
   }
+  job_options.write_probe = [data_dir, &job_store]() -> Status {
+    RETURN_IF_ERROR(ProbeWritableDirectory(data_dir));
+    return job_store.CheckWritable();
+  };
   JobManager jobs(job_store, blob_store, *runner, observer, job_options);
   Status started = jobs.Start();
   if (!started.ok()) return Fail("job_recovery_failed", started);
@@ -134,9 +222,15 @@ int Run(const ServerConfig& config, sigset_t signals) {
     jobs.Shutdown(std::chrono::milliseconds(0));
     return Fail("listen_failed", grpc_server.status());
   }
-  (*grpc_server)->SetServing(true);
-  ready = true;
-  observer->OnReady(true);
+  // Ready while the store takes writes: a full disk or a read-only data folder is not-ready
+  // (at start too) until writes succeed again.
+  ReadinessWatch readiness(
+      [&](bool now) {
+        (*grpc_server)->SetServing(now);
+        ready = now;
+        observer->OnReady(now);
+      },
+      [&jobs] { return jobs.store_writable(); });
   LogEvent(spdlog::level::info, "server_started",
            {{"listen", config.listen},
             {"port", (*grpc_server)->port()},
@@ -150,6 +244,9 @@ int Run(const ServerConfig& config, sigset_t signals) {
             {"queue_size", config.queue_size},
             {"max_upload_bytes", config.max_upload_bytes},
             {"job_timeout_seconds", config.job_timeout_seconds},
+            {"isolation", config.isolation},
+            {"job_max_memory", job_max_memory},
+            {"max_attempts", config.max_attempts},
             {"recovered_queued_jobs", jobs.queue_depth()}});
 
   int signal_number = 0;
@@ -169,6 +266,7 @@ int Run(const ServerConfig& config, sigset_t signals) {
             {"drain_delay_seconds", config.drain_delay_seconds}});
   // 1. Readiness first (/readyz 503, gRPC health NOT_SERVING), while calls are still served
   //    for the drain delay, so load balancers stop routing here before anything is refused.
+  readiness.Stop();
   ready = false;
   observer->OnReady(false);
   (*grpc_server)->SetServing(false);
@@ -201,7 +299,10 @@ int Run(const ServerConfig& config, sigset_t signals) {
 
 int main(int argc, char** argv) {
   using namespace graphopt::server;
-  auto parsed = ParseServerConfig(std::vector<std::string>(argv + 1, argv + argc));
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  // A job's worker process (process isolation): the same binary, started by ProcessJobRunner.
+  if (IsWorkerInvocation(args)) return RunJobWorker(args);
+  auto parsed = ParseServerConfig(args);
   if (!parsed.config) {
     std::fputs(parsed.output.c_str(), parsed.exit_code == 0 ? stdout : stderr);
     return parsed.exit_code;

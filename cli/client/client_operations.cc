@@ -154,7 +154,9 @@ int FollowJob(api::OptimizerService::Stub& stub, const std::string& server,
       context.TryCancel();  // nothing more to wait for
       break;
     }
-    bar.Update(fraction, EventDetail(event), /*milestone=*/true);
+    // Pass events are no milestones: in plain mode a line per quarter of a round, not one per
+    // pass of every fixed-point round.
+    bar.Update(fraction, EventDetail(event), /*milestone=*/event.type() != api::JobEvent::TYPE_PASS);
   }
   const grpc::Status status = reader->Finish();
   if (!finished) {

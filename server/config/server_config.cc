@@ -92,6 +92,26 @@ ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
       ->envname("GRAPHOPT_JOB_TIMEOUT")
       ->check(CLI::Range(0.0, 1e7))
       ->capture_default_str();
+  app.add_option("--isolation", c.isolation,
+                 "where jobs run: 'process' (a worker process per job, killed at --job-timeout, "
+                 "on cancel or past --job-max-memory; a crash fails that job alone) or 'thread' "
+                 "(in the server: tests and benchmarks)")
+      ->envname("GRAPHOPT_ISOLATION")
+      ->check(CLI::IsMember({"process", "thread"}))
+      ->capture_default_str();
+  app.add_option("--job-max-memory", c.job_max_memory,
+                 "address space one job's worker may use (suffixes KB, MB, GB = 1024-based; 0: "
+                 "3/4 of the container's memory.max, or of RAM, divided by --workers)")
+      ->envname("GRAPHOPT_JOB_MAX_MEMORY")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
+      ->capture_default_str();
+  app.add_option("--max-attempts", c.max_attempts,
+                 "times a job may start running (it is re-run after a server stop, a lost lease "
+                 "or a crash) before it is failed instead of re-queued")
+      ->envname("GRAPHOPT_MAX_ATTEMPTS")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error|off")
       ->envname("GRAPHOPT_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
@@ -175,6 +195,9 @@ ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
   app.add_option("--debug-pass-delay-ms", c.debug_pass_delay_ms)
       ->envname("GRAPHOPT_DEBUG_PASS_DELAY_MS")
       ->group("");
+
+  // Hidden: a worker kernel that aborts, for the isolation tests; no upload can reach it without.
+  app.add_flag("--debug-abort-op", c.debug_abort_op)->group("");
 
   ConfigParseResult result;
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed

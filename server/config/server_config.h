@@ -32,6 +32,11 @@ struct ServerConfig {
   std::string replica_id;            // "" = <hostname>-<pid>
   int store_connections = 8;         // PostgreSQL connections per replica
   int debug_pass_delay_ms = 0;       // hidden; tests only
+  // Robustness (docs/DEPLOY.md "Job isolation and limits").
+  std::string isolation = "process";  // process: a worker process per job | thread
+  int64_t job_max_memory = 0;         // a worker's address-space limit; 0: sized to the machine
+  int max_attempts = 3;               // runs a job may start before it is failed, not re-queued
+  bool debug_abort_op = false;        // hidden; tests only: workers register graphopt.test::Abort
   // Security (docs/DEPLOY.md "Security").
   std::string auth_tokens;            // file of "TENANT SHA256-HEX-OF-TOKEN" lines
   std::string tls_cert;               // PEM; with tls_key, gRPC speaks TLS only

@@ -2,6 +2,7 @@
 #include "server/jobs/job_manager.h"
 
 #include <boost/asio/post.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -80,6 +81,7 @@ JobManager::JobManager(JobStore& jobs, BlobStore& blobs, JobRunner& runner,
 
 JobManager::~JobManager() {
   if (pool_) Shutdown(std::chrono::milliseconds(0));
+  StopStoreWatch();
   // Their threads call back into this object: stop them before any member goes.
   if (feed_) feed_->Stop();
   if (keeper_) keeper_->Stop();
@@ -102,20 +104,23 @@ Status JobManager::Start() {
   for (auto& record : unfinished) {
     auto job = std::make_shared<ActiveJob>();
     job->record = std::move(record);
-    if (job->record.state == JobState::kRunning && job->record.attempts >= kMaxJobAttempts) {
+    if (job->record.state == JobState::kRunning &&
+        job->record.attempts >= options_.max_attempts) {
       // Running at every one of the last stops: it may be what kills the process. Give up.
       job->record.state = JobState::kRunning;
       active_[job->record.id] = job;
       FinishLocked(job, JobState::kFailed, "INTERNAL",
-                   "the server stopped while this job ran, " + std::to_string(kMaxJobAttempts) +
-                       " times; it is not retried again");
+                   "the server stopped while this job ran, " +
+                       std::to_string(job->record.attempts) +
+                       " times (--max-attempts " + std::to_string(options_.max_attempts) +
+                       "); it is not retried again");
       continue;
     }
     if (job->record.state == JobState::kRunning) {
       // It was running when the previous process stopped: run it again from the start.
       job->record.state = JobState::kQueued;
       job->record.progress = JobProgressRecord{};
-      PersistLocked(job->record);
+      (void)PersistLocked(job->record);  // logged; the job re-runs either way
       PublishLocked(*job, JobEventType::kRequeued, /*persist=*/true);
       LogJobEvent(spdlog::level::info, job->record.id, "job_requeued",
                   {{"reason", "restart"}, {"attempts", job->record.attempts}});
@@ -123,7 +128,8 @@ Status JobManager::Start() {
     } else {
       LogJobEvent(spdlog::level::info, job->record.id, "job_recovered", {{"state", "queued"}});
     }
-    queue_.PushRecovered(job->record.id, job->record.options.priority, job->record.seq);
+    queue_.PushRecovered(job->record.id, job->record.options.priority, job->record.seq,
+                         job->record.attempts);
     active_[job->record.id] = job;
   }
   pool_ = std::make_unique<boost::asio::thread_pool>(std::max(1, options_.workers));
@@ -131,7 +137,7 @@ Status JobManager::Start() {
   if (shared()) {
     const SharedQueueOptions& s = options_.shared;
     keeper_ = std::make_unique<LeaseKeeper>(
-        *s.store, LeaseKeeperOptions{s.owner, s.lease, kMaxJobAttempts},
+        *s.store, LeaseKeeperOptions{s.owner, s.lease, options_.max_attempts},
         [this](const std::string& id) { OnLeaseLost(id); },
         [this](const std::vector<std::string>& ids) {
           // Jobs whose replica stopped renewing their lease (it died or hung): another replica
@@ -151,6 +157,15 @@ Status JobManager::Start() {
   observer_->OnBusyWorkers(0, options_.workers);
   PushGaugesLocked();
   for (size_t i = 0; i < queue_.size(); ++i) PostRunNext();
+  if (options_.write_probe) {
+    Status probe = options_.write_probe();
+    if (!probe.ok()) {
+      // A read-only or full data folder: serve reads, report not-ready until it is writable.
+      store_writable_ = false;
+      LogEvent(spdlog::level::err, "store_unwritable", {{"error", probe.ToString()}});
+    }
+    store_watch_ = std::thread([this] { StoreWatchLoop(); });
+  }
   return Status::Ok();
 }
 
@@ -172,6 +187,41 @@ std::string JobManager::ResultKey(const CreateJobParams& params) const {
 }
 
 Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
+  RETURN_IF_ERROR(CheckUploads(params));
+  RETURN_IF_ERROR(runner_.Validate(params.options));
+  RETURN_IF_ERROR(runner_.ValidateForModel(params.options, [&]() -> Result<std::string> {
+    ASSIGN_OR_RETURN(auto reader, blobs_.Open(params.model_digest));
+    std::string bytes(static_cast<size_t>(reader->size()), '\0');
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ASSIGN_OR_RETURN(size_t n, reader->Read(bytes.data() + done, bytes.size() - done));
+      if (n == 0) break;
+      done += n;
+    }
+    bytes.resize(done);
+    return bytes;
+  }));
+  JobRecord record = NewJobRecord(params);
+
+  std::lock_guard lock(mu_);
+  if (draining_ || !started_) {
+    return Status(StatusCode::kUnavailable, "the server is shutting down; retry elsewhere");
+  }
+  ASSIGN_OR_RETURN(auto existing, FindIdempotentJobLocked(params, record));
+  if (existing) return *existing;
+  record.id = NewJobId();
+  if (!params.fresh) {
+    ASSIGN_OR_RETURN(auto earlier, jobs_.FindSucceededJob(record.result_key));
+    if (earlier && blobs_.Contains(earlier->artifact_digest) &&
+        blobs_.Contains(earlier->report_digest)) {
+      return CachedJobLocked(params, *earlier, std::move(record));
+    }
+  }
+  RETURN_IF_ERROR(CheckCapacityLocked(params));
+  return EnqueueLocked(params, record);
+}
+
+Status JobManager::CheckUploads(const CreateJobParams& params) {
   if (!IsValidDigest(params.model_digest)) {
     return InvalidArgument("model_digest must be 'sha256:<64 hex>', got '" + params.model_digest +
                            "'");
@@ -197,8 +247,10 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
                              "' was not uploaded as FILE_KIND_EXTERNAL_DATA");
     }
   }
-  RETURN_IF_ERROR(runner_.Validate(params.options));
+  return Status::Ok();
+}
 
+JobRecord JobManager::NewJobRecord(const CreateJobParams& params) const {
   JobRecord record;
   record.tenant = params.tenant;
   record.model_digest = params.model_digest;
@@ -210,31 +262,25 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
                                                std::to_string(params.options.priority) +
                                                "\nfresh " + (params.fresh ? "1" : "0")));
   record.created_at_ms = NowMillis();
+  return record;
+}
 
-  std::lock_guard lock(mu_);
-  if (draining_ || !started_) {
-    return Status(StatusCode::kUnavailable, "the server is shutting down; retry elsewhere");
+Result<std::optional<JobRecord>> JobManager::FindIdempotentJobLocked(const CreateJobParams& params,
+                                                                    const JobRecord& record) {
+  if (params.idempotency_key.empty()) return std::optional<JobRecord>();
+  ASSIGN_OR_RETURN(auto existing,
+                   jobs_.FindJobByIdempotencyKey(params.tenant, params.idempotency_key));
+  if (!existing) return std::optional<JobRecord>();
+  if (existing->request_key != record.request_key) {
+    return FailedPrecondition("idempotency key '" + params.idempotency_key +
+                              "' was already used for a different request (job " + existing->id +
+                              ")");
   }
-  if (!params.idempotency_key.empty()) {
-    ASSIGN_OR_RETURN(auto existing, jobs_.FindJobByIdempotencyKey(params.tenant, params.idempotency_key));
-    if (existing) {
-      if (existing->request_key != record.request_key) {
-        return FailedPrecondition("idempotency key '" + params.idempotency_key +
-                                  "' was already used for a different request (job " +
-                                  existing->id + ")");
-      }
-      auto it = active_.find(existing->id);
-      return it != active_.end() ? it->second->record : *existing;
-    }
-  }
-  record.id = NewJobId();
-  if (!params.fresh) {
-    ASSIGN_OR_RETURN(auto earlier, jobs_.FindSucceededJob(record.result_key));
-    if (earlier && blobs_.Contains(earlier->artifact_digest) &&
-        blobs_.Contains(earlier->report_digest)) {
-      return CachedJobLocked(params, *earlier, std::move(record));
-    }
-  }
+  auto it = active_.find(existing->id);
+  return std::optional<JobRecord>(it != active_.end() ? it->second->record : *existing);
+}
+
+Status JobManager::CheckCapacityLocked(const CreateJobParams& params) {
   if (options_.max_queued_jobs_per_tenant > 0) {
     ASSIGN_OR_RETURN(TenantUsage usage, jobs_.GetTenantUsage(params.tenant));
     if (usage.unfinished_jobs >= options_.max_queued_jobs_per_tenant) {
@@ -252,13 +298,19 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
     return ResourceExhausted("the job queue is full (" + std::to_string(options_.queue_capacity) +
                              " jobs waiting); retry later");
   }
+  return Status::Ok();
+}
+
+Result<JobRecord> JobManager::EnqueueLocked(const CreateJobParams& params,
+                                            const JobRecord& record) {
   // A shared store writes the queued event with the job: other replicas may claim it at once.
   auto inserted =
       shared() ? options_.shared.store->EnqueueJob(record) : jobs_.InsertJob(record);
   if (!inserted.ok()) {
     if (inserted.status().code() == StatusCode::kAlreadyExists && !params.idempotency_key.empty()) {
       // Another replica won the race for this key: that job is the answer.
-      ASSIGN_OR_RETURN(auto existing, jobs_.FindJobByIdempotencyKey(params.tenant, params.idempotency_key));
+      ASSIGN_OR_RETURN(auto existing,
+                       jobs_.FindJobByIdempotencyKey(params.tenant, params.idempotency_key));
       if (existing) return *existing;
     }
     return inserted.status();
@@ -328,6 +380,8 @@ Result<JobRecord> JobManager::GetJob(const std::string& id) {
     std::lock_guard lock(mu_);
     auto it = active_.find(id);
     if (it != active_.end()) return it->second->record;
+    auto pending = pending_finishes_.find(id);
+    if (pending != pending_finishes_.end()) return pending->second.record;
   }
   return jobs_.GetJob(id);
 }
@@ -338,6 +392,8 @@ Result<JobPage> JobManager::ListJobs(const JobListQuery& query) {
   for (auto& job : page.jobs) {
     auto it = active_.find(job.id);
     if (it != active_.end()) job = it->second->record;  // carries the live progress
+    auto pending = pending_finishes_.find(job.id);
+    if (pending != pending_finishes_.end()) job = pending->second.record;
   }
   return page;
 }
@@ -407,7 +463,7 @@ void JobManager::RunNext() {
     job->record.started_at_ms = NowMillis();
     job->record.attempts += 1;
     job->record.progress = JobProgressRecord{"loading", 0, 0, ""};
-    PersistLocked(job->record);
+    (void)PersistLocked(job->record);  // logged; its final state is what must be stored
     PublishLocked(*job, JobEventType::kStarted, /*persist=*/true);
     NotifyStateLocked(job->record, true, JobState::kQueued, 0, false);
     ++busy_;
@@ -472,9 +528,10 @@ void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
   } else if (stop == kStopShutdown) {
     RequeueForShutdownLocked(job);
   } else if (stop == kStopTimeout) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof(seconds), "%g", options_.job_timeout.count() / 1000.0);
     FinishLocked(job, JobState::kFailed, "DEADLINE_EXCEEDED",
-                 "the job exceeded the server's time limit of " +
-                     std::to_string(options_.job_timeout.count() / 1000.0) + " s");
+                 std::string("timed out after ") + seconds + " s (--job-timeout)");
   } else {
     if (status.code() == StatusCode::kFailedPrecondition) {
       observer_->OnVerificationFailed(r.options.level, r.options.target);
@@ -514,14 +571,8 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
     }
     return false;
   };
+  request.pass_delay_ms = options_.debug_pass_delay_ms;
   request.on_progress = [this, job](const RunProgress& p) {
-    if (options_.debug_pass_delay_ms > 0 && !p.pass_name.empty()) {
-      auto until = std::chrono::steady_clock::now() +
-                   std::chrono::milliseconds(options_.debug_pass_delay_ms);
-      while (job->stop.load() == kNoStop && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    }
     JobEventRecord event;
     {
       std::lock_guard lock(mu_);
@@ -565,7 +616,7 @@ void JobManager::RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job)
       observer_->OnStoreError("release_job");
     }
   } else {
-    PersistLocked(r);
+    (void)PersistLocked(r);  // logged; still RUNNING in the store, it re-runs after a restart
     PublishLocked(*job, JobEventType::kRequeued, /*persist=*/true);
   }
   NotifyStateLocked(r, true, JobState::kRunning, 0, false);
@@ -574,12 +625,13 @@ void JobManager::RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job)
   active_.erase(r.id);
 }
 
-void JobManager::PersistLocked(const JobRecord& record) {
+Status JobManager::PersistLocked(const JobRecord& record) {
   Status st = jobs_.UpdateJob(record);
   if (!st.ok()) {
     LogJobEvent(spdlog::level::err, record.id, "job_not_stored", {{"error", st.ToString()}});
     observer_->OnStoreError("persist_job");
   }
+  return st;
 }
 
 JobEventRecord JobManager::EventOf(const JobRecord& record, JobEventType type) {
@@ -660,8 +712,11 @@ void JobManager::FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState st
       active_.erase(r.id);
       return;
     }
+  } else if (!PersistLocked(r).ok()) {
+    // Watchers learn the end now; the store, once it takes writes again.
+    KeepPendingFinishLocked(job);
+    PublishLocked(*job, TerminalEventType(state), /*persist=*/false);
   } else {
-    PersistLocked(r);
     PublishLocked(*job, TerminalEventType(state), /*persist=*/true);
   }
   const double run_seconds =
@@ -717,6 +772,9 @@ bool JobManager::Shutdown(std::chrono::milliseconds grace) {
   }
   const bool stopped = busy_ == 0;
   lock.unlock();
+  // Final states still unstored get one last try; those that fail re-run after the restart.
+  StopStoreWatch();
+  CheckStoreOnce();
   // Leases of jobs not released (a stuck worker's) expire; another replica re-queues them.
   if (keeper_) keeper_->Stop();
   if (feed_) feed_->Stop();

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -31,10 +32,6 @@
 #include "server/store/leased_job_store.h"
 
 namespace graphopt::server {
-
-// Runs of one job that stops of its server (crash, kill, lost lease) may interrupt before it is
-// failed instead of retried: it may be what kills the server.
-constexpr int kMaxJobAttempts = 3;
 
 // Set `store` when the job store is shared with other replicas (PostgreSQL).
 struct SharedQueueOptions {
@@ -52,9 +49,16 @@ struct JobManagerOptions {
   std::string work_dir;                      // scratch space for running jobs
   // Test hook: sleep this long at every pass boundary, so tests can catch a job mid-run.
   int debug_pass_delay_ms = 0;
+  // Runs of one job that stops of its server (crash, kill, lost lease) may interrupt before it
+  // is failed instead of retried: it may be what kills the server (--max-attempts).
+  int max_attempts = 3;
   // Queued plus running jobs one tenant may have; more are refused (0: no limit).
   int64_t max_queued_jobs_per_tenant = 0;
   SharedQueueOptions shared;
+  // Store faults: a write that fails proves the store unwritable; this (data folder and job
+  // store) proves it writable again. Run every `store_check_interval` while the server runs.
+  std::function<Status()> write_probe;
+  std::chrono::milliseconds store_check_interval{1000};
 };
 
 struct CreateJobParams {
@@ -113,6 +117,9 @@ class JobManager {
 
   size_t queue_depth();
   int busy_workers();
+  // False while the store cannot be written (the last probe failed, or a job's final state is
+  // still waiting to be stored): the server reports not-ready until it can write again.
+  bool store_writable() const { return store_writable_.load(); }
   const JobManagerOptions& options() const { return options_; }
 
  private:
@@ -160,7 +167,13 @@ class JobManager {
   static JobEventRecord EventOf(const JobRecord& record, JobEventType type);
   // The following run under mu_.
   void PublishLocked(ActiveJob& job, JobEventType type, bool persist);
-  void PersistLocked(const JobRecord& record);
+  Status PersistLocked(const JobRecord& record);
+  // Store faults (job_manager_store_faults.cc): final states whose write failed are kept here,
+  // answered by GetJob and ListJobs, and written when the store takes writes again.
+  void StoreWatchLoop();
+  void CheckStoreOnce();
+  void KeepPendingFinishLocked(const std::shared_ptr<ActiveJob>& job);
+  void StopStoreWatch();
   void NotifyStateLocked(const JobRecord& record, bool has_previous, JobState previous,
                          double run_seconds, bool cache_hit);
   void FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState state, const std::string& code,
@@ -171,6 +184,14 @@ class JobManager {
                                     JobRecord record);
   std::string NewJobId();
   std::string ResultKey(const CreateJobParams& params) const;
+  // CreateJob's steps, in order.
+  Status CheckUploads(const CreateJobParams& params);
+  JobRecord NewJobRecord(const CreateJobParams& params) const;
+  // The job an earlier request with the same idempotency key created, if any.
+  Result<std::optional<JobRecord>> FindIdempotentJobLocked(const CreateJobParams& params,
+                                                          const JobRecord& record);
+  Status CheckCapacityLocked(const CreateJobParams& params);
+  Result<JobRecord> EnqueueLocked(const CreateJobParams& params, const JobRecord& record);
 
   JobStore& jobs_;
   BlobStore& blobs_;
@@ -197,6 +218,17 @@ class JobManager {
   std::condition_variable claim_cv_;
   bool claim_wanted_ = false;
   int64_t shared_queue_depth_ = 0;
+
+  // Store faults.
+  struct PendingFinish {
+    JobRecord record;
+    JobEventRecord event;
+  };
+  std::map<std::string, PendingFinish> pending_finishes_;  // job id -> its unstored final state
+  std::atomic<bool> store_writable_{true};
+  std::thread store_watch_;
+  std::condition_variable store_watch_cv_;
+  bool stop_store_watch_ = false;
 };
 
 }  // namespace graphopt::server

@@ -13,16 +13,17 @@ Status JobQueue::Push(const std::string& job_id, int priority, int64_t order) {
   return Status::Ok();
 }
 
-void JobQueue::PushRecovered(const std::string& job_id, int priority, int64_t order) {
+void JobQueue::PushRecovered(const std::string& job_id, int priority, int64_t order,
+                             int runs_before) {
   if (index_.count(job_id)) return;
-  Entry entry{-priority, order, job_id};
+  Entry entry{-priority, runs_before, order, job_id};
   entries_.insert(entry);
   index_.emplace(job_id, entry);
 }
 
 std::optional<std::string> JobQueue::Pop() {
   if (entries_.empty()) return std::nullopt;
-  std::string id = std::get<2>(*entries_.begin());
+  std::string id = std::get<3>(*entries_.begin());
   entries_.erase(entries_.begin());
   index_.erase(id);
   return id;

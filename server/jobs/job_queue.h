@@ -22,7 +22,9 @@ class JobQueue {
   // ties between equal priorities (lower first): the job's store sequence number.
   Status Push(const std::string& job_id, int priority, int64_t order);
   // Jobs recovered after a restart were accepted before: they are queued even past capacity.
-  void PushRecovered(const std::string& job_id, int priority, int64_t order);
+  // `runs_before` (runs interrupted by a stop) puts a job behind those of its priority that
+  // never ran: one that may be what stops the server is never retried ahead of the others.
+  void PushRecovered(const std::string& job_id, int priority, int64_t order, int runs_before = 0);
   std::optional<std::string> Pop();
   // True when the job was waiting and is now removed.
   bool Remove(const std::string& job_id);
@@ -33,8 +35,8 @@ class JobQueue {
   bool full() const { return entries_.size() >= capacity_; }
 
  private:
-  // Sorted so that begin() is the next job: (-priority, order, id).
-  using Entry = std::tuple<int, int64_t, std::string>;
+  // Sorted so that begin() is the next job: (-priority, runs_before, order, id).
+  using Entry = std::tuple<int, int, int64_t, std::string>;
   size_t capacity_;
   std::set<Entry> entries_;
   std::map<std::string, Entry> index_;

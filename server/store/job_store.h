@@ -50,6 +50,9 @@ class JobStore {
   virtual Result<std::vector<JobRecord>> ListUnfinishedJobs() = 0;
 
   virtual Status AppendEvent(const JobEventRecord& event) = 0;
+
+  // A small real write (a full disk or a read-only file fails it): readiness asks this.
+  virtual Status CheckWritable() { return Status::Ok(); }
   virtual Result<std::vector<JobEventRecord>> ListEvents(const std::string& job_id) = 0;
 };
 

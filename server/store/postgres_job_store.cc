@@ -446,7 +446,9 @@ Result<std::optional<JobRecord>> PostgresJobStore::ClaimNextJob(const std::strin
                                                                 std::chrono::milliseconds lease) {
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
   // SKIP LOCKED: replicas claiming at once each lock a different queued row instead of waiting
-  // for (and then losing) the same one. The started event goes with the claim.
+  // for (and then losing) the same one. The started event goes with the claim. A job that ran
+  // before (its replica stopped) waits behind those of its priority that never ran: it may be
+  // what stops replicas.
   ASSIGN_OR_RETURN(
       auto r,
       conn->Exec(std::string("WITH changed AS (UPDATE jobs SET state = 2, lease_owner = $1, "
@@ -454,7 +456,8 @@ Result<std::optional<JobRecord>> PostgresJobStore::ClaimNextJob(const std::strin
                              "started_at = graphopt_now_ms(), attempts = attempts + 1, "
                              "stage = 'loading' "
                              "WHERE seq = (SELECT seq FROM jobs WHERE state = 1 "
-                             "ORDER BY priority DESC, seq ASC LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                             "ORDER BY priority DESC, attempts ASC, seq ASC LIMIT 1 "
+                             "FOR UPDATE SKIP LOCKED) "
                              "RETURNING ") +
                      kJobColumns + "), events_added AS (" +
                      EventsFromChanged(JobEventType::kStarted, JobState::kRunning, "loading") +

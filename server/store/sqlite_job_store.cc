@@ -274,6 +274,16 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& 
 
 SqliteJobStore::~SqliteJobStore() { sqlite3_close(db_); }
 
+Status SqliteJobStore::CheckWritable() {
+  std::lock_guard lock(mu_);
+  // Committed, so it reaches the WAL on disk: a rolled-back write would prove nothing. The
+  // one-row table is outside the migrated schema on purpose: it holds no data.
+  return Exec(db_,
+              "CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY, at INTEGER); "
+              "INSERT OR REPLACE INTO write_probe (id, at) VALUES (1, " +
+                  std::to_string(NowMillis()) + ")");
+}
+
 Status SqliteJobStore::Migrate() {
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(

@@ -33,6 +33,7 @@ class SqliteJobStore : public JobStore {
   Result<std::vector<JobRecord>> ListUnfinishedJobs() override;
   Status AppendEvent(const JobEventRecord& event) override;
   Result<std::vector<JobEventRecord>> ListEvents(const std::string& job_id) override;
+  Status CheckWritable() override;
 
   static constexpr int kSchemaVersion = 2;
 

@@ -316,6 +316,31 @@ TEST_F(PostgresStoreTest, ExpiredLeaseIsRequeuedByAnotherInstance) {
   EXPECT_EQ((*again)->attempts, 2);
 }
 
+// Poison jobs: a job whose replica stopped while running it may be what stops replicas; it
+// runs again only after the jobs of its priority that never ran.
+TEST_F(PostgresStoreTest, RequeuedJobWaitsBehindJobsThatNeverRan) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->InsertJob(NewJob("crashy")).ok());
+  auto first = store->ClaimNextJob("r", 1ms);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  ASSERT_TRUE(store->InsertJob(NewJob("newer")).ok());
+  ASSERT_TRUE(store->InsertJob(NewJob("urgent-crashy-peer", 5)).ok());
+  for (int i = 0; i < 200 && store->GetJob("crashy")->state == JobState::kRunning; ++i) {
+    ASSERT_TRUE(store->RequeueExpiredLeases(3).ok());
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(store->GetJob("crashy")->state, JobState::kQueued);
+  std::vector<std::string> order;
+  while (true) {
+    auto claimed = store->ClaimNextJob("r", 60s);
+    ASSERT_TRUE(claimed.ok());
+    if (!claimed->has_value()) break;
+    order.push_back((*claimed)->id);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"urgent-crashy-peer", "newer", "crashy"}));
+}
+
 TEST_F(PostgresStoreTest, JobWhoseLeaseExpiresTooOftenFails) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);

@@ -260,5 +260,55 @@ TEST_F(JobManagerTest, RestartRequeuesRunningAndKeepsQueuedJobs) {
   EXPECT_EQ(requeued, 2);  // once at shutdown, once at the restart
 }
 
+// Poison jobs: one that was running at every one of the last --max-attempts stops is failed at
+// the next start with the reason; one with attempts left runs after the jobs that never ran.
+TEST_F(JobManagerTest, PoisonJobsFailAtMaxAttemptsAndRetriesWaitBehindOthers) {
+  std::string poison_id, retried_id, fresh_id;
+  {
+    auto manager = NewManager();
+    ASSERT_TRUE(manager->Start().ok());
+    auto poison = manager->CreateJob(Params("block"));
+    auto retried = manager->CreateJob(Params("ok"));
+    auto fresh = manager->CreateJob(Params("ok"));
+    ASSERT_TRUE(poison.ok() && retried.ok() && fresh.ok());
+    poison_id = poison->id;
+    retried_id = retried->id;
+    fresh_id = fresh->id;
+    ASSERT_TRUE(WaitRunning(*manager, poison_id));
+    EXPECT_TRUE(manager->Shutdown(0ms));
+  }
+  // As a crash leaves them: the poison job running for the 2nd time, the retried one once.
+  JobRecord poison = jobs_->GetJob(poison_id).value();
+  poison.state = JobState::kRunning;
+  poison.attempts = 2;
+  ASSERT_TRUE(jobs_->UpdateJob(poison).ok());
+  JobRecord retried = jobs_->GetJob(retried_id).value();
+  retried.state = JobState::kRunning;
+  retried.attempts = 1;
+  ASSERT_TRUE(jobs_->UpdateJob(retried).ok());
+  jobs_.reset();
+  blobs_.reset();
+  Open();
+  JobManagerOptions options;
+  options.workers = 1;
+  options.queue_capacity = 16;
+  options.work_dir = dir_ + "/work";
+  options.max_attempts = 2;
+  JobManager manager(*jobs_, *blobs_, runner_, nullptr, options);
+  ASSERT_TRUE(manager.Start().ok());
+  const JobRecord failed = WaitDone(manager, poison_id);
+  EXPECT_EQ(failed.state, JobState::kFailed);
+  EXPECT_EQ(failed.error_code, "INTERNAL");
+  EXPECT_NE(failed.error_message.find("2 times (--max-attempts 2)"), std::string::npos)
+      << failed.error_message;
+  const JobRecord retried_done = WaitDone(manager, retried_id);
+  const JobRecord fresh_done = WaitDone(manager, fresh_id);
+  EXPECT_EQ(retried_done.state, JobState::kSucceeded);
+  EXPECT_EQ(fresh_done.state, JobState::kSucceeded);
+  EXPECT_EQ(retried_done.attempts, 2);
+  // The job that ran before waited behind the one that never did (one worker: strictly after).
+  EXPECT_GE(retried_done.started_at_ms, fresh_done.finished_at_ms);
+}
+
 }  // namespace
 }  // namespace graphopt::server

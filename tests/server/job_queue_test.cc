@@ -44,5 +44,17 @@ TEST(JobQueueTest, RemoveTakesOnlyWaitingJobs) {
   ASSERT_TRUE(queue.Push("a", 0, 1).ok());  // space freed by removal
 }
 
+TEST(JobQueueTest, JobsThatRanBeforeWaitBehindTheirPriority) {
+  JobQueue queue(8);
+  queue.PushRecovered("ran_twice", 0, 1, 2);
+  queue.PushRecovered("ran_once", 0, 2, 1);
+  ASSERT_TRUE(queue.Push("never_ran", 0, 3).ok());
+  ASSERT_TRUE(queue.Push("urgent", 5, 4).ok());
+  EXPECT_EQ(queue.Pop(), "urgent");
+  EXPECT_EQ(queue.Pop(), "never_ran");
+  EXPECT_EQ(queue.Pop(), "ran_once");
+  EXPECT_EQ(queue.Pop(), "ran_twice");
+}
+
 }  // namespace
 }  // namespace graphopt::server

@@ -72,6 +72,25 @@ TEST(ServerConfigTest, BadValuesAreRejectedWithAMessage) {
   EXPECT_EQ(help.output.find("debug-pass-delay"), std::string::npos);  // hidden
 }
 
+TEST(ServerConfigTest, IsolationAndLimits) {
+  auto defaults = ParseServerConfig({});
+  ASSERT_TRUE(defaults.config);
+  EXPECT_EQ(defaults.config->isolation, "process");
+  EXPECT_EQ(defaults.config->max_attempts, 3);
+  EXPECT_EQ(defaults.config->job_max_memory, 0);  // sized to the machine at start
+  auto set = ParseServerConfig(
+      {"--isolation", "thread", "--job-max-memory", "2GB", "--max-attempts", "5"});
+  ASSERT_TRUE(set.config) << set.output;
+  EXPECT_EQ(set.config->isolation, "thread");
+  EXPECT_EQ(set.config->job_max_memory, int64_t{2} << 30);
+  EXPECT_EQ(set.config->max_attempts, 5);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--isolation", "container"}, {"--max-attempts", "0"}, {"--job-max-memory", "-1"}}) {
+    EXPECT_FALSE(ParseServerConfig(args).config.has_value()) << args[0];
+  }
+  EXPECT_EQ(ParseServerConfig({"--help"}).output.find("debug-abort-op"), std::string::npos);
+}
+
 TEST(ServerConfigTest, SplitHostPort) {
   std::string host;
   int port = 0;
