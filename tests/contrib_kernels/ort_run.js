@@ -1,6 +1,7 @@
 // Runs one ONNX model in ONNX Runtime (CPU, graph optimizations disabled) for the parity tests:
 //   node ort_run.js MODEL.onnx INPUTS.json OUTPUTS.json
-// INPUTS.json: {name: {"type": "float32"|"int32"|"int64", "dims": [...], "data": [...]}};
+// INPUTS.json: {name: {"type": "float32"|"int32"|"int64"|"uint8"|"int8", "dims": [...],
+// "data": [...]}};
 // OUTPUTS.json gets the same form for every model output, or {"error": message} when the session
 // fails.
 const ort = require('onnxruntime-node');
@@ -12,7 +13,9 @@ async function main() {
   const feeds = {};
   for (const [name, t] of Object.entries(spec)) {
     const data = t.type === 'int32' ? Int32Array.from(t.data)
-      : t.type === 'int64' ? BigInt64Array.from(t.data, BigInt) : Float32Array.from(t.data);
+      : t.type === 'int64' ? BigInt64Array.from(t.data, BigInt)
+      : t.type === 'uint8' ? Uint8Array.from(t.data)
+      : t.type === 'int8' ? Int8Array.from(t.data) : Float32Array.from(t.data);
     feeds[name] = new ort.Tensor(t.type, data, t.dims);
   }
   let result;

@@ -27,6 +27,8 @@ nlohmann::json TensorJson(const Tensor& t) {
   nlohmann::json j;
   j["type"] = t.dtype() == DataType::kInt32   ? "int32"
               : t.dtype() == DataType::kInt64 ? "int64"
+              : t.dtype() == DataType::kUint8 ? "uint8"
+              : t.dtype() == DataType::kInt8  ? "int8"
                                               : "float32";
   j["dims"] = t.shape();
   std::vector<double> data;
@@ -46,7 +48,7 @@ std::string OrtRunScript() {
 }  // namespace
 
 void ExpectOrtParity(ir::Model& model, const std::map<std::string, Tensor>& inputs,
-                     double tolerance) {
+                     double tolerance, int64_t integer_steps) {
   const std::string node_path = OrtNodePath();
   if (node_path.empty() || RunCommand("node --version >/dev/null") != 0) {
     GTEST_SKIP() << "ONNX Runtime not installed";
@@ -81,6 +83,18 @@ void ExpectOrtParity(ir::Model& model, const std::map<std::string, Tensor>& inpu
     EXPECT_EQ(r["dims"].get<Shape>(), ours[i].shape());
     const std::vector<double> theirs = r["data"].get<std::vector<double>>();
     ASSERT_EQ(static_cast<int64_t>(theirs.size()), ours[i].size());
+    if (IsInteger(ours[i].dtype())) {
+      double worst = 0;
+      int64_t differing = 0;
+      for (int64_t k = 0; k < ours[i].size(); ++k) {
+        const double d = std::abs(ours[i].GetDouble(k) - theirs[static_cast<size_t>(k)]);
+        worst = std::max(worst, d);
+        differing += d != 0;
+      }
+      EXPECT_LE(worst, static_cast<double>(integer_steps));
+      EXPECT_LE(differing * 100, ours[i].size()) << differing << " elements differ";
+      continue;
+    }
     double worst = 0;
     for (int64_t k = 0; k < ours[i].size(); ++k) {
       const double a = ours[i].GetDouble(k), b = theirs[static_cast<size_t>(k)];

@@ -12,6 +12,7 @@
 #include "backends/reference/kernels/blas_util.h"
 #include "backends/reference/kernels/elementwise_util.h"  // kLatestOpset
 #include "backends/reference/kernels/float_compute.h"
+#include "backends/reference/kernels/quantize_util.h"
 #include "backends/reference/kernels/spatial_util.h"
 
 namespace graphopt::reference {
@@ -450,15 +451,6 @@ Status ConvIntegerKernel(KernelContext& ctx) {
   return Status::Ok();
 }
 
-// Rounds half to even and saturates to the range of the quantized type.
-template <typename Q>
-Q Saturate(double v) {
-  v = std::nearbyint(v);
-  v = std::clamp(v, static_cast<double>(std::numeric_limits<Q>::min()),
-                 static_cast<double>(std::numeric_limits<Q>::max()));
-  return static_cast<Q>(v);
-}
-
 Status QLinearConvKernel(KernelContext& ctx) {
   for (size_t i = 0; i < 8; ++i) {
     if (!ctx.input(i)) return ctx.Fail("input " + std::to_string(i) + " is required");
@@ -476,7 +468,13 @@ Status QLinearConvKernel(KernelContext& ctx) {
   const double x_scale = ToFloatTensor(*ctx.input(1)).GetDouble(0);
   const Tensor w_scale = ToFloatTensor(*ctx.input(4));
   const double y_scale = ToFloatTensor(*ctx.input(6)).GetDouble(0);
-  const double zero = y_zero.GetDouble(0);
+  const int64_t zero = y_zero.GetInt64(0);
+  QuantRange range;
+  if (y_zero.dtype() != DataType::kUint8 && y_zero.dtype() != DataType::kInt8) {
+    return ctx.Unsupported("output type " + std::string(DataTypeName(y_zero.dtype())));
+  }
+  QuantRangeOf(y_zero.dtype(), &range);
+  std::vector<int64_t> q(static_cast<size_t>(acc.value().size()));
   const Tensor& a = acc.value();
   const int64_t channels = a.shape()[1];
   if (w_scale.size() != 1 && w_scale.size() != channels) {
@@ -488,15 +486,9 @@ Status QLinearConvKernel(KernelContext& ctx) {
   for (int64_t i = 0; i < a.size(); ++i) {
     const int64_t m = (i / plane) % channels;
     const double scale = x_scale * w_scale.GetDouble(w_scale.size() == 1 ? 0 : m) / y_scale;
-    const double v = std::nearbyint(ap[i] * scale) + zero;
-    if (y_zero.dtype() == DataType::kUint8) {
-      y.mutable_data<uint8_t>()[i] = Saturate<uint8_t>(v);
-    } else if (y_zero.dtype() == DataType::kInt8) {
-      y.mutable_data<int8_t>()[i] = Saturate<int8_t>(v);
-    } else {
-      return ctx.Unsupported("output type " + std::string(DataTypeName(y_zero.dtype())));
-    }
+    q[static_cast<size_t>(i)] = RoundAndSaturate(ap[i] * scale, zero, range);
   }
+  StoreQuantized(q, &y);
   ctx.SetOutput(0, std::move(y));
   return Status::Ok();
 }

@@ -13,6 +13,7 @@
 #include "backends/reference/kernels/blas_util.h"
 #include "backends/reference/kernels/elementwise_util.h"  // kLatestOpset
 #include "backends/reference/kernels/float_compute.h"
+#include "backends/reference/kernels/quantize_util.h"
 
 namespace graphopt::reference {
 namespace {
@@ -205,14 +206,6 @@ double ScaleAt(const Tensor& scale, int64_t i) {
   return scale.GetDouble(scale.size() == 1 ? 0 : i);
 }
 
-template <typename Q>
-Q SaturateRound(double v) {
-  v = std::nearbyint(v);
-  v = std::clamp(v, static_cast<double>(std::numeric_limits<Q>::min()),
-                 static_cast<double>(std::numeric_limits<Q>::max()));
-  return static_cast<Q>(v);
-}
-
 Status QLinearMatMulKernel(KernelContext& ctx) {
   for (size_t i = 0; i < 8; ++i) {
     if (!ctx.input(i)) return ctx.Fail("input " + std::to_string(i) + " is required");
@@ -232,19 +225,19 @@ Status QLinearMatMulKernel(KernelContext& ctx) {
   const int64_t m = r.rank() < 2 ? 1 : r.shape()[r.shape().size() - 2];
   const int64_t* rp = r.data<int64_t>();
   Tensor y(y_zero.dtype(), r.shape());
-  const double zero = y_zero.GetDouble(0);
+  const int64_t zero = y_zero.GetInt64(0);
+  QuantRange range;
+  if (y_zero.dtype() != DataType::kUint8 && y_zero.dtype() != DataType::kInt8) {
+    return ctx.Unsupported("output type " + std::string(DataTypeName(y_zero.dtype())));
+  }
+  QuantRangeOf(y_zero.dtype(), &range);
+  std::vector<int64_t> q(static_cast<size_t>(y.size()));
   const double out_scale = y_scale.GetDouble(0);
   for (int64_t i = 0; i < r.size(); ++i) {
     const double scale = ScaleAt(a_scale, (i / n) % m) * ScaleAt(b_scale, i % n) / out_scale;
-    const double v = std::nearbyint(static_cast<double>(rp[i]) * scale) + zero;
-    if (y_zero.dtype() == DataType::kUint8) {
-      y.mutable_data<uint8_t>()[i] = SaturateRound<uint8_t>(v);
-    } else if (y_zero.dtype() == DataType::kInt8) {
-      y.mutable_data<int8_t>()[i] = SaturateRound<int8_t>(v);
-    } else {
-      return ctx.Unsupported("output type " + std::string(DataTypeName(y_zero.dtype())));
-    }
+    q[static_cast<size_t>(i)] = RoundAndSaturate(static_cast<double>(rp[i]) * scale, zero, range);
   }
+  StoreQuantized(q, &y);
   ctx.SetOutput(0, std::move(y));
   return Status::Ok();
 }

@@ -18,6 +18,12 @@ bool IsNondeterministic(const ir::Node* n) {
   return kRandom.count(n->op_type()) > 0;
 }
 
+// DequantizeLinear of a constant is how a QDQ model stores a quantized weight. Folding it would
+// store the weight in float (4x the bytes) and dissolve the DQ that ONNX Runtime's QDQ selectors
+// fuse into QLinearConv/QLinearMatMul, so it stays (ONNX Runtime's constant folding skips it too).
+// QuantizeLinear of a constant float weight still folds: that makes the weight quantized.
+bool KeepsWeightQuantized(const ir::Node* n) { return n->Is("DequantizeLinear"); }
+
 // Turns every output of `n` into an initializer holding `values[i]`, keeping the output names
 // (and so every use) as they are, then deletes `n`.
 void ReplaceWithInitializers(ir::Graph& g, ir::Node* n, std::vector<Tensor> values) {
@@ -57,7 +63,10 @@ Result<int64_t> FoldConstants::Run(PassContext& ctx) {
   int64_t folded = 0;
   for (ir::Node* n : g.nodes()) {
     if (!ctx.MayRewrite()) break;  // --bisect-limit reached
-    if (!n->is_onnx_domain() || n->HasSubgraphs() || IsNondeterministic(n)) continue;
+    if (!n->is_onnx_domain() || n->HasSubgraphs() || IsNondeterministic(n) ||
+        KeepsWeightQuantized(n)) {
+      continue;
+    }
     if (n->Is("Shape") || n->Is("Size")) {
       if (auto t = FoldShapeQuery(n)) {
         ctx.Applied("shape_of_static_value", n);
