@@ -81,6 +81,9 @@ struct Report {
   std::string ToTable() const;
   // The metrics rows of the table: params, weights, GFLOPs by family, peak activations, latency.
   std::string MetricsTable() const;
+  // One self-contained HTML page (inline CSS, SVG and script; no network) of this report, with
+  // every model-provided string escaped.
+  std::string ToHtml() const;
 };
 
 }  // namespace graphopt
