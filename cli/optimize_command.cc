@@ -34,7 +34,8 @@ bool WriteText(const std::string& path, const std::string& text) {
 }
 
 struct OptimizeArgs {
-  std::string input, output, level = "basic", target = "generic", report, print_ir_after;
+  std::string input, output, level = "basic", target = "generic", report, report_html;
+  std::string print_ir_after;
   std::vector<std::string> dims, verify_dims, enable, disable;
   bool external_data = false, quiet = false, no_verify = false, verify_ir = false;
   bool explain = false, provenance = false, no_bisect = false;
@@ -91,6 +92,7 @@ int RunOptimize(const OptimizeArgs& a) {
   if (!report.ok()) {
     const bool mismatch = failed.verification_status == VerificationStatus::kFailed;
     if (!a.report.empty() && mismatch) WriteText(a.report, failed.ToJson());
+    if (!a.report_html.empty() && mismatch) WriteText(a.report_html, failed.ToHtml());
     if (!a.quiet && mismatch) std::cerr << failed.ToTable();
     if (a.explain && mismatch) std::cerr << failed.ExplainText();
     std::cerr << "graphopt: " << report.status().message() << "\n";
@@ -98,6 +100,10 @@ int RunOptimize(const OptimizeArgs& a) {
   }
   if (!a.report.empty() && !WriteText(a.report, report->ToJson())) {
     std::cerr << "graphopt: cannot write report '" << a.report << "'\n";
+    return kExitError;
+  }
+  if (!a.report_html.empty() && !WriteText(a.report_html, report->ToHtml())) {
+    std::cerr << "graphopt: cannot write HTML report '" << a.report_html << "'\n";
     return kExitError;
   }
   if (!a.quiet) {
@@ -126,6 +132,8 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--enable", args->enable, "passes to run in addition (comma separated)");
   cmd->add_option("--disable", args->disable, "passes not to run (comma separated)");
   cmd->add_option("--report", args->report, "write the JSON report here");
+  cmd->add_option("--report-html", args->report_html,
+                  "write the report as one self-contained HTML page here");
   cmd->add_flag("--external-data", args->external_data, "store large initializers in OUT.data");
   cmd->add_flag("--no-verify", args->no_verify, "skip the numerical check of the result");
   cmd->add_option("--atol", args->atol, "absolute tolerance of verification (default 1e-4)");

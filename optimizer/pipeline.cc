@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "optimizer/analysis/model_metrics.h"
 #include "optimizer/ir/opset_conversion.h"
 #include "optimizer/ir/shape_inference.h"
 #include "optimizer/ir/size_checks.h"
@@ -92,6 +93,11 @@ void Verify(Evaluator& evaluator, const ir::Model& reference, const ir::Model& o
       report->verification_message = verification.status().message() + at;
       return;
     }
+    if (report->verification_shapes.size() == 1 && report->has_metrics &&
+        dims == report->metrics_dims) {
+      report->metrics_before.latency_ms = verification->original_ms;
+      report->metrics_after.latency_ms = verification->optimized_ms;
+    }
     report->verification_outputs = verification->outputs;
     messages += (messages.empty() ? "" : "; ") + verification->message + at;
     report->verification_message = messages;
@@ -133,6 +139,16 @@ Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
   }
   // A shape too large to count is a malformed model: refuse it before folding could wrap it.
   RETURN_IF_ERROR(ir::CheckValueSizes(*model.graph));
+  // Metrics at the dims verification runs first, so their latency sits beside them.
+  VerifyOptions verify_options = options.verify_options;
+  for (const auto& [k, v] : options.dims) verify_options.dims.emplace(k, v);
+  const std::vector<DimAssignment> samples =
+      SampleDimAssignments(reference ? *reference : model, verify_options.dims, options.verify_dims);
+  if (!samples.empty()) {
+    report.has_metrics = true;
+    report.metrics_dims = samples.front();
+    report.metrics_before = ComputeModelMetrics(model, report.metrics_dims);
+  }
   std::unique_ptr<Evaluator> evaluator = MakeReferenceEvaluator();
   PassManagerOptions pm;
   pm.level = options.level;
@@ -170,13 +186,13 @@ Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
   report.ops_after = ir::CountOps(*model.graph);
 
   for (const std::string& s : ir::InputSymbols(*model.graph)) report.dims_symbolic.push_back(s);
+  if (report.has_metrics) report.metrics_after = ComputeModelMetrics(model, report.metrics_dims);
 
   if (options.verify && reference) {
     if (options.cancelled && options.cancelled()) return Cancelled("optimization cancelled");
     Progress(options, "verifying");
     start = Clock::now();
-    VerifyOptions vo = options.verify_options;
-    for (const auto& [k, v] : options.dims) vo.dims.emplace(k, v);
+    const VerifyOptions& vo = verify_options;
     Verify(*evaluator, *reference, model, vo, options.verify_dims, &report);
     report.verify_ms = MsSince(start);
     report.atol = vo.atol;

@@ -37,6 +37,25 @@ nlohmann::json RewritesJson(const std::vector<RewriteEntry>& rewrites) {
   return out;
 }
 
+nlohmann::json MetricsJson(const ModelMetrics& m) {
+  nlohmann::json families = nlohmann::json::object();
+  for (const auto& [name, cost] : m.families) {
+    families[name] = {{"macs", cost.macs}, {"flops", cost.flops}, {"nodes", cost.nodes}};
+  }
+  nlohmann::json j = {{"params", m.params},
+                      {"weight_bytes", m.weight_bytes},
+                      {"macs", m.macs},
+                      {"flops", m.flops},
+                      {"flops_by_family", families},
+                      {"unknown_cost_nodes", m.unknown_cost_nodes},
+                      {"peak_activation_bytes", m.peak_activation_bytes},
+                      {"naive_activation_bytes", m.naive_activation_bytes},
+                      {"in_place_reuses", m.in_place_reuses},
+                      {"unplanned_values", m.unplanned_values}};
+  if (m.latency_ms >= 0) j["latency_ms"] = m.latency_ms;
+  return j;
+}
+
 }  // namespace
 
 std::string Report::ToJson(int indent) const {
@@ -118,6 +137,11 @@ std::string Report::ToJson(int indent) const {
   }
   if (!bisect_message.empty()) j["verification"]["bisect"] = bisect_message;
   j["dims"] = {{"symbolic", dims_symbolic}, {"fixed", dims_fixed}};
+  if (has_metrics) {
+    j["metrics"] = {{"dims", metrics_dims},
+                    {"before", MetricsJson(metrics_before)},
+                    {"after", MetricsJson(metrics_after)}};
+  }
   j["timing_ms"] = {{"load", load_ms}, {"optimize", optimize_ms}, {"verify", verify_ms},
                     {"save", save_ms}};
   return j.dump(indent);
@@ -145,6 +169,7 @@ std::string Report::ToTable() const {
   std::snprintf(line, sizeof(line), "%-34s %11.2fM %11.2fM\n", "model size (MiB)",
                 static_cast<double>(bytes_before) / (1 << 20), static_cast<double>(bytes_after) / (1 << 20));
   os << line;
+  if (has_metrics) os << MetricsTable();
   std::snprintf(line, sizeof(line), "%-34s %s\n", "verification",
                 VerificationStatusName(verification_status));
   os << line;
@@ -165,6 +190,43 @@ std::string Report::ToTable() const {
                 "time: load %.0f ms, optimize %.0f ms, verify %.0f ms, save %.0f ms\n", load_ms,
                 optimize_ms, verify_ms, save_ms);
   os << line;
+  return os.str();
+}
+
+std::string Report::MetricsTable() const {
+  std::ostringstream os;
+  char line[160];
+  auto row = [&](const std::string& what, double before, double after, const char* unit) {
+    std::snprintf(line, sizeof(line), "%-34s %11.2f%s %11.2f%s\n", what.c_str(), before, unit,
+                  after, unit);
+    os << line;
+  };
+  const ModelMetrics &b = metrics_before, &a = metrics_after;
+  row("params", b.params / 1e6, a.params / 1e6, "M");
+  row("weights (MiB)", b.weight_bytes / double(1 << 20), a.weight_bytes / double(1 << 20), "M");
+  std::set<std::string> families;
+  for (const auto& [name, cost] : b.families) families.insert(name);
+  for (const auto& [name, cost] : a.families) families.insert(name);
+  row("GFLOPs", b.flops / 1e9, a.flops / 1e9, "G");
+  for (const std::string& f : families) {
+    auto flops = [&](const ModelMetrics& m) {
+      auto it = m.families.find(f);
+      return it == m.families.end() ? 0.0 : it->second.flops / 1e9;
+    };
+    row("  " + f, flops(b), flops(a), "G");
+  }
+  row("peak activations (MiB, plan)", b.peak_activation_bytes / double(1 << 20),
+      a.peak_activation_bytes / double(1 << 20), "M");
+  row("  naive sum (MiB)", b.naive_activation_bytes / double(1 << 20),
+      a.naive_activation_bytes / double(1 << 20), "M");
+  if (b.latency_ms >= 0 && a.latency_ms >= 0) {
+    row("reference latency (ms)", b.latency_ms, a.latency_ms, " ");
+  }
+  if (!metrics_dims.empty()) {
+    os << "  (metrics at";
+    for (const auto& [k, v] : metrics_dims) os << " " << k << "=" << v;
+    os << ")\n";
+  }
   return os.str();
 }
 

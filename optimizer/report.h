@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "optimizer/analysis/model_metrics.h"
 #include "optimizer/pass/pass_stats.h"
 #include "optimizer/verify_options.h"
 
@@ -64,6 +65,11 @@ struct Report {
   std::vector<std::string> dims_symbolic;         // input dims the artifact leaves symbolic
   std::map<std::string, int64_t> dims_fixed;      // dims fixed by --dim
   double load_ms = 0, optimize_ms = 0, verify_ms = 0, save_ms = 0;
+  // What the model costs before and after the passes, with symbolic dims at `metrics_dims` (the
+  // first verification assignment); latency_ms is set when verification ran that assignment.
+  bool has_metrics = false;
+  std::map<std::string, int64_t> metrics_dims;
+  ModelMetrics metrics_before, metrics_after;
 
   std::string ToJson(int indent = 2) const;
   // Why-not: the `top` most frequent near-miss reasons and the dropped passes, as text.
@@ -73,6 +79,11 @@ struct Report {
   std::string ProvenanceJson() const;
   // onnx-simplifier style table: op type, count before, count after, totals, size and time.
   std::string ToTable() const;
+  // The metrics rows of the table: params, weights, GFLOPs by family, peak activations, latency.
+  std::string MetricsTable() const;
+  // One self-contained HTML page (inline CSS, SVG and script; no network) of this report, with
+  // every model-provided string escaped.
+  std::string ToHtml() const;
 };
 
 }  // namespace graphopt

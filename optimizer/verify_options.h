@@ -31,6 +31,8 @@ struct VerificationResult {
   bool passed = false;
   std::vector<OutputComparison> outputs;
   std::string message;
+  // Wall time of one run of each model on the reference executor (< 0: it did not run).
+  double original_ms = -1, optimized_ms = -1;
 };
 
 }  // namespace graphopt

@@ -26,6 +26,8 @@ forbid optimizer/io 'optimizer/pass/|optimizer/passes/|optimizer/pipeline|backen
   "model I/O sits on the IR only"
 forbid backends/reference 'optimizer/pass/|optimizer/passes/|optimizer/pipeline|optimizer/report|server/' \
   "the reference executor sees IR tensors and nodes only"
+forbid optimizer/analysis 'optimizer/pass/|optimizer/passes/|optimizer/pipeline|optimizer/report|optimizer/target|backends/|server/' \
+  "model metrics and memory plans read the IR only"
 forbid optimizer/pass 'backends/|optimizer/pipeline|optimizer/report|server/' \
   "passes reach the executor through the Evaluator interface only"
 forbid optimizer/passes 'backends/|optimizer/pipeline|optimizer/report|server/' \

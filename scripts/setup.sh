@@ -15,6 +15,7 @@ PKGS=(
   prometheus
   postgresql python3-yaml
   python3-grpcio python3-grpc-tools python3-protobuf
+  chromium  # the HTML report test renders the page in headless chromium
   )
 # ortbench (ONNX Runtime comparison) needs node and npm; install them only when absent, since
 # some images ship a newer Node.js whose package conflicts with Debian's npm.

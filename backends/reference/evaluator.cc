@@ -2,6 +2,7 @@
 // kernels; verification runs both models on the same generated inputs and compares outputs.
 #include "optimizer/evaluator.h"
 
+#include <chrono>
 #include <sstream>
 
 #include "backends/reference/executor.h"
@@ -40,7 +41,13 @@ class ReferenceEvaluator : public Evaluator {
     RETURN_IF_ERROR(reference_run.CheckDeclaredMemory());
     ASSIGN_OR_RETURN(auto inputs, reference::GenerateInputs(*original.graph, input_options));
 
+    using Clock = std::chrono::steady_clock;
+    auto ms_since = [](Clock::time_point t) {
+      return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+    };
+    auto start = Clock::now();
     auto expected = reference_run.Run(inputs);
+    const double original_ms = ms_since(start);
     if (!expected.ok()) {
       return Status(expected.status().code(),
                     "the original model does not run: " + expected.status().message());
@@ -58,8 +65,11 @@ class ReferenceEvaluator : public Evaluator {
       }
     }
     VerificationResult result;
+    result.original_ms = original_ms;
     reference::Executor optimized_run(optimized, run_options);
+    start = Clock::now();
     auto actual = optimized_run.Run(optimized_inputs);
+    result.optimized_ms = ms_since(start);
     if (!actual.ok()) {
       result.message = "the optimized model does not run: " + actual.status().ToString();
       return result;
