@@ -219,7 +219,8 @@ std::string FormatBytes(double bytes) {
 std::string PassProgressText(const api::JobProgress& p) {
   if (p.pass_count() <= 0) return "";
   const int shown = std::min(p.pass_index() + 1, p.pass_count());
-  return "pass " + std::to_string(shown) + "/" + std::to_string(p.pass_count()) + " " +
+  const std::string round = p.round() > 0 ? "round " + std::to_string(p.round()) + ", " : "";
+  return round + "pass " + std::to_string(shown) + "/" + std::to_string(p.pass_count()) + " " +
          p.pass_name();
 }
 

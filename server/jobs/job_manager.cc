@@ -513,14 +513,7 @@ void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
   } else if (status.ok()) {
     r.artifact_digest = artifact.digest;
     r.artifact_size = artifact.size;
-    r.report_digest = report.digest;
-    r.report_size = report.size;
-    r.nodes_before = outcome.nodes_before;
-    r.nodes_after = outcome.nodes_after;
-    r.bytes_before = outcome.bytes_before;
-    r.bytes_after = outcome.bytes_after;
-    r.verification_status = outcome.verification_status;
-    r.graphopt_version = outcome.graphopt_version;
+    KeepReportLocked(r, outcome, report);
     for (const auto& pass : outcome.passes) {
       observer_->OnPassFinished(pass.name, pass.seconds, pass.applied);
     }
@@ -536,8 +529,21 @@ void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
     if (status.code() == StatusCode::kFailedPrecondition) {
       observer_->OnVerificationFailed(r.options.level, r.options.target);
     }
+    if (!report.digest.empty()) KeepReportLocked(r, outcome, report);
     FinishLocked(job, JobState::kFailed, StatusCodeName(status.code()), status.message());
   }
+}
+
+void JobManager::KeepReportLocked(JobRecord& r, const RunOutcome& outcome,
+                                  const BlobInfo& report) {
+  r.report_digest = report.digest;
+  r.report_size = report.size;
+  r.nodes_before = outcome.nodes_before;
+  r.nodes_after = outcome.nodes_after;
+  r.bytes_before = outcome.bytes_before;
+  r.bytes_after = outcome.bytes_after;
+  r.verification_status = outcome.verification_status;
+  r.graphopt_version = outcome.graphopt_version;
 }
 
 Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
@@ -577,7 +583,8 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
     {
       std::lock_guard lock(mu_);
       bool entering_verify = p.stage == "verifying" && job->record.progress.stage != "verifying";
-      job->record.progress = JobProgressRecord{p.stage, p.pass_index, p.pass_count, p.pass_name};
+      job->record.progress =
+          JobProgressRecord{p.stage, p.pass_index, p.pass_count, p.pass_name, p.round};
       if (p.pass_name.empty() && !entering_verify) return;
       const JobEventType type = entering_verify ? JobEventType::kVerifying : JobEventType::kPass;
       if (!shared()) return PublishLocked(*job, type, /*persist=*/false);
@@ -589,6 +596,11 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
   };
 
   ASSIGN_OR_RETURN(*outcome, runner_.Run(request));
+  if (!outcome->failure.ok()) {
+    // No artifact, but the report says why (the culprit rewrite): the failed job keeps it.
+    ASSIGN_OR_RETURN(*report, StoreReport(outcome->report_json));
+    return outcome->failure;
+  }
   for (const auto& entry : fs::directory_iterator(work_dir + "/out", ec)) {
     if (entry.path().filename() != kMainModelName) {
       return FailedPrecondition(
@@ -597,10 +609,14 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
     }
   }
   ASSIGN_OR_RETURN(*artifact, blobs_.ImportFile(request.output_path));
-  ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
-  RETURN_IF_ERROR(writer->Append(outcome->report_json));
-  ASSIGN_OR_RETURN(*report, writer->Commit());
+  ASSIGN_OR_RETURN(*report, StoreReport(outcome->report_json));
   return Status::Ok();
+}
+
+Result<BlobInfo> JobManager::StoreReport(const std::string& report_json) {
+  ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
+  RETURN_IF_ERROR(writer->Append(report_json));
+  return writer->Commit();
 }
 
 void JobManager::RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job) {

@@ -164,6 +164,9 @@ class JobManager {
   void Execute(const std::shared_ptr<ActiveJob>& job);
   Status ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job, const std::string& work_dir,
                           RunOutcome* outcome, BlobInfo* artifact, BlobInfo* report);
+  Result<BlobInfo> StoreReport(const std::string& report_json);
+  // Copies the run's report and its summary into the record (succeeded, or failed verification).
+  static void KeepReportLocked(JobRecord& r, const RunOutcome& outcome, const BlobInfo& report);
   static JobEventRecord EventOf(const JobRecord& record, JobEventType type);
   // The following run under mu_.
   void PublishLocked(ActiveJob& job, JobEventType type, bool persist);

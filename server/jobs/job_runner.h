@@ -18,6 +18,7 @@ struct RunProgress {
   int pass_index = 0;
   int pass_count = 0;
   std::string pass_name;
+  int round = 0;  // fixed-point round of the passes, from 1 (0 outside "optimizing")
 };
 
 struct RunRequest {
@@ -47,6 +48,9 @@ struct RunOutcome {
   std::string verification_status;  // passed | failed | skipped
   std::string graphopt_version;
   std::vector<PassOutcome> passes;
+  // Not ok when the run produced a report but no artifact: verification failed
+  // (kFailedPrecondition). The report (with its culprit rewrite) is kept with the failed job.
+  Status failure;
 };
 
 class JobRunner {
@@ -63,7 +67,8 @@ class JobRunner {
   }
   // Identifies the optimizer build: part of the result cache key, so an upgrade re-optimizes.
   virtual std::string Version() const = 0;
-  // A failed verification is kFailedPrecondition.
+  // A failed verification returns an outcome whose `failure` is kFailedPrecondition and whose
+  // report says why; other errors return no outcome.
   virtual Result<RunOutcome> Run(const RunRequest& request) = 0;
 };
 

@@ -64,13 +64,20 @@ class PipelineJobRunner : public JobRunner {
     options.on_progress = [&request](const ProgressEvent& e) {
       if (request.pass_delay_ms > 0 && !e.pass_name.empty()) DelayPass(request);
       if (request.on_progress) {
-        request.on_progress(RunProgress{e.stage, e.pass_index, e.pass_count, e.pass_name});
+        request.on_progress(RunProgress{e.stage, e.pass_index, e.pass_count, e.pass_name, e.round});
       }
     };
     options.cancelled = request.cancelled;
 
-    ASSIGN_OR_RETURN(Report report, OptimizeFile(request.model_path, request.output_path, options));
+    Report failed_report;
+    Result<Report> optimized =
+        OptimizeFile(request.model_path, request.output_path, options, &failed_report);
+    const bool verification_failed =
+        !optimized.ok() && failed_report.verification_status == VerificationStatus::kFailed;
+    if (!optimized.ok() && !verification_failed) return optimized.status();
+    const Report& report = optimized.ok() ? *optimized : failed_report;
     RunOutcome outcome;
+    if (verification_failed) outcome.failure = optimized.status();
     outcome.report_json = report.ToJson();
     outcome.nodes_before = report.nodes_before;
     outcome.nodes_after = report.nodes_after;

@@ -41,11 +41,15 @@ class DownloadArtifactReactor : public grpc::ServerWriteReactor<ArtifactChunk> {
  private:
   Status Open(ServiceContext& context, const graphopt::v1::DownloadArtifactRequest& request) {
     ASSIGN_OR_RETURN(JobRecord job, context.jobs.GetJob(request.job_id()));
-    if (job.state != JobState::kSucceeded) {
-      return FailedPrecondition("job " + job.id + " is " + JobStateName(job.state) +
-                                "; artifacts exist only for succeeded jobs");
-    }
     const bool report = request.kind() == graphopt::v1::ARTIFACT_KIND_REPORT;
+    // A job whose verification failed has a report (it names the culprit) but no model.
+    const bool available =
+        job.state == JobState::kSucceeded || (report && !job.report_digest.empty());
+    if (!available) {
+      return FailedPrecondition("job " + job.id + " is " + JobStateName(job.state) +
+                                (report ? "; it has no report" : "") +
+                                "; models exist only for succeeded jobs");
+    }
     if (!report && request.kind() != graphopt::v1::ARTIFACT_KIND_MODEL &&
         request.kind() != graphopt::v1::ARTIFACT_KIND_UNSPECIFIED) {
       return InvalidArgument("unknown artifact kind " + std::to_string(request.kind()));

@@ -37,6 +37,7 @@ void ProgressToProto(const JobProgressRecord& p, v1::JobProgress* out) {
   out->set_stage(p.stage);
   out->set_pass_index(p.pass_index);
   out->set_pass_count(p.pass_count);
+  out->set_round(p.round);
   out->set_pass_name(p.pass_name);
 }
 
@@ -153,7 +154,8 @@ void JobToProto(const JobRecord& j, v1::Job* out) {
   out->set_artifact_size_bytes(j.artifact_size);
   out->set_report_digest(j.report_digest);
   out->set_report_size_bytes(j.report_size);
-  if (j.state == JobState::kSucceeded) {
+  // A job that failed verification keeps its report too (with the culprit rewrite).
+  if (!j.report_digest.empty()) {
     auto* report = out->mutable_report();
     report->set_nodes_before(j.nodes_before);
     report->set_nodes_after(j.nodes_after);

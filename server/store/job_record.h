@@ -47,6 +47,7 @@ struct JobProgressRecord {
   int pass_index = 0;
   int pass_count = 0;
   std::string pass_name;
+  int round = 0;  // fixed-point round of the passes, from 1 (0 outside "optimizing")
 };
 
 struct JobRecord {

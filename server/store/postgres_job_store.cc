@@ -330,8 +330,8 @@ namespace {
 
 constexpr const char* kEventColumns =
     "job_id, type, time, state, stage, pass_index, pass_count, pass_name, error_code, "
-    "error_message";
-constexpr int kEventColumnCount = 10;
+    "error_message, round";
+constexpr int kEventColumnCount = 11;
 
 void BindEvent(const JobEventRecord& e, PgParams* p) {
   p->Text(e.job_id)
@@ -343,14 +343,16 @@ void BindEvent(const JobEventRecord& e, PgParams* p) {
       .Int(e.progress.pass_count)
       .Text(e.progress.pass_name)
       .Text(e.error_code)
-      .Text(e.error_message);
+      .Text(e.error_message)
+      .Int(e.progress.round);
 }
 
-// "($1::text,...,$10::text),($11::text,...)..." for `rows` events: typed, since a VALUES list
+// "($1::text,...,$11::integer),($12::text,...)..." for `rows` events: typed, since a VALUES list
 // read by a SELECT does not take its types from the inserted columns.
 std::string EventRows(size_t rows) {
   static const char* kTypes[kEventColumnCount] = {"text", "smallint", "bigint", "smallint", "text",
-                                                  "integer", "integer", "text", "text", "text"};
+                                                  "integer", "integer", "text", "text", "text",
+                                                  "integer"};
   std::string values;
   for (size_t r = 0; r < rows; ++r) {
     values += r ? ",(" : "(";
@@ -412,7 +414,7 @@ Result<std::vector<StoredJobEvent>> PostgresJobStore::ListEventsOfJobsAfter(
   ids += "}";
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
   ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT id, job_id, type, time, state, stage, pass_index, "
-                                      "pass_count, pass_name, error_code, error_message "
+                                      "pass_count, pass_name, error_code, error_message, round "
                                       "FROM events WHERE job_id = ANY($1::text[]) AND id > $2 "
                                       "ORDER BY id",
                                       PgParams().Text(ids).Int(after_id)));
@@ -430,6 +432,7 @@ Result<std::vector<StoredJobEvent>> PostgresJobStore::ListEventsOfJobsAfter(
     e.progress.pass_name = r.Text(row, 8);
     e.error_code = r.Text(row, 9);
     e.error_message = r.Text(row, 10);
+    e.progress.round = static_cast<int>(r.Int(row, 11));
     events.push_back(std::move(s));
   }
   return events;

@@ -126,6 +126,9 @@ CREATE TABLE tenant_models (
 );
 INSERT INTO tenant_models SELECT 'default', digest, file_name, size, kind, created_at FROM models;
 )sql"},
+      {3, "progress events carry the fixed-point round of the passes", R"sql(
+ALTER TABLE events ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

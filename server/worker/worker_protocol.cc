@@ -36,7 +36,8 @@ std::string EncodeProgressMessage(const RunProgress& p) {
                {{"stage", p.stage},
                 {"pass_index", p.pass_index},
                 {"pass_count", p.pass_count},
-                {"pass_name", p.pass_name}}}}
+                {"pass_name", p.pass_name},
+                {"round", p.round}}}}
              .dump() +
          "\n";
 }
@@ -57,9 +58,28 @@ std::string EncodeResultMessage(Result<RunOutcome> result) {
         {"nodes_after", o.nodes_after},           {"bytes_before", o.bytes_before},
         {"bytes_after", o.bytes_after},           {"verification_status", o.verification_status},
         {"graphopt_version", o.graphopt_version}, {"passes", passes}};
+    if (!o.failure.ok()) {
+      j["outcome"]["failure"] = {{"code", static_cast<int>(o.failure.code())},
+                                 {"message", o.failure.message()}};
+    }
   }
   return j.dump() + "\n";
 }
+
+namespace {
+
+// Reads an error status as the worker sends it ({"code": N, "message": "..."}, never ok) into
+// `*out`; the return value says whether the message was well formed.
+Status DecodeStatus(const json& j, Status* out) {
+  const int code = j.at("code").get<int>();
+  if (code <= 0 || code > static_cast<int>(StatusCode::kUnavailable)) {
+    return Internal("worker sent an unknown status code");
+  }
+  *out = Status(static_cast<StatusCode>(code), j.at("message").get<std::string>());
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<WorkerMessage> DecodeWorkerMessage(const std::string& line) {
   json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -70,14 +90,11 @@ Result<WorkerMessage> DecodeWorkerMessage(const std::string& line) {
       const json& p = j["progress"];
       m.kind = WorkerMessage::kProgress;
       m.progress = RunProgress{p.at("stage").get<std::string>(), p.at("pass_index").get<int>(),
-                               p.at("pass_count").get<int>(), p.at("pass_name").get<std::string>()};
+                               p.at("pass_count").get<int>(), p.at("pass_name").get<std::string>(),
+                               p.value("round", 0)};
     } else if (j.contains("error")) {
       m.kind = WorkerMessage::kResult;
-      const int code = j["error"].at("code").get<int>();
-      if (code <= 0 || code > static_cast<int>(StatusCode::kUnavailable)) {
-        return Internal("worker sent an unknown status code");
-      }
-      m.status = Status(static_cast<StatusCode>(code), j["error"].at("message").get<std::string>());
+      RETURN_IF_ERROR(DecodeStatus(j["error"], &m.status));
     } else if (j.contains("outcome")) {
       m.kind = WorkerMessage::kResult;
       const json& o = j["outcome"];
@@ -93,6 +110,7 @@ Result<WorkerMessage> DecodeWorkerMessage(const std::string& line) {
                                     pass.at("seconds").get<double>(),
                                     pass.at("applied").get<int64_t>()});
       }
+      if (o.contains("failure")) RETURN_IF_ERROR(DecodeStatus(o["failure"], &m.outcome.failure));
     } else {
       return Internal("worker sent an unknown message");
     }

@@ -60,6 +60,7 @@ TEST_F(ServerE2eTest, SqueezenetBasicMatchesCliByteForByte) {
       ++passes;
       EXPECT_FALSE(e.progress().pass_name().empty());
       EXPECT_GT(e.progress().pass_count(), 0);
+      EXPECT_GE(e.progress().round(), 1);  // the fixed-point round the pass runs in
     }
   }
   // The watch may start after the job did; passes are reported unless it was already over.
@@ -102,6 +103,48 @@ TEST_F(ServerE2eTest, SqueezenetBasicMatchesCliByteForByte) {
       << cli_bytes.size() << " bytes)";
   auto loaded = LoadModelFromBytes(artifact);
   EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
+}
+
+// A bit-exact verification of resnet18 fails (Conv+BatchNorm folding rounds differently): the
+// failed job keeps its report, whose culprit names the first failing rewrite, as the CLI's does.
+TEST_F(ServerE2eTest, FailedVerificationKeepsTheReportWithItsCulprit) {
+  auto server = ServerProcess::Start(DataDir(), {"--workers", "1"});
+  ASSERT_TRUE(server);
+  auto stub = server->NewStub();
+  v1::Model model;
+  ASSERT_TRUE(UploadFile(*stub, SharedModel("resnet18.raw.onnx"), &model).ok());
+  v1::CreateJobRequest request = JobRequest(model.digest(), "extended");
+  request.mutable_options()->set_target("cpu");
+  (*request.mutable_options()->mutable_dims())["batch"] = 1;
+  request.mutable_options()->set_atol(0);
+  request.mutable_options()->set_rtol(0);
+  v1::Job job;
+  ASSERT_TRUE(CreateJob(*stub, request, &job).ok());
+  const v1::Job done = WaitForFinish(*stub, job.id());
+  ASSERT_EQ(done.state(), v1::JOB_STATE_FAILED) << server->Log();
+  EXPECT_EQ(done.error().code(), "FAILED_PRECONDITION");
+  EXPECT_NE(done.error().message().find("first failing rewrite"), std::string::npos)
+      << done.error().message();
+  EXPECT_TRUE(done.artifact_digest().empty());
+  ASSERT_FALSE(done.report_digest().empty());
+  EXPECT_EQ(done.report().verification_status(), "failed");
+  EXPECT_GT(done.report().nodes_before(), done.report().nodes_after());
+
+  std::string report_text;
+  ASSERT_TRUE(Download(*stub, job.id(), v1::ARTIFACT_KIND_REPORT, &report_text).ok());
+  EXPECT_EQ(static_cast<int64_t>(report_text.size()), done.report_size_bytes());
+  const auto report = nlohmann::json::parse(report_text);
+  EXPECT_EQ(report["verification"]["status"], "failed");
+  ASSERT_TRUE(report["verification"].contains("culprit")) << report["verification"].dump(1);
+  const auto& culprit = report["verification"]["culprit"];
+  EXPECT_GT(culprit["index"].get<int64_t>(), 0);
+  EXPECT_FALSE(culprit["pass"].get<std::string>().empty());
+  EXPECT_FALSE(culprit["rule"].get<std::string>().empty());
+  EXPECT_FALSE(culprit["nodes"].empty());
+  // The model itself does not exist.
+  std::string artifact;
+  const grpc::Status no_model = Download(*stub, job.id(), v1::ARTIFACT_KIND_MODEL, &artifact);
+  EXPECT_EQ(no_model.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(ServerE2eTest, ModelWithExternalDataUploadedAsSeparateFiles) {

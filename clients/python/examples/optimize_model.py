@@ -58,7 +58,8 @@ def main():
         p = event.progress
         # pass_index counts from 0 and names the pass about to run.
         shown = min(p.pass_index + 1, p.pass_count)
-        where = f" pass {shown}/{p.pass_count} {p.pass_name}" if p.pass_count else ""
+        round_ = f" round {p.round}," if p.round else ""
+        where = f"{round_} pass {shown}/{p.pass_count} {p.pass_name}" if p.pass_count else ""
         if not where and p.stage and event.state not in TERMINAL_STATES:
             where = f" ({p.stage})"
         print(f"job {event.job_id}: {state_name(event.state)}{where}", file=sys.stderr)
