@@ -32,6 +32,7 @@ struct FuzzArgs {
   double seconds = 60;
   uint64_t seed = 1;
   int64_t graphs = 0;  // 0: as many as the time allows
+  uint64_t first = 0;  // index of the first graph
   std::vector<std::string> levels, targets;
   std::string out = "fuzz-failures";
   double graph_timeout = 120;
@@ -150,7 +151,7 @@ int RunFuzz(const FuzzArgs& a) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   int64_t graphs = 0, crashes = 0, mismatches = 0, skipped = 0, runs = 0;
-  for (uint64_t i = 0;; ++i) {
+  for (uint64_t i = a.first;; ++i) {
     if (a.graphs > 0 && graphs >= a.graphs) break;
     if (a.seconds > 0 && elapsed() >= a.seconds) break;
     const uint64_t graph_seed = GraphSeed(a.seed, i);
@@ -210,6 +211,8 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--seconds", args->seconds, "time budget (default 60; 0: only --graphs)");
   cmd->add_option("--seed", args->seed, "seed of the run: the same seed gives the same graphs");
   cmd->add_option("--graphs", args->graphs, "stop after N graphs (default: time only)");
+  cmd->add_option("--first", args->first,
+                  "start at graph I of the seed's stream (with --graphs 1: rerun one graph)");
   cmd->add_option("--level", args->levels, "levels to optimize at (default basic,extended,layout)")
       ->delimiter(',');
   cmd->add_option("--target", args->targets, "targets (default: every profile)")->delimiter(',');

@@ -649,7 +649,9 @@ class Generator {
       case 0: {
         Shape other = x.shape;
         other[axis] = Dim();
-        ir::Value* o = Chance(0.5) ? Const(other, -1, 1) : nullptr;
+        // A constant's size along a symbolic batch axis would be one sample's: not then.
+        const bool constant_ok = !symbolic_ || x.batch < 0;
+        ir::Value* o = constant_ok && Chance(0.5) ? Const(other, -1, 1) : nullptr;
         if (!o) {  // a second pool value of a matching shape, or the value itself (twice)
           other = x.shape;
           o = x.v;

@@ -22,8 +22,9 @@ std::map<std::string, onnx::TypeProto> Types(const onnx::GraphProto& g) {
   return types;
 }
 
-// Drops nodes no graph output needs, then the inputs, initializers and value_info nobody reads.
-void RemoveDead(onnx::GraphProto* g) {
+// Drops nodes no graph output needs. Not done after every edit: a dead node can be part of a
+// failure (a pass may trip over a reader nobody reads), so it is an edit of its own.
+void RemoveDeadNodes(onnx::GraphProto* g) {
   std::set<std::string> needed;
   for (const auto& o : g->output()) needed.insert(o.name());
   std::vector<onnx::NodeProto> kept;
@@ -38,6 +39,13 @@ void RemoveDead(onnx::GraphProto* g) {
   std::reverse(kept.begin(), kept.end());
   g->clear_node();
   for (auto& n : kept) *g->add_node() = std::move(n);
+}
+
+// Drops the inputs, initializers and value_info nothing refers to any more.
+void Prune(onnx::GraphProto* g) {
+  std::set<std::string> needed;
+  for (const auto& o : g->output()) needed.insert(o.name());
+  for (const auto& n : g->node()) needed.insert(n.input().begin(), n.input().end());
   std::set<std::string> produced;
   for (const auto& n : g->node()) produced.insert(n.output().begin(), n.output().end());
   auto* inputs = g->mutable_input();
@@ -68,7 +76,15 @@ void AddTyped(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list,
 
 // One edit of the model; Apply returns false when it does not apply to this model.
 struct Edit {
-  enum Kind { kKeepOnlyOutput, kDropOutput, kCut, kBypass, kInitializerToInput } kind;
+  enum Kind {
+    kKeepOnlyOutput,
+    kRemoveDeadNodes,
+    kDropOutput,
+    kDeleteUnread,
+    kCut,
+    kBypass,
+    kInitializerToInput
+  } kind;
   int index;
   int arg = 0;
 };
@@ -77,9 +93,11 @@ struct Edit {
 std::vector<Edit> Edits(const onnx::GraphProto& g) {
   std::vector<Edit> edits;
   for (int i = 0; i < g.node_size(); ++i) edits.push_back({Edit::kKeepOnlyOutput, i});
+  edits.push_back({Edit::kRemoveDeadNodes, 0});
   if (g.output_size() > 1) {
     for (int i = 0; i < g.output_size(); ++i) edits.push_back({Edit::kDropOutput, i});
   }
+  for (int i = g.node_size() - 1; i >= 0; --i) edits.push_back({Edit::kDeleteUnread, i});
   for (int i = g.node_size() - 1; i >= 0; --i) edits.push_back({Edit::kCut, i});
   for (int i = 0; i < g.node_size(); ++i) {
     for (int j = 0; j < g.node(i).input_size(); ++j) edits.push_back({Edit::kBypass, i, j});
@@ -99,9 +117,22 @@ bool Apply(onnx::GraphProto* g, const Edit& e) {
       AddTyped(g->mutable_output(), out, types.at(out));
       break;
     }
+    case Edit::kRemoveDeadNodes:
+      RemoveDeadNodes(g);
+      break;
     case Edit::kDropOutput:
       g->mutable_output()->DeleteSubrange(e.index, 1);
       break;
+    case Edit::kDeleteUnread: {
+      std::set<std::string> read;
+      for (const auto& o : g->output()) read.insert(o.name());
+      for (const auto& n : g->node()) read.insert(n.input().begin(), n.input().end());
+      for (const auto& out : g->node(e.index).output()) {
+        if (read.count(out)) return false;
+      }
+      g->mutable_node()->DeleteSubrange(e.index, 1);
+      break;
+    }
     case Edit::kCut: {
       // The node's outputs become graph inputs of their recorded types.
       const onnx::NodeProto n = g->node(e.index);
@@ -156,8 +187,14 @@ bool Apply(onnx::GraphProto* g, const Edit& e) {
       break;
     }
   }
-  RemoveDead(g);
+  Prune(g);
   return g->node_size() > 0;
+}
+
+// What the shrinker minimizes, in this order: nodes, graph outputs, initializers. An edit is kept
+// only when it lowers this, so the search cannot cycle (between two single outputs, say).
+int64_t Size(const onnx::GraphProto& g) {
+  return int64_t{g.node_size()} * 1000000 + int64_t{g.output_size()} * 1000 + g.initializer_size();
 }
 
 }  // namespace
@@ -176,7 +213,7 @@ ShrinkResult Shrink(const std::string& model_bytes, const StillFails& still_fail
       onnx::ModelProto candidate = current;
       if (!Apply(candidate.mutable_graph(), edit)) continue;
       std::string bytes = candidate.SerializeAsString();
-      if (bytes == result.model_bytes) continue;
+      if (Size(candidate.graph()) >= Size(current.graph())) continue;
       ++result.attempts;
       if (!still_fails(bytes)) continue;
       ++result.accepted;
