@@ -151,6 +151,7 @@ int RunFuzz(const FuzzArgs& a) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   int64_t graphs = 0, crashes = 0, mismatches = 0, skipped = 0, runs = 0;
+  std::map<std::string, int64_t> new_ops;  // over every run: what the rewrites produced
   for (uint64_t i = a.first;; ++i) {
     if (a.graphs > 0 && graphs >= a.graphs) break;
     if (a.seconds > 0 && elapsed() >= a.seconds) break;
@@ -167,6 +168,7 @@ int RunFuzz(const FuzzArgs& a) {
     runs += static_cast<int64_t>(results.size());
     bool reported_crash = false, reported_mismatch = false;
     for (const ComboResult& r : results) {
+      for (const auto& [op, count] : r.new_ops) new_ops[op] += count;
       if (r.outcome == Outcome::kSkipped) {
         ++skipped;
         if (a.verbose)
@@ -195,6 +197,9 @@ int RunFuzz(const FuzzArgs& a) {
       std::cout << "\n";
     }
   }
+  std::cout << "operators the rewrites produced (summed over runs):";
+  for (const auto& [op, count] : new_ops) std::cout << " " << op << " " << count;
+  std::cout << "\n";
   std::cout << runs << " optimizations in " << static_cast<int64_t>(elapsed()) << " s ("
             << combos->size() << " level/target combinations per graph); " << skipped
             << " skipped (the original did not run)\n";

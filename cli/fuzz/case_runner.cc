@@ -59,6 +59,9 @@ ComboResult RunComboOrThrow(const std::string& model_bytes, const Combo& combo) 
   if (report->verification_status == VerificationStatus::kFailed) {
     return {combo, Outcome::kMismatch, report->verification_message};
   }
+  for (const auto& [op, count] : report->ops_after) {
+    if (!report->ops_before.count(op)) r.new_ops[op] = count;
+  }
   // The artifact must also survive what `optimize` does next: saving, and loading it again.
   auto bytes = SerializeModel(*model);
   if (!bytes.ok()) return {combo, Outcome::kCrash, "saving: " + bytes.status().ToString()};
@@ -78,10 +81,14 @@ bool WriteAll(int fd, const std::string& s) {
   return true;
 }
 
-// One record per combo: "<outcome> <length>\n<message>".
+// One record per combo: "<outcome> <message length> <new op count>\n<message>", then one line
+// "<op> <count>" per new operator.
 std::string Encode(const ComboResult& r) {
-  return std::to_string(static_cast<int>(r.outcome)) + " " + std::to_string(r.message.size()) +
-         "\n" + r.message;
+  std::string out = std::to_string(static_cast<int>(r.outcome)) + " " +
+                    std::to_string(r.message.size()) + " " + std::to_string(r.new_ops.size()) +
+                    "\n" + r.message;
+  for (const auto& [op, count] : r.new_ops) out += op + " " + std::to_string(count) + "\n";
+  return out;
 }
 
 std::vector<ComboResult> Decode(const std::string& data, const std::vector<Combo>& combos) {
@@ -91,11 +98,25 @@ std::vector<ComboResult> Decode(const std::string& data, const std::vector<Combo
     const size_t nl = data.find('\n', pos);
     if (nl == std::string::npos) break;
     int outcome = 0;
-    size_t length = 0;
-    if (std::sscanf(data.c_str() + pos, "%d %zu", &outcome, &length) != 2) break;
+    size_t length = 0, ops = 0;
+    if (std::sscanf(data.c_str() + pos, "%d %zu %zu", &outcome, &length, &ops) != 3) break;
     if (nl + 1 + length > data.size()) break;
-    out.push_back({combos[out.size()], static_cast<Outcome>(outcome), data.substr(nl + 1, length)});
+    ComboResult r{combos[out.size()], static_cast<Outcome>(outcome), data.substr(nl + 1, length)};
     pos = nl + 1 + length;
+    bool complete = true;
+    for (size_t k = 0; k < ops; ++k) {
+      const size_t end = data.find('\n', pos);
+      if (end == std::string::npos) {
+        complete = false;
+        break;
+      }
+      const std::string line = data.substr(pos, end - pos);
+      const size_t space = line.rfind(' ');
+      r.new_ops[line.substr(0, space)] = std::stoll(line.substr(space + 1));
+      pos = end + 1;
+    }
+    if (!complete) break;
+    out.push_back(std::move(r));
   }
   return out;
 }

@@ -3,6 +3,8 @@
 // child so that an abort or a hang loses only that graph's remaining runs, never the fuzz run.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,9 @@ struct ComboResult {
   Combo combo;
   Outcome outcome = Outcome::kOk;
   std::string message;
+  // Operators of the optimized graph that the original lacked, with their counts: what the
+  // fusions made of the graph (`graphopt fuzz` sums them to show which rewrites it exercised).
+  std::map<std::string, int64_t> new_ops;
 };
 
 // In this process: load, optimize with the IR verifier on, verify (pipeline defaults: float
