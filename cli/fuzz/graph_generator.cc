@@ -161,11 +161,13 @@ class Generator {
     return nonzero ? NonZeroConst(s) : Const(s, -1.f, 1.f);
   }
 
-  static bool Broadcasts(const Shape& s, const Shape& to) {
-    if (s.size() > to.size()) return false;
+  // True when a constant of shape `s` broadcasts to `x` (as 1 along a symbolic batch axis).
+  bool Broadcasts(const Shape& s, const Val& x) const {
+    if (s.size() > x.shape.size()) return false;
     for (size_t i = 0; i < s.size(); ++i) {
       const int64_t d = s[s.size() - 1 - i];
-      if (d != 1 && d != to[to.size() - 1 - i]) return false;
+      const size_t axis = x.shape.size() - 1 - i;
+      if (d != 1 && (d != x.shape[axis] || !Free(x, static_cast<int64_t>(axis)))) return false;
     }
     return true;
   }
@@ -223,7 +225,7 @@ class Generator {
             ->output(0);
     if (Chance(0.5)) c = Node("Exp", {c})->output(0);
     if (Chance(0.3)) c = Node("Transpose", {Const({3, 2}, -1, 1)})->output(0), s = {2, 3};
-    if (Broadcasts(s, x.shape)) {
+    if (Broadcasts(s, x)) {
       Like(x, "Add", {x.v, c});
     } else {
       ir::Node* mean = Node("ReduceMean", {c});
