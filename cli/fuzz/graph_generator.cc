@@ -366,8 +366,9 @@ class Generator {
     const int64_t stride = Chance(0.7) ? 1 : 2, dilation = Chance(0.85) ? 1 : 2;
     const int64_t ph = Chance(0.6) ? (kh - 1) * dilation / 2 : 0,
                   pw = Chance(0.6) ? (kw - 1) * dilation / 2 : 0;
-    const auto out_dim = [&](int64_t in, int64_t k, int64_t p) {
-      return (in + 2 * p - dilation * (k - 1) - 1) / stride + 1;
+    const auto out_dim = [&](int64_t in, int64_t k, int64_t p) -> int64_t {
+      const int64_t span = in + 2 * p - dilation * (k - 1) - 1;
+      return span < 0 ? 0 : span / stride + 1;  // a window that does not fit: no Conv
     };
     const int64_t oh = out_dim(x.shape[2], kh, ph), ow = out_dim(x.shape[3], kw, pw);
     if (oh < 1 || ow < 1) return;
