@@ -52,6 +52,19 @@ TEST(PushTransposes, UnaryChainCancels) {
   ExpectTransposes(std::move(model), 2, 0);
 }
 
+// Found by `graphopt fuzz` (seed 3, graph 217): the pushed chain ends in two reader Transposes,
+// the first of which cancels and is read by nothing. Bypassing it before the second reader was
+// rewired erased the copy of the chain that the second was about to read (use after free).
+TEST(PushTransposes, DeadCancellingReaderBeforeAnotherReader) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3, 4, 5});
+  auto* r = b.Op("Relu", {Transpose(b, x, kToNhwc)});  // [2, 4, 5, 3]
+  Transpose(b, r, kToNchw);                            // cancels; nothing reads it
+  b.Output(Transpose(b, r, {0, 2, 1, 3}));
+  auto model = b.Build();
+  ExpectTransposes(std::move(model), 3, 1);
+}
+
 TEST(PushTransposes, BinaryWithConstantsPermutesTheConstants) {
   ModelBuilder b(13);
   auto* x = b.Input("x", DataType::kFloat, {2, 3, 4, 5});

@@ -164,6 +164,29 @@ std::unique_ptr<ir::Model> MakeResidualNorm(bool sum_used, bool with_bias) {
 // The cpu profile does not emit SkipLayerNormalization (slower there than what it replaces).
 constexpr const char* kSkipTarget = "cuda";
 
+// Found by `graphopt fuzz` (seed 12, graph 787): RMS norm of skip + (h + bias). The bias went to
+// input 4 of SkipSimplifiedLayerNormalization, whose bias is input 3 (it has no beta), so it was
+// dropped. The bias Add now stays outside the fused node.
+TEST(FuseSkipLayerNorm, SimplifiedKeepsTheBiasAddOutside) {
+  ModelBuilder b(14);
+  auto* h = b.Input("h", DataType::kFloat, {2, 3, 8});
+  auto* skip = b.Input("skip", DataType::kFloat, {2, 3, 8});
+  auto* sum = b.Op("Add", {skip, b.Op("Add", {h, RandomInit(b, "bias", {8}, 7)})});
+  auto* ms = Mean(b, b.Op("Pow", {sum, Scalar(b, "two", 2.0f)}), -1);
+  auto* den = b.Op("Sqrt", {b.Op("Add", {ms, Scalar(b, "eps", 1e-6f)})});
+  b.Output(b.Op("Div", {sum, den}));
+  auto model = b.Build();
+  auto original = ir::CloneModel(*model);
+  EXPECT_EQ(RunFusion(*model, "fuse_layer_norm", kSkipTarget).applied, 1);
+  auto run = RunFusion(*model, "fuse_skip_layer_norm", kSkipTarget);
+  EXPECT_EQ(run.record.rule_counts["skip_simplified_layer_norm"], 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.SkipSimplifiedLayerNormalization"), 1);
+  EXPECT_EQ(CountFused(*model, "Add"), 1);  // h + bias
+  const ir::Node* fused = model->graph->outputs()[0]->producer();
+  EXPECT_EQ(fused->inputs().size(), 3u);  // input, skip, gamma
+  EXPECT_EQ(CompareOutputs(*original, *model), "");
+}
+
 TEST(FuseSkipLayerNorm, ResidualAndBiasJoinTheNorm) {
   for (bool sum_used : {false, true}) {
     auto model = MakeResidualNorm(sum_used, true);

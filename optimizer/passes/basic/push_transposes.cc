@@ -532,17 +532,22 @@ RewriteResult Apply(Rewriter& rw, ir::Node* root, const std::vector<Step>& chain
   if (!rw.ReplaceNode(old, replacements)) return false;
   if (!any_merged) return true;
   // The readers of merged outputs are Transposes: each now reads the copy with the combined perm.
+  // Every reader is rewired before any is bypassed: bypassing one erases what only it reads,
+  // which would be the copy itself while the others still read the old output.
+  std::vector<std::pair<ir::Node*, Perm>> readers;
   for (size_t i = 0; i < replacements.size(); ++i) {
     if (replacements[i] || IsIdentityPerm(last.out_perms[i])) continue;
     const std::vector<ir::Use> uses = old->output(i)->uses();
     for (const ir::Use& u : uses) {
-      const Perm q = ComposePerms(last.out_perms[i], *TransposePerm(u.node));
+      readers.emplace_back(u.node, ComposePerms(last.out_perms[i], *TransposePerm(u.node)));
       u.node->SetInput(0, copy->output(i));
-      if (IsIdentityPerm(q)) {
-        rw.Bypass(u.node);
-      } else {
-        u.node->SetInts("perm", q);
-      }
+    }
+  }
+  for (const auto& [reader, q] : readers) {
+    if (IsIdentityPerm(q)) {
+      rw.Bypass(reader);
+    } else {
+      reader->SetInts("perm", q);
     }
   }
   rw.EraseIfDead(old);

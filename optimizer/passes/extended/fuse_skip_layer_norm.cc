@@ -69,10 +69,12 @@ RewriteResult FuseSkip(Rewriter& rw, ir::Node* norm, bool simplified,
   ir::Node* bias_add = nullptr;
   ir::Value* input = a;
   ir::Value* skip = b;
-  if (ir::Value* m = StripBias(b, hidden, &bias, &bias_add)) {
+  // Not into SkipSimplifiedLayerNormalization: its bias is input 3 (it has no beta), not 4 where
+  // the inputs below put it, and ONNX Runtime's CPU kernel does not add it; the bias Add stays.
+  if (ir::Value* m = simplified ? nullptr : StripBias(b, hidden, &bias, &bias_add)) {
     input = m;
     skip = a;
-  } else if (ir::Value* m2 = StripBias(a, hidden, &bias, &bias_add)) {
+  } else if (ir::Value* m2 = simplified ? nullptr : StripBias(a, hidden, &bias, &bias_add)) {
     input = m2;
     skip = b;
   }
