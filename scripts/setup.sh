@@ -14,6 +14,7 @@ PKGS=(
   libopenblas-dev
   prometheus
   postgresql python3-yaml
+  clang libclang-rt-dev
   python3-grpcio python3-grpc-tools python3-protobuf
   )
 # ortbench (ONNX Runtime comparison) needs node and npm; install them only when absent, since
