@@ -30,7 +30,7 @@ void ExpectRefused(const std::string& bytes, const std::string& reason) {
 TEST(Validation, WrongElementTypesAreRefusedWithTheCheckersReason) {
   ExpectRefused(WrongElementTypeModelBytes(), "the ONNX checker refused the model");
   ExpectRefused(WrongElementTypeModelBytes(),
-                "(op_type:Add): B has inconsistent type tensor(int64)");
+                "(op_type:Add, node name: y_node): B has inconsistent type tensor(int64)");
 }
 
 TEST(Validation, ImpossibleReshapeIsRefusedNamingTheNodeAndTheCounts) {
