@@ -59,14 +59,25 @@ bool LibraryJudges(const onnx::NodeProto& node, const Imports& imports) {
                                         node.domain()) != nullptr;
 }
 
+// The checker wants every graph named; a name is no part of what a model computes.
+void NameIfUnnamed(onnx::GraphProto* graph) {
+  if (graph->name().empty()) graph->set_name("unnamed");
+}
+
 // Moves the nodes the library cannot judge to kUncheckedDomain; true when there was one.
 bool SetAsideUnjudged(google::protobuf::RepeatedPtrField<onnx::NodeProto>* nodes,
                       const Imports& imports) {
   bool any = false;
   for (auto& node : *nodes) {
     for (auto& attr : *node.mutable_attribute()) {
-      if (attr.has_g()) any |= SetAsideUnjudged(attr.mutable_g()->mutable_node(), imports);
-      for (auto& g : *attr.mutable_graphs()) any |= SetAsideUnjudged(g.mutable_node(), imports);
+      if (attr.has_g()) {
+        NameIfUnnamed(attr.mutable_g());
+        any |= SetAsideUnjudged(attr.mutable_g()->mutable_node(), imports);
+      }
+      for (auto& g : *attr.mutable_graphs()) {
+        NameIfUnnamed(&g);
+        any |= SetAsideUnjudged(g.mutable_node(), imports);
+      }
     }
     if (!LibraryJudges(node, imports)) {
       node.set_domain(kUncheckedDomain);
@@ -87,6 +98,16 @@ void DropUntypedOutputs(onnx::GraphProto* graph) {
     kept.Add()->Swap(&out);
   }
   graph->mutable_output()->Swap(&kept);
+}
+
+// Like outputs, a graph input of unknown rank is legal to graphopt; ONNX 1.12 wants its shape.
+bool HasShapelessInput(const onnx::GraphProto& graph) {
+  for (const auto& in : graph.input()) {
+    const auto& type = in.type();
+    if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return true;
+    if (type.has_tensor_type() && !type.tensor_type().has_shape()) return true;
+  }
+  return false;
 }
 
 std::string OneLine(std::string s) {
@@ -205,6 +226,7 @@ Status CheckOnnxModel(onnx::ModelProto& proto) {
     return InvalidArgument(NestingTooDeepMessage(depth));
   }
 
+  NameIfUnnamed(proto.mutable_graph());
   bool set_aside = SetAsideUnjudged(proto.mutable_graph()->mutable_node(), imports);
   for (auto& function : *proto.mutable_functions()) {
     Imports merged = ImportsOf(function.opset_import());
@@ -226,7 +248,21 @@ Status CheckOnnxModel(onnx::ModelProto& proto) {
   if (proto.ir_version() > onnx::IR_VERSION) proto.set_ir_version(onnx::IR_VERSION);
   DropUntypedOutputs(proto.mutable_graph());
   try {
-    onnx::checker::check_model(proto);
+    if (HasShapelessInput(proto.graph())) {
+      // check_model with the main graph's inputs held to the rules of a subgraph's (typed and
+      // shaped only if known); everything else it checks is checked alike.
+      onnx::checker::CheckerContext ctx;
+      ctx.set_ir_version(static_cast<int>(proto.ir_version()));
+      std::unordered_map<std::string, int> opsets;
+      for (const auto& o : proto.opset_import()) opsets[o.domain()] = static_cast<int>(o.version());
+      ctx.set_opset_imports(opsets);
+      ctx.set_is_main_graph(false);
+      onnx::checker::LexicalScopeContext lex;
+      onnx::checker::check_graph(proto.graph(), ctx, lex);
+      onnx::checker::check_model_local_functions(proto, ctx, lex);
+    } else {
+      onnx::checker::check_model(proto);
+    }
     onnx::ShapeInferenceOptions strict(/*check_type=*/true, /*error_mode=*/1,
                                        /*data_prop=*/false);
     onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), strict);
