@@ -100,14 +100,18 @@ void DropUntypedOutputs(onnx::GraphProto* graph) {
   graph->mutable_output()->Swap(&kept);
 }
 
-// Like outputs, a graph input of unknown rank is legal to graphopt; ONNX 1.12 wants its shape.
+// A typed graph input of unknown rank is legal to graphopt; ONNX 1.12 wants its shape. An input
+// without an element type stays the checker's to refuse (the IR needs it).
 bool HasShapelessInput(const onnx::GraphProto& graph) {
+  bool shapeless = false;
   for (const auto& in : graph.input()) {
     const auto& type = in.type();
-    if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return true;
-    if (type.has_tensor_type() && !type.tensor_type().has_shape()) return true;
+    if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return false;
+    if (!type.has_tensor_type()) continue;
+    if (type.tensor_type().elem_type() == 0) return false;
+    shapeless |= !type.tensor_type().has_shape();
   }
-  return false;
+  return shapeless;
 }
 
 std::string OneLine(std::string s) {
