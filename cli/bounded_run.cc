@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "optimizer/util/finite_range.h"
 #include "optimizer/util/memory_limit.h"
 
 extern char** environ;
@@ -80,7 +81,7 @@ void AddBoundFlags(CLI::App* command, Bounds* bounds) {
       ->add_option("--timeout", bounds->timeout_seconds,
                    "seconds the command may take before it is stopped (0: no limit; "
                    "default 3600)")
-      ->check(CLI::Range(0.0, 1e7));
+      ->check(FiniteRange(0, 1e7));
   command->add_option("--max-memory", bounds->max_memory,
                       "address space the command may use, e.g. 4GiB (0: no limit; default auto: "
                       "3/4 of the container's memory limit or of RAM)");

@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "optimizer/evaluator.h"
 #include "optimizer/io/model_io.h"
+#include "optimizer/util/finite_range.h"
 
 namespace graphopt::cli {
 
@@ -65,8 +66,10 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("a", args->a, "reference model (.onnx)")->required();
   cmd->add_option("b", args->b, "model to check against it (.onnx)")->required();
   cmd->add_option("--dim", args->dims, "fix a symbolic dim: NAME=VALUE (repeatable)");
-  cmd->add_option("--atol", args->atol, "absolute tolerance (default 1e-4)");
-  cmd->add_option("--rtol", args->rtol, "relative tolerance (default 1e-3)");
+  cmd->add_option("--atol", args->atol, "absolute tolerance (default 1e-4)")
+      ->check(FiniteRange(0));
+  cmd->add_option("--rtol", args->rtol, "relative tolerance (default 1e-3)")
+      ->check(FiniteRange(0));
   cmd->add_option("--seed", args->seed, "seed of generated inputs (default 0)");
   AddBoundFlags(cmd, &args->bounds);
   return [args] { return RunVerify(*args); };

@@ -14,6 +14,7 @@ PKGS=(
   libopenblas-dev
   prometheus
   postgresql python3-yaml
+  clang libclang-rt-dev
   python3-grpcio python3-grpc-tools python3-protobuf
   chromium  # the HTML report test renders the page in headless chromium
   )

@@ -14,3 +14,10 @@ if command -v npm >/dev/null 2>&1 && [ -x "$ORTBENCH" ]; then
 fi
 cd build
 ctest --output-on-failure --timeout 1200 -j"${CTEST_JOBS:-2}"
+# A bounded run of the model-loader fuzzer (fuzz/, docs/DESIGN.md) in its own clang build
+# (build-fuzz/: about 2 CPU-minutes from scratch, seconds once built). GRAPHOPT_FUZZ_SECONDS=0
+# skips it.
+FUZZ_SECONDS="${GRAPHOPT_FUZZ_SECONDS:-60}"
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+  cd .. && JOBS="${JOBS:-$(nproc)}" ./scripts/fuzz_loader.sh "$FUZZ_SECONDS"
+fi

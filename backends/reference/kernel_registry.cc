@@ -1,6 +1,11 @@
 #include "backends/reference/kernel.h"
 
+#include "optimizer/util/onnx_check.h"
+
 namespace graphopt::reference {
+
+// The loader refuses models above the opset the kernels implement; the two must move together.
+static_assert(kLatestOpset == kLatestSupportedOpset);
 
 KernelRegistry& KernelRegistry::Get() {
   static KernelRegistry registry;

@@ -6,9 +6,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <limits>
 
 #include "optimizer/ir/onnx_convert.h"
+#include "optimizer/ir/shape_inference.h"
+#include "optimizer/util/onnx_check.h"
 
 namespace graphopt {
 
@@ -37,13 +41,30 @@ Result<std::string> ResolveExternalLocation(const std::string& base_dir, const s
 
 namespace {
 
+// Opens the serialized model again, for a second look at bytes protobuf refused.
+using Reopen = std::function<std::unique_ptr<google::protobuf::io::ZeroCopyInputStream>()>;
+
+// Parses, converts to the IR, then validates (util/onnx_check.h) before anything runs on it:
+// the checker sees the graph sorted, as graphopt accepts nodes in any order.
 Result<std::unique_ptr<ir::Model>> ParseAndConvert(google::protobuf::io::ZeroCopyInputStream* raw,
-                                                   const std::string& what,
+                                                   const Reopen& reopen, const std::string& what,
                                                    const ir::ExternalDataReader& reader) {
   onnx::ModelProto proto;
-  google::protobuf::io::CodedInputStream coded(raw);
-  coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
-  if (!proto.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+  bool parsed = false;
+  {
+    google::protobuf::io::CodedInputStream coded(raw);
+    coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
+    coded.SetRecursionLimit(kModelProtoRecursionLimit);
+    parsed = proto.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+  }
+  if (!parsed) {
+    // Protobuf gives no reason; the one worth telling apart is a model nested too deep for it.
+    if (auto again = reopen ? reopen() : nullptr) {
+      const int depth = WireSubgraphNesting(again.get());
+      if (depth > kMaxSubgraphNesting) {
+        return InvalidArgument(what + " is refused: " + NestingTooDeepMessage(depth));
+      }
+    }
     return InvalidArgument(what + " is not a valid ONNX model (protobuf parse failed; truncated or not ONNX)");
   }
   if (!proto.has_graph() || proto.opset_import_size() == 0) {
@@ -51,6 +72,9 @@ Result<std::unique_ptr<ir::Model>> ParseAndConvert(google::protobuf::io::ZeroCop
   }
   auto model = ir::ModelFromProto(proto, reader);
   if (!model.ok()) return Status(model.status().code(), what + ": " + model.status().message());
+  if (Status valid = ir::CheckModel(**model); !valid.ok()) {
+    return Status(valid.code(), what + " is invalid: " + valid.message());
+  }
   return model;
 }
 
@@ -58,18 +82,32 @@ Result<std::unique_ptr<ir::Model>> ParseAndConvert(google::protobuf::io::ZeroCop
 
 Result<std::unique_ptr<ir::Model>> LoadModel(const std::string& path) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return NotFound("model file '" + path + "' does not exist");
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) return NotFound("model file '" + path + "' does not exist");
+  if (!fs::is_regular_file(status)) {
+    return InvalidArgument("model file '" + path + "' is not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot open model file '" + path + "'");
   const std::string base_dir = fs::path(path).parent_path().string();
   ir::ExternalDataReader reader = [base_dir](const std::string& location, int64_t offset,
                                              int64_t length) -> Result<std::string> {
     ASSIGN_OR_RETURN(std::string file, ResolveExternalLocation(base_dir, location));
+    // Checked before opening: opening a FIFO for reading blocks until a writer comes, and a
+    // directory or a device is no tensor either.
+    std::error_code ec;
+    const fs::file_status status = fs::status(file, ec);
+    if (!fs::exists(status)) {
+      return NotFound("external data file '" + location + "' not found beside the model");
+    }
+    if (!fs::is_regular_file(status)) {
+      return InvalidArgument("external data '" + location + "' is not a regular file");
+    }
     std::ifstream f(file, std::ios::binary);
     if (!f) return NotFound("external data file '" + location + "' not found beside the model");
     f.seekg(0, std::ios::end);
     const int64_t size = f.tellg();
-    if (offset < 0 || length < 0 || offset + length > size) {
+    if (offset < 0 || length < 0 || offset > size || length > size - offset) {
       return InvalidArgument("external data '" + location + "' is shorter than the tensor it holds");
     }
     std::string bytes(static_cast<size_t>(length), '\0');
@@ -79,12 +117,22 @@ Result<std::unique_ptr<ir::Model>> LoadModel(const std::string& path) {
     return bytes;
   };
   google::protobuf::io::IstreamInputStream raw(&in);
-  return ParseAndConvert(&raw, "'" + path + "'", reader);
+  auto again = std::make_shared<std::ifstream>();
+  Reopen reopen = [path, again]() -> std::unique_ptr<google::protobuf::io::ZeroCopyInputStream> {
+    again->open(path, std::ios::binary);
+    if (!*again) return nullptr;
+    return std::make_unique<google::protobuf::io::IstreamInputStream>(again.get());
+  };
+  return ParseAndConvert(&raw, reopen, "'" + path + "'", reader);
 }
 
 Result<std::unique_ptr<ir::Model>> LoadModelFromBytes(const std::string& bytes) {
   google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
-  return ParseAndConvert(&raw, "the uploaded model", nullptr);
+  Reopen reopen = [&bytes]() -> std::unique_ptr<google::protobuf::io::ZeroCopyInputStream> {
+    return std::make_unique<google::protobuf::io::ArrayInputStream>(
+        bytes.data(), static_cast<int>(bytes.size()));
+  };
+  return ParseAndConvert(&raw, reopen, "the uploaded model", nullptr);
 }
 
 Result<int64_t> SaveModel(ir::Model& model, const std::string& path, const SaveOptions& options) {

@@ -1,12 +1,12 @@
 #include "optimizer/ir/shape_inference.h"
 
-#include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include "optimizer/ir/fused_op_schemas.h"
 #include "optimizer/ir/onnx_convert.h"
 #include "optimizer/ir/symbolic_shape_inference.h"
+#include "optimizer/util/onnx_check.h"
 
 #include <unordered_set>
 
@@ -121,14 +121,7 @@ Status InferShapes(Model& model) {
 
 Status CheckModel(Model& model) {
   LentProto lent(model);
-  try {
-    onnx::checker::check_model(lent.proto);
-    onnx::ShapeInferenceOptions strict(/*check_type=*/true, /*error_mode=*/1, /*data_prop=*/false);
-    onnx::shape_inference::InferShapes(lent.proto, onnx::OpSchemaRegistry::Instance(), strict);
-  } catch (const std::exception& e) {
-    return InvalidArgument(std::string("ONNX checker: ") + e.what());
-  }
-  return Status::Ok();
+  return CheckOnnxModel(lent.proto);
 }
 
 void FixDims(Model& model, const std::map<std::string, int64_t>& dims) {

@@ -10,7 +10,8 @@ namespace graphopt::ir {
 // those. Fails only on malformed models.
 Status InferShapes(Model& model);
 
-// Full check: onnx::checker plus strict shape inference, as `onnx.checker.check_model(full_check=True)`.
+// Full check: onnx::checker plus strict shape inference, as `onnx.checker.check_model(full_check=True)`,
+// where ONNX knows the operators, and graphopt's own limits (CheckOnnxModel, util/onnx_check.h).
 Status CheckModel(Model& model);
 
 // Replaces symbolic dims named in `dims` by their values on graph inputs and outputs.

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <thread>
 
+#include "optimizer/util/finite_range.h"
+
 namespace graphopt::server {
 
 bool SplitHostPort(const std::string& address, std::string* host, int* port) {
@@ -90,7 +92,7 @@ ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
       ->capture_default_str();
   app.add_option("--job-timeout", c.job_timeout_seconds, "seconds a job may run (0: no limit)")
       ->envname("GRAPHOPT_JOB_TIMEOUT")
-      ->check(CLI::Range(0.0, 1e7))
+      ->check(FiniteRange(0, 1e7))
       ->capture_default_str();
   app.add_option("--isolation", c.isolation,
                  "where jobs run: 'process' (a worker process per job, killed at --job-timeout, "
@@ -123,13 +125,13 @@ ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
   app.add_option("--grace-period", c.grace_period_seconds,
                  "seconds running jobs get to finish on SIGTERM/SIGINT before being re-queued")
       ->envname("GRAPHOPT_GRACE_PERIOD")
-      ->check(CLI::Range(0.0, 86400.0))
+      ->check(FiniteRange(0, 86400))
       ->capture_default_str();
   app.add_option("--drain-delay", c.drain_delay_seconds,
                  "seconds after SIGTERM during which readiness is NOT_SERVING but calls are still "
                  "accepted (for load balancers to stop routing here), before jobs drain")
       ->envname("GRAPHOPT_DRAIN_DELAY")
-      ->check(CLI::Range(0.0, 3600.0))
+      ->check(FiniteRange(0, 3600))
       ->capture_default_str();
   app.add_option("--max-concurrent-streams", c.max_concurrent_streams,
                  "concurrent RPCs per client connection")

@@ -1,14 +1,15 @@
-// ONNX validation of uploads: parse the ModelProto, then run onnx::checker on it.
+// ONNX validation of uploads: parse the ModelProto, then check it as the loader does.
 #include "server/service/model_validator.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
 #include <climits>
 #include <set>
 #include <string>
+
+#include "optimizer/util/onnx_check.h"
 
 namespace graphopt::server {
 
@@ -57,15 +58,25 @@ void ReplaceExternalInitializersByInputs(onnx::GraphProto* graph) {
 
 }  // namespace
 
-Status ValidateOnnxModel(BlobReader& reader) {
-  BlobInput input(reader);
-  google::protobuf::io::CopyingInputStreamAdaptor adaptor(&input, 1 << 20);
-  google::protobuf::io::CodedInputStream coded(&adaptor);
-  coded.SetTotalBytesLimit(INT_MAX);
+Status ValidateOnnxModel(const std::function<Result<std::unique_ptr<BlobReader>>()>& open) {
   onnx::ModelProto model;
-  if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
-    if (!input.error().ok()) return input.error();
-    return InvalidArgument("the upload is not an ONNX model: it does not parse as a ModelProto");
+  {
+    ASSIGN_OR_RETURN(auto reader, open());
+    BlobInput input(*reader);
+    google::protobuf::io::CopyingInputStreamAdaptor adaptor(&input, 1 << 20);
+    google::protobuf::io::CodedInputStream coded(&adaptor);
+    coded.SetTotalBytesLimit(INT_MAX);
+    coded.SetRecursionLimit(kModelProtoRecursionLimit);
+    if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+      if (!input.error().ok()) return input.error();
+      ASSIGN_OR_RETURN(auto again, open());
+      BlobInput again_input(*again);
+      google::protobuf::io::CopyingInputStreamAdaptor again_adaptor(&again_input, 1 << 20);
+      if (const int depth = WireSubgraphNesting(&again_adaptor); depth > kMaxSubgraphNesting) {
+        return InvalidArgument("the upload is refused: " + NestingTooDeepMessage(depth));
+      }
+      return InvalidArgument("the upload is not an ONNX model: it does not parse as a ModelProto");
+    }
   }
   if (!model.has_graph())
     return InvalidArgument("the upload is not an ONNX model: it has no graph");
@@ -76,10 +87,8 @@ Status ValidateOnnxModel(BlobReader& reader) {
     return InvalidArgument("the upload is not an ONNX model: it imports no opset");
   }
   ReplaceExternalInitializersByInputs(model.mutable_graph());
-  try {
-    onnx::checker::check_model(model);
-  } catch (const std::exception& e) {
-    return InvalidArgument(std::string("the ONNX checker rejected the model: ") + e.what());
+  if (Status valid = CheckOnnxModel(model); !valid.ok()) {
+    return InvalidArgument("the upload is not a valid ONNX model: " + valid.message());
   }
   return Status::Ok();
 }

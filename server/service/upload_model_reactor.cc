@@ -135,8 +135,7 @@ class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
     }
     const bool is_model = metadata_.kind() != graphopt::v1::FILE_KIND_EXTERNAL_DATA;
     if (is_model) {
-      ASSIGN_OR_RETURN(auto reader, writer_->ReadBack());
-      RETURN_IF_ERROR(ValidateOnnxModel(*reader));
+      RETURN_IF_ERROR(ValidateOnnxModel([this] { return writer_->ReadBack(); }));
     }
     auto existing = context_.job_store.GetModel(tenant_, digest);
     if (!existing.ok()) RETURN_IF_ERROR(CheckStorageQuota(writer_->size()));

@@ -2,6 +2,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace graphopt::testing {
@@ -113,6 +115,103 @@ std::string AbortingModelBytes() {
   AddNode(g, "Relu", {"x"}, {"r"});
   AddNode(g, "Abort", {"r"}, {"y"}, "graphopt.test");
   SetType(g->add_output(), "y", onnx::TensorProto::FLOAT, {1, 4});
+  return model.SerializeAsString();
+}
+
+std::string WrongElementTypeModelBytes() {
+  onnx::ModelProto model = NewModel(17);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name("wrong_element_type");
+  SetType(g->add_input(), "x", onnx::TensorProto::FLOAT, {2});
+  SetType(g->add_input(), "n", onnx::TensorProto::INT64, {2});
+  AddNode(g, "Add", {"x", "n"}, {"y"});
+  SetType(g->add_output(), "y", onnx::TensorProto::FLOAT, {2});
+  return model.SerializeAsString();
+}
+
+std::string ImpossibleReshapeModelBytes() {
+  onnx::ModelProto model = NewModel(17);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name("impossible_reshape");
+  SetType(g->add_input(), "x", onnx::TensorProto::FLOAT, {2, 3});
+  AddInt64Initializer(g, "shape", {1}, {7});
+  AddNode(g, "Reshape", {"x", "shape"}, {"y"});
+  SetType(g->add_output(), "y", onnx::TensorProto::FLOAT, {7});
+  return model.SerializeAsString();
+}
+
+std::string ReluModelBytes(int64_t opset) {
+  onnx::ModelProto model = NewModel(opset);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name("relu");
+  SetType(g->add_input(), "x", onnx::TensorProto::FLOAT, {2});
+  AddNode(g, "Relu", {"x"}, {"y"});
+  SetType(g->add_output(), "y", onnx::TensorProto::FLOAT, {2});
+  return model.SerializeAsString();
+}
+
+std::string ReduceMeanOpset18ModelBytes() {
+  onnx::ModelProto model = NewModel(18);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name("reduce_mean_18");
+  SetType(g->add_input(), "x", onnx::TensorProto::FLOAT, {2, 3});
+  AddInt64Initializer(g, "axes", {1}, {1});
+  AddNode(g, "ReduceMean", {"x", "axes"}, {"y"});
+  SetType(g->add_output(), "y", onnx::TensorProto::FLOAT, {2, 1});
+  return model.SerializeAsString();
+}
+
+std::string NestedIfModelBytes(int depth) {
+  onnx::ModelProto model = NewModel(13);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name("nested_if");
+  SetType(g->add_input(), "x", onnx::TensorProto::FLOAT, {2});
+  SetType(g->add_input(), "c", onnx::TensorProto::BOOL, {});
+  SetType(g->add_output(), "y", onnx::TensorProto::FLOAT, {2});
+  onnx::GraphProto* current = g;
+  std::string out = "y";
+  auto branch = [](onnx::NodeProto* node, const char* name) {
+    onnx::AttributeProto* attr = node->add_attribute();
+    attr->set_name(name);
+    attr->set_type(onnx::AttributeProto::GRAPH);
+    return attr->mutable_g();
+  };
+  for (int level = 1; level <= depth; ++level) {
+    const std::string k = std::to_string(level);
+    onnx::NodeProto* node = AddNode(current, "If", {"c"}, {out});
+    onnx::GraphProto* then_graph = branch(node, "then_branch");
+    onnx::GraphProto* else_graph = branch(node, "else_branch");
+    then_graph->set_name("then" + k);
+    else_graph->set_name("else" + k);
+    AddNode(else_graph, "Identity", {"x"}, {"e" + k});
+    SetType(else_graph->add_output(), "e" + k, onnx::TensorProto::FLOAT, {2});
+    out = "t" + k;
+    SetType(then_graph->add_output(), out, onnx::TensorProto::FLOAT, {2});
+    current = then_graph;
+  }
+  AddNode(current, "Identity", {"x"}, {out});
+  return model.SerializeAsString();
+}
+
+std::string ExternalWeightModelBytes(const std::string& location) {
+  onnx::ModelProto model = NewModel(17);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name("external_weight");
+  SetType(g->add_input(), "x", onnx::TensorProto::FLOAT, {2});
+  onnx::TensorProto* w = g->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(2);
+  w->set_data_location(onnx::TensorProto::EXTERNAL);
+  for (const auto& [key, value] : {std::pair<std::string, std::string>{"location", location},
+                                   {"offset", "0"},
+                                   {"length", "8"}}) {
+    auto* entry = w->add_external_data();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  AddNode(g, "Add", {"x", "w"}, {"y"});
+  SetType(g->add_output(), "y", onnx::TensorProto::FLOAT, {2});
   return model.SerializeAsString();
 }
 
