@@ -22,9 +22,10 @@ if [ ! -d "$BUILD/fuzz-seeds" ]; then
   mv "$BUILD/fuzz-seeds.tmp" "$BUILD/fuzz-seeds"
 fi
 mkdir -p "$BUILD/fuzz-corpus" "$BUILD/fuzz-crashes"
-# -max_len: the largest seed is ~130 KB; -timeout: one input may take 10 s (a model with every
-# check on); -rss_limit_mb: well under the machine's memory.
+# -seed: fixed by default so that CI explores the same inputs each time (GRAPHOPT_FUZZ_SEED=0
+# draws a new one, for long runs); -max_len: the largest seed is ~130 KB; -timeout: one input
+# may take 10 s (a model with every check on); -rss_limit_mb: well under the machine's memory.
 exec "$BUILD/fuzz/fuzz_model_loader" "$BUILD/fuzz-corpus" "$BUILD/fuzz-seeds" \
   -max_total_time="$SECONDS_TO_RUN" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 \
+  -print_final_stats=1 -seed="${GRAPHOPT_FUZZ_SEED:-1}" \
   -artifact_prefix="$BUILD/fuzz-crashes/"
