@@ -374,7 +374,7 @@ void JobManager::WorkerFinished() {
   --busy_;
   PushGaugesLocked();
   idle_cv_.notify_all();
-  queue_->WakeLocked();
+  queue_->OnWorkerFreedLocked();
 }
 
 void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {

@@ -34,8 +34,10 @@ class JobQueueStrategy {
   virtual Result<JobRecord> InsertQueuedLocked(const JobRecord& record) = 0;
   // The stored job is queued: hold it until a worker takes it.
   virtual Status HoldQueuedLocked(const std::shared_ptr<ActiveJob>& job) = 0;
-  // A job was queued or a worker freed: let a free worker take the next job.
+  // A job was queued: let a free worker take the next job.
   virtual void WakeLocked() = 0;
+  // A worker finished its job and is free again.
+  virtual void OnWorkerFreedLocked() = 0;
 
   virtual Result<JobRecord> Cancel(const std::string& id) = 0;
   virtual Result<std::unique_ptr<JobSubscription>> Watch(const std::string& id,

@@ -21,6 +21,7 @@ class LocalJobQueue final : public JobQueueStrategy {
   Result<JobRecord> InsertQueuedLocked(const JobRecord& record) override;
   Status HoldQueuedLocked(const std::shared_ptr<ActiveJob>& job) override;
   void WakeLocked() override;
+  void OnWorkerFreedLocked() override {}  // each queued job posted its own run
 
   Result<JobRecord> Cancel(const std::string& id) override;
   Result<std::unique_ptr<JobSubscription>> Watch(const std::string& id,

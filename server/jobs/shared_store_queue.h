@@ -31,6 +31,7 @@ class SharedStoreQueue final : public JobQueueStrategy {
   Result<JobRecord> InsertQueuedLocked(const JobRecord& record) override;
   Status HoldQueuedLocked(const std::shared_ptr<ActiveJob>& job) override;
   void WakeLocked() override;
+  void OnWorkerFreedLocked() override { WakeLocked(); }  // it may claim another job
 
   Result<JobRecord> Cancel(const std::string& id) override;
   Result<std::unique_ptr<JobSubscription>> Watch(const std::string& id,
