@@ -356,6 +356,23 @@ Result<std::vector<Tensor>> Executor::RunGraph(const ir::Graph& graph, Scope* pa
     }
   } releaser{this, &scope};
 
+  RETURN_IF_ERROR(BindConstants(graph, scope));
+  if (named_inputs) {
+    RETURN_IF_ERROR(BindNamedInputs(*named_inputs, scope));
+  } else {
+    RETURN_IF_ERROR(BindPositionalInputs(graph, positional_inputs, scope));
+  }
+  FreeSlots(plan.free_at_start, scope);
+
+  ScopedSubgraphRunner runner(this, &scope);
+  std::vector<const Tensor*> ins;
+  for (size_t i = 0; i < plan.steps.size(); ++i) RETURN_IF_ERROR(RunStep(i, scope, &runner, &ins));
+  return CollectOutputs(scope);
+}
+
+// Initializers, and the values of enclosing scopes a subgraph reads.
+Status Executor::BindConstants(const ir::Graph& graph, Scope& scope) {
+  const GraphPlan& plan = *scope.plan;
   for (const auto& [s, tensor] : plan.initializers) scope.slots[static_cast<size_t>(s)] = *tensor;
   for (const auto& [s, name] : plan.outer_refs) {
     const Tensor* outer = scope.FindOuter(name);
@@ -366,129 +383,166 @@ Result<std::vector<Tensor>> Executor::RunGraph(const ir::Graph& graph, Scope* pa
     scope.slots[static_cast<size_t>(s)] = *outer;
     TrackAdd(*outer);  // shares the outer buffer: adds a holder, not bytes
   }
-  if (named_inputs) {
-    for (const auto& [name, t] : *named_inputs) {
-      auto it = plan.slot_by_name.find(name);
-      const bool is_input =
-          it != plan.slot_by_name.end() && plan.slot_values[it->second]->is_graph_input();
-      if (!is_input) return InvalidArgument("the model has no input called '" + name + "'");
+  return Status::Ok();
+}
+
+namespace {
+
+// A main-graph input against the declared type: element type, rank and every known dim.
+Status CheckInputMatches(const ir::Value& v, const Tensor& t) {
+  const ir::ValueType& type = v.type();
+  if (type.is_tensor() && type.elem_type != DataType::kUndefined && type.elem_type != t.dtype()) {
+    return InvalidArgument("input '" + v.name() + "' is " + std::string(DataTypeName(t.dtype())) +
+                           ", the model declares " + std::string(DataTypeName(type.elem_type)));
+  }
+  if (type.is_tensor() && type.shape) {
+    bool ok = type.shape->size() == t.shape().size();
+    for (size_t d = 0; ok && d < t.shape().size(); ++d) {
+      const ir::Dim& dim = (*type.shape)[d];
+      if (dim.known() && dim.value != t.shape()[d]) ok = false;
     }
-    for (int s : plan.input_slots) {
-      const ir::Value* v = plan.slot_values[static_cast<size_t>(s)];
-      auto it = named_inputs->find(v->name());
-      if (it == named_inputs->end()) {
-        if (v->has_initializer()) continue;
-        return InvalidArgument("no value given for graph input '" + v->name() + "'");
-      }
-      const Tensor& t = it->second;
-      const ir::ValueType& type = v->type();
-      if (type.is_tensor() && type.elem_type != DataType::kUndefined &&
-          type.elem_type != t.dtype()) {
-        return InvalidArgument("input '" + v->name() + "' is " +
-                               std::string(DataTypeName(t.dtype())) + ", the model declares " +
-                               std::string(DataTypeName(type.elem_type)));
-      }
-      if (type.is_tensor() && type.shape) {
-        bool ok = type.shape->size() == t.shape().size();
-        for (size_t d = 0; ok && d < t.shape().size(); ++d) {
-          const ir::Dim& dim = (*type.shape)[d];
-          if (dim.known() && dim.value != t.shape()[d]) ok = false;
-        }
-        if (!ok) {
-          return InvalidArgument("input '" + v->name() + "' has shape " + ShapeToString(t.shape()) +
-                                 ", which the declared shape rejects");
-        }
-      }
-      scope.slots[static_cast<size_t>(s)] = t;
-      TrackAdd(t);
-    }
-  } else {
-    if (positional_inputs.size() != plan.input_slots.size()) {
-      return InvalidArgument("subgraph '" + graph.name + "' takes " +
-                             std::to_string(plan.input_slots.size()) + " inputs, given " +
-                             std::to_string(positional_inputs.size()));
-    }
-    for (size_t i = 0; i < plan.input_slots.size(); ++i) {
-      scope.slots[static_cast<size_t>(plan.input_slots[i])] = positional_inputs[i];
-      TrackAdd(positional_inputs[i]);
+    if (!ok) {
+      return InvalidArgument("input '" + v.name() + "' has shape " + ShapeToString(t.shape()) +
+                             ", which the declared shape rejects");
     }
   }
-  for (int s : plan.free_at_start) {
+  return Status::Ok();
+}
+
+}  // namespace
+
+// The main graph's inputs by name; those that carry an initializer may be omitted.
+Status Executor::BindNamedInputs(const std::map<std::string, Tensor>& inputs, Scope& scope) {
+  const GraphPlan& plan = *scope.plan;
+  for (const auto& [name, t] : inputs) {
+    auto it = plan.slot_by_name.find(name);
+    const bool is_input =
+        it != plan.slot_by_name.end() && plan.slot_values[it->second]->is_graph_input();
+    if (!is_input) return InvalidArgument("the model has no input called '" + name + "'");
+  }
+  for (int s : plan.input_slots) {
+    const ir::Value* v = plan.slot_values[static_cast<size_t>(s)];
+    auto it = inputs.find(v->name());
+    if (it == inputs.end()) {
+      if (v->has_initializer()) continue;
+      return InvalidArgument("no value given for graph input '" + v->name() + "'");
+    }
+    RETURN_IF_ERROR(CheckInputMatches(*v, it->second));
+    scope.slots[static_cast<size_t>(s)] = it->second;
+    TrackAdd(it->second);
+  }
+  return Status::Ok();
+}
+
+// A subgraph's inputs, in order (If/Loop/Scan bodies).
+Status Executor::BindPositionalInputs(const ir::Graph& graph, const std::vector<Tensor>& inputs,
+                                      Scope& scope) {
+  const GraphPlan& plan = *scope.plan;
+  if (inputs.size() != plan.input_slots.size()) {
+    return InvalidArgument("subgraph '" + graph.name + "' takes " +
+                           std::to_string(plan.input_slots.size()) + " inputs, given " +
+                           std::to_string(inputs.size()));
+  }
+  for (size_t i = 0; i < plan.input_slots.size(); ++i) {
+    scope.slots[static_cast<size_t>(plan.input_slots[i])] = inputs[i];
+    TrackAdd(inputs[i]);
+  }
+  return Status::Ok();
+}
+
+void Executor::FreeSlots(const std::vector<int>& slots, Scope& scope) {
+  for (int s : slots) {
     Tensor& t = scope.slots[static_cast<size_t>(s)];
     if (t.defined()) TrackRemove(t);
     t = Tensor();
   }
+}
 
-  ScopedSubgraphRunner runner(this, &scope);
-  std::vector<const Tensor*> ins;
-  for (const GraphPlan::Step& step : plan.steps) {
-    const ir::Node& node = *step.node;
-    if (!step.kernel) return MissingKernelError(node, step.opset);
-    RETURN_IF_ERROR(step.invalid);
-    ins.assign(step.inputs.size(), nullptr);
-    for (size_t i = 0; i < step.inputs.size(); ++i) {
-      const int s = step.inputs[i];
-      if (s < 0) continue;
-      const Tensor& t = scope.slots[static_cast<size_t>(s)];
-      if (!t.defined()) {
-        return Internal(NodeLabel(node) + ": input '" +
-                        plan.slot_values[static_cast<size_t>(s)]->name() + "' has no value");
-      }
-      ins[i] = &t;
+Status Executor::RunStep(size_t index, Scope& scope, SubgraphRunner* runner,
+                         std::vector<const Tensor*>* ins) {
+  const GraphPlan& plan = *scope.plan;
+  const GraphPlan::Step& step = plan.steps[index];
+  const ir::Node& node = *step.node;
+  if (!step.kernel) return MissingKernelError(node, step.opset);
+  RETURN_IF_ERROR(step.invalid);
+  ins->assign(step.inputs.size(), nullptr);
+  for (size_t i = 0; i < step.inputs.size(); ++i) {
+    const int s = step.inputs[i];
+    if (s < 0) continue;
+    const Tensor& t = scope.slots[static_cast<size_t>(s)];
+    if (!t.defined()) {
+      return Internal(NodeLabel(node) + ": input '" +
+                      plan.slot_values[static_cast<size_t>(s)]->name() + "' has no value");
     }
-    KernelContext ctx(node, step.opset, ins, &runner);
-    ctx.set_model(&model_);
-    const auto t0 = options_.profile_ops ? std::chrono::steady_clock::now()
-                                         : std::chrono::steady_clock::time_point();
-    Status st;
-    try {
-      st = step.kernel->fn(ctx);
-    } catch (const ElementCountOverflow& e) {
-      st = InvalidArgument(NodeLabel(node) + ": " + e.what());
-    } catch (const std::exception& e) {
-      st = Internal(NodeLabel(node) + ": kernel raised: " + e.what());
-    }
-    if (!st.ok()) return WithNode(node, st);
-    if (options_.profile_ops) {
-      const double ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      auto& entry = stats_.op_ms[node.op_type()];
-      entry.first += ms;
-      ++entry.second;
-      const Shape shape = ctx.num_outputs() > 0 ? ctx.outputs()[0].shape() : Shape{};
-      stats_.node_ms.push_back({node.name(), node.op_type(), shape, ms});
-    }
-    ++stats_.nodes_run;
-    for (size_t o = 0; o < step.outputs.size(); ++o) {
-      const int s = step.outputs[o];
-      if (s < 0) continue;
-      Tensor& out = ctx.outputs()[o];
-      if (!out.defined()) {
-        return Internal(NodeLabel(node) + ": the kernel did not produce output " +
-                        std::to_string(o) + " ('" +
-                        plan.slot_values[static_cast<size_t>(s)]->name() + "')");
-      }
-      if (static_cast<int64_t>(out.nbytes()) > options_.memory_cap_bytes) {
-        return ResourceExhausted(NodeLabel(node) + ": output of " + std::to_string(out.nbytes()) +
-                                 " bytes passes the memory cap");
-      }
-      stats_.total_produced_bytes += static_cast<int64_t>(out.nbytes());
-      Tensor& dst = scope.slots[static_cast<size_t>(s)];
-      if (dst.defined()) TrackRemove(dst);
-      dst = std::move(out);
-      TrackAdd(dst);
-    }
-    if (live_bytes_ > options_.memory_cap_bytes) {
-      return ResourceExhausted(NodeLabel(node) + ": live tensors pass the memory cap of " +
-                               std::to_string(options_.memory_cap_bytes) + " bytes");
-    }
-    for (int s : step.free_after) {
-      Tensor& t = scope.slots[static_cast<size_t>(s)];
-      if (t.defined()) TrackRemove(t);
-      t = Tensor();
-    }
+    (*ins)[i] = &t;
   }
+  KernelContext ctx(node, step.opset, *ins, runner);
+  ctx.set_model(&model_);
+  RETURN_IF_ERROR(CallKernel(*step.kernel, ctx));
+  ++stats_.nodes_run;
+  RETURN_IF_ERROR(StoreOutputs(index, ctx, scope));
+  if (live_bytes_ > options_.memory_cap_bytes) {
+    return ResourceExhausted(NodeLabel(node) + ": live tensors pass the memory cap of " +
+                             std::to_string(options_.memory_cap_bytes) + " bytes");
+  }
+  FreeSlots(step.free_after, scope);
+  return Status::Ok();
+}
 
+// Runs the kernel; exceptions become errors naming the node, and the time is profiled on request.
+Status Executor::CallKernel(const KernelDef& kernel, KernelContext& ctx) {
+  const ir::Node& node = ctx.node();
+  const auto t0 = options_.profile_ops ? std::chrono::steady_clock::now()
+                                       : std::chrono::steady_clock::time_point();
+  Status st;
+  try {
+    st = kernel.fn(ctx);
+  } catch (const ElementCountOverflow& e) {
+    st = InvalidArgument(NodeLabel(node) + ": " + e.what());
+  } catch (const std::exception& e) {
+    st = Internal(NodeLabel(node) + ": kernel raised: " + e.what());
+  }
+  if (!st.ok()) return WithNode(node, st);
+  if (options_.profile_ops) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    auto& entry = stats_.op_ms[node.op_type()];
+    entry.first += ms;
+    ++entry.second;
+    const Shape shape = ctx.num_outputs() > 0 ? ctx.outputs()[0].shape() : Shape{};
+    stats_.node_ms.push_back({node.name(), node.op_type(), shape, ms});
+  }
+  return Status::Ok();
+}
+
+// Moves the kernel's outputs into their slots, each checked against the memory cap.
+Status Executor::StoreOutputs(size_t index, KernelContext& ctx, Scope& scope) {
+  const GraphPlan& plan = *scope.plan;
+  const GraphPlan::Step& step = plan.steps[index];
+  const ir::Node& node = *step.node;
+  for (size_t o = 0; o < step.outputs.size(); ++o) {
+    const int s = step.outputs[o];
+    if (s < 0) continue;
+    Tensor& out = ctx.outputs()[o];
+    if (!out.defined()) {
+      return Internal(NodeLabel(node) + ": the kernel did not produce output " + std::to_string(o) +
+                      " ('" + plan.slot_values[static_cast<size_t>(s)]->name() + "')");
+    }
+    if (static_cast<int64_t>(out.nbytes()) > options_.memory_cap_bytes) {
+      return ResourceExhausted(NodeLabel(node) + ": output of " + std::to_string(out.nbytes()) +
+                               " bytes passes the memory cap");
+    }
+    stats_.total_produced_bytes += static_cast<int64_t>(out.nbytes());
+    Tensor& dst = scope.slots[static_cast<size_t>(s)];
+    if (dst.defined()) TrackRemove(dst);
+    dst = std::move(out);
+    TrackAdd(dst);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Tensor>> Executor::CollectOutputs(const Scope& scope) const {
+  const GraphPlan& plan = *scope.plan;
   std::vector<Tensor> outputs;
   outputs.reserve(plan.output_slots.size());
   for (int s : plan.output_slots) {

@@ -76,6 +76,18 @@ class Executor {
   Result<std::vector<Tensor>> RunGraph(const ir::Graph& graph, Scope* parent,
                                        const std::vector<Tensor>& positional_inputs,
                                        const std::map<std::string, Tensor>* named_inputs);
+  // RunGraph's steps, in order.
+  Status BindConstants(const ir::Graph& graph, Scope& scope);
+  Status BindNamedInputs(const std::map<std::string, Tensor>& inputs, Scope& scope);
+  Status BindPositionalInputs(const ir::Graph& graph, const std::vector<Tensor>& inputs,
+                              Scope& scope);
+  void FreeSlots(const std::vector<int>& slots, Scope& scope);
+  // Runs plan step `index` of `scope`; `ins` is scratch space reused across steps.
+  Status RunStep(size_t index, Scope& scope, SubgraphRunner* runner,
+                 std::vector<const Tensor*>* ins);
+  Status CallKernel(const KernelDef& kernel, KernelContext& ctx);
+  Status StoreOutputs(size_t index, KernelContext& ctx, Scope& scope);
+  Result<std::vector<Tensor>> CollectOutputs(const Scope& scope) const;
   void TrackAdd(const Tensor& t);
   void TrackRemove(const Tensor& t);
 

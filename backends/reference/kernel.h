@@ -50,7 +50,7 @@ struct KernelRegistrar {
 
 #define GRAPHOPT_KERNEL_CONCAT2(a, b) a##b
 #define GRAPHOPT_KERNEL_CONCAT(a, b) GRAPHOPT_KERNEL_CONCAT2(a, b)
-// REGISTER_KERNEL("", "Relu", 6, 99, ReluKernel); one line per (op, opset range).
+// REGISTER_KERNEL("", "Relu", 6, kLatestOpset, ReluKernel); one line per (op, opset range).
 #define REGISTER_KERNEL(domain, op, since, until, fn)                        \
   static const ::graphopt::reference::KernelRegistrar GRAPHOPT_KERNEL_CONCAT( \
       kernel_registrar_, __COUNTER__)(domain, op, since, until, fn)

@@ -229,4 +229,19 @@ size_t Tensor::ContentHash() const {
   return h;
 }
 
+std::vector<double> ToDoubles(const Tensor& t) {
+  const auto n = static_cast<size_t>(t.size());
+  if (t.dtype() == DataType::kFloat) {
+    const float* p = t.data<float>();
+    return std::vector<double>(p, p + n);
+  }
+  if (t.dtype() == DataType::kDouble) {
+    const double* p = t.data<double>();
+    return std::vector<double>(p, p + n);
+  }
+  std::vector<double> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = t.GetDouble(static_cast<int64_t>(i));
+  return out;
+}
+
 }  // namespace graphopt

@@ -97,4 +97,9 @@ Tensor Tensor::FromVector(DataType type, Shape shape, const std::vector<T>& valu
   return Tensor(type, std::move(shape), std::move(bytes));
 }
 
+// A numeric tensor's values widened to double (throws on strings, like GetDouble); float and
+// double (nearly every weight) skip the per-element type dispatch, which matters for tens of
+// millions of weights.
+std::vector<double> ToDoubles(const Tensor& t);
+
 }  // namespace graphopt

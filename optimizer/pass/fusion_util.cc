@@ -15,23 +15,6 @@ bool IsFoldableFloatType(DataType type) {
 
 namespace {
 
-// A float tensor's values widened to double; float and double (nearly every weight) skip the
-// per-element type dispatch, which matters for tens of millions of weights.
-std::vector<double> ToDoubles(const Tensor& t) {
-  const auto n = static_cast<size_t>(t.size());
-  if (t.dtype() == DataType::kFloat) {
-    const float* p = t.data<float>();
-    return std::vector<double>(p, p + n);
-  }
-  if (t.dtype() == DataType::kDouble) {
-    const double* p = t.data<double>();
-    return std::vector<double>(p, p + n);
-  }
-  std::vector<double> out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = t.GetDouble(static_cast<int64_t>(i));
-  return out;
-}
-
 template <typename T>
 void ScaleInto(const T* in, T* out, size_t outer, size_t inner, bool by_outer,
                const std::vector<double>& scale) {

@@ -10,9 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "server/config/logging.h"
-#include "server/jobs/progress_event_writer.h"
-#include "server/jobs/store_event_feed.h"
-#include "server/store/lease_keeper.h"
+#include "server/jobs/local_job_queue.h"
+#include "server/jobs/shared_store_queue.h"
 #include "server/store/sha256.h"
 
 namespace graphopt::server {
@@ -76,16 +75,19 @@ JobManager::JobManager(JobStore& jobs, BlobStore& blobs, JobRunner& runner,
       blobs_(blobs),
       runner_(runner),
       observer_(observer ? std::move(observer) : NullObserver()),
-      options_(std::move(options)),
-      queue_(options_.queue_capacity) {}
+      options_(std::move(options)) {
+  if (options_.shared.store) {
+    queue_ = std::make_unique<SharedStoreQueue>(*this);
+  } else {
+    queue_ = std::make_unique<LocalJobQueue>(*this);
+  }
+}
 
 JobManager::~JobManager() {
   if (pool_) Shutdown(std::chrono::milliseconds(0));
   StopStoreWatch();
-  // Their threads call back into this object: stop them before any member goes.
-  if (feed_) feed_->Stop();
-  if (keeper_) keeper_->Stop();
-  progress_writer_.reset();
+  // Its threads call back into this object: stop them before any member goes.
+  queue_.reset();
 }
 
 Status JobManager::Start() {
@@ -94,69 +96,13 @@ Status JobManager::Start() {
   fs::create_directories(options_.work_dir, ec);
   if (ec) return Internal("cannot create work folder " + options_.work_dir + ": " + ec.message());
 
-  // With a shared store nothing is recovered here: the jobs of a stopped replica (this one's
-  // previous process included) go back to the queue when their leases expire (LeaseKeeper).
-  std::vector<JobRecord> unfinished;
-  if (!shared()) {
-    ASSIGN_OR_RETURN(unfinished, jobs_.ListUnfinishedJobs());
-  }
+  RETURN_IF_ERROR(queue_->Recover());
   std::lock_guard lock(mu_);
-  for (auto& record : unfinished) {
-    auto job = std::make_shared<ActiveJob>();
-    job->record = std::move(record);
-    if (job->record.state == JobState::kRunning &&
-        job->record.attempts >= options_.max_attempts) {
-      // Running at every one of the last stops: it may be what kills the process. Give up.
-      job->record.state = JobState::kRunning;
-      active_[job->record.id] = job;
-      FinishLocked(job, JobState::kFailed, "INTERNAL",
-                   "the server stopped while this job ran, " +
-                       std::to_string(job->record.attempts) +
-                       " times (--max-attempts " + std::to_string(options_.max_attempts) +
-                       "); it is not retried again");
-      continue;
-    }
-    if (job->record.state == JobState::kRunning) {
-      // It was running when the previous process stopped: run it again from the start.
-      job->record.state = JobState::kQueued;
-      job->record.progress = JobProgressRecord{};
-      (void)PersistLocked(job->record);  // logged; the job re-runs either way
-      PublishLocked(*job, JobEventType::kRequeued, /*persist=*/true);
-      LogJobEvent(spdlog::level::info, job->record.id, "job_requeued",
-                  {{"reason", "restart"}, {"attempts", job->record.attempts}});
-      observer_->OnJobRequeued("restart", 1);
-    } else {
-      LogJobEvent(spdlog::level::info, job->record.id, "job_recovered", {{"state", "queued"}});
-    }
-    queue_.PushRecovered(job->record.id, job->record.options.priority, job->record.seq,
-                         job->record.attempts);
-    active_[job->record.id] = job;
-  }
   pool_ = std::make_unique<boost::asio::thread_pool>(std::max(1, options_.workers));
   started_ = true;
-  if (shared()) {
-    const SharedQueueOptions& s = options_.shared;
-    keeper_ = std::make_unique<LeaseKeeper>(
-        *s.store, LeaseKeeperOptions{s.owner, s.lease, options_.max_attempts},
-        [this](const std::string& id) { OnLeaseLost(id); },
-        [this](const std::vector<std::string>& ids) {
-          // Jobs whose replica stopped renewing their lease (it died or hung): another replica
-          // takes them over from the queue.
-          LogEvent(spdlog::level::warn, "jobs_taken_over",
-                   {{"jobs", static_cast<int64_t>(ids.size())}, {"first_job", ids.front()}});
-          observer_->OnJobRequeued("lease_expired", static_cast<int64_t>(ids.size()));
-          WakeClaimLoop();
-        });
-    feed_ = std::make_unique<StoreEventFeed>(jobs_, *s.store, s.poll, [this] { WakeClaimLoop(); });
-    progress_writer_ = std::make_unique<ProgressEventWriter>(*s.store);
-    keeper_->Start();
-    feed_->Start();
-    claim_wanted_ = true;
-    claimer_ = std::thread([this] { ClaimLoop(); });
-  }
   observer_->OnBusyWorkers(0, options_.workers);
   PushGaugesLocked();
-  for (size_t i = 0; i < queue_.size(); ++i) PostRunNext();
+  queue_->StartLocked();
   if (options_.write_probe) {
     Status probe = options_.write_probe();
     if (!probe.ok()) {
@@ -189,18 +135,7 @@ std::string JobManager::ResultKey(const CreateJobParams& params) const {
 Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   RETURN_IF_ERROR(CheckUploads(params));
   RETURN_IF_ERROR(runner_.Validate(params.options));
-  RETURN_IF_ERROR(runner_.ValidateForModel(params.options, [&]() -> Result<std::string> {
-    ASSIGN_OR_RETURN(auto reader, blobs_.Open(params.model_digest));
-    std::string bytes(static_cast<size_t>(reader->size()), '\0');
-    size_t done = 0;
-    while (done < bytes.size()) {
-      ASSIGN_OR_RETURN(size_t n, reader->Read(bytes.data() + done, bytes.size() - done));
-      if (n == 0) break;
-      done += n;
-    }
-    bytes.resize(done);
-    return bytes;
-  }));
+  RETURN_IF_ERROR(CheckModelForOptions(params));
   JobRecord record = NewJobRecord(params);
 
   std::lock_guard lock(mu_);
@@ -250,6 +185,22 @@ Status JobManager::CheckUploads(const CreateJobParams& params) {
   return Status::Ok();
 }
 
+// Options that depend on the model (a --dim name it must have) are checked against its bytes.
+Status JobManager::CheckModelForOptions(const CreateJobParams& params) {
+  return runner_.ValidateForModel(params.options, [&]() -> Result<std::string> {
+    ASSIGN_OR_RETURN(auto reader, blobs_.Open(params.model_digest));
+    std::string bytes(static_cast<size_t>(reader->size()), '\0');
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ASSIGN_OR_RETURN(size_t n, reader->Read(bytes.data() + done, bytes.size() - done));
+      if (n == 0) break;
+      done += n;
+    }
+    bytes.resize(done);
+    return bytes;
+  });
+}
+
 JobRecord JobManager::NewJobRecord(const CreateJobParams& params) const {
   JobRecord record;
   record.tenant = params.tenant;
@@ -266,7 +217,7 @@ JobRecord JobManager::NewJobRecord(const CreateJobParams& params) const {
 }
 
 Result<std::optional<JobRecord>> JobManager::FindIdempotentJobLocked(const CreateJobParams& params,
-                                                                    const JobRecord& record) {
+                                                                     const JobRecord& record) {
   if (params.idempotency_key.empty()) return std::optional<JobRecord>();
   ASSIGN_OR_RETURN(auto existing,
                    jobs_.FindJobByIdempotencyKey(params.tenant, params.idempotency_key));
@@ -290,11 +241,8 @@ Status JobManager::CheckCapacityLocked(const CreateJobParams& params) {
                                "); wait for some to finish");
     }
   }
-  if (shared()) {
-    // The shared queue's depth over all replicas is what the limit protects.
-    ASSIGN_OR_RETURN(shared_queue_depth_, options_.shared.store->CountQueuedJobs());
-  }
-  if (QueueDepthLocked() >= options_.queue_capacity) {
+  RETURN_IF_ERROR(queue_->RefreshDepthLocked());
+  if (queue_->DepthLocked() >= options_.queue_capacity) {
     return ResourceExhausted("the job queue is full (" + std::to_string(options_.queue_capacity) +
                              " jobs waiting); retry later");
   }
@@ -303,9 +251,7 @@ Status JobManager::CheckCapacityLocked(const CreateJobParams& params) {
 
 Result<JobRecord> JobManager::EnqueueLocked(const CreateJobParams& params,
                                             const JobRecord& record) {
-  // A shared store writes the queued event with the job: other replicas may claim it at once.
-  auto inserted =
-      shared() ? options_.shared.store->EnqueueJob(record) : jobs_.InsertJob(record);
+  auto inserted = queue_->InsertQueuedLocked(record);
   if (!inserted.ok()) {
     if (inserted.status().code() == StatusCode::kAlreadyExists && !params.idempotency_key.empty()) {
       // Another replica won the race for this key: that job is the answer.
@@ -317,13 +263,7 @@ Result<JobRecord> JobManager::EnqueueLocked(const CreateJobParams& params,
   }
   auto job = std::make_shared<ActiveJob>();
   job->record = std::move(inserted).value();
-  if (shared()) {
-    ++shared_queue_depth_;  // queued in the store for any replica to claim; not held here
-  } else {
-    RETURN_IF_ERROR(queue_.Push(job->record.id, job->record.options.priority, job->record.seq));
-    active_[job->record.id] = job;
-    PublishLocked(*job, JobEventType::kQueued, /*persist=*/true);
-  }
+  RETURN_IF_ERROR(queue_->HoldQueuedLocked(job));
   NotifyStateLocked(job->record, false, JobState::kQueued, 0, false);
   PushGaugesLocked();
   LogJobEvent(spdlog::level::info, job->record.id, "job_queued",
@@ -331,12 +271,8 @@ Result<JobRecord> JobManager::EnqueueLocked(const CreateJobParams& params,
                {"opt_level", job->record.options.level},
                {"target", job->record.options.target},
                {"priority", job->record.options.priority},
-               {"queue_depth", QueueDepthLocked()}});
-  if (shared()) {
-    WakeClaimLoopLocked();
-  } else {
-    PostRunNext();
-  }
+               {"queue_depth", queue_->DepthLocked()}});
+  queue_->WakeLocked();
   return job->record;
 }
 
@@ -398,81 +334,39 @@ Result<JobPage> JobManager::ListJobs(const JobListQuery& query) {
   return page;
 }
 
-Result<JobRecord> JobManager::CancelJob(const std::string& id) {
-  if (shared()) return CancelSharedJob(id);
-  std::unique_lock lock(mu_);
-  auto it = active_.find(id);
-  if (it == active_.end()) {
-    lock.unlock();
-    ASSIGN_OR_RETURN(JobRecord record, jobs_.GetJob(id));
-    return FailedPrecondition("job " + id + " already finished (" + JobStateName(record.state) +
-                              "); nothing to cancel");
-  }
-  auto job = it->second;
-  if (job->record.state == JobState::kQueued) {
-    queue_.Remove(id);
-    FinishLocked(job, JobState::kCancelled, "CANCELLED", "cancelled by request while queued");
-    PushGaugesLocked();
-    return job->record;
-  }
-  int expected = kNoStop;
-  job->stop.compare_exchange_strong(expected, kStopUser);
-  LogJobEvent(spdlog::level::info, id, "job_cancel_requested", {{"state", "running"}});
-  return job->record;
-}
+Result<JobRecord> JobManager::CancelJob(const std::string& id) { return queue_->Cancel(id); }
 
 Result<std::unique_ptr<JobSubscription>> JobManager::Watch(const std::string& id,
                                                            JobListener listener) {
-  if (shared()) return WatchShared(id, std::move(listener));
-  std::unique_lock lock(mu_);
-  auto it = active_.find(id);
-  if (it != active_.end()) {
-    ActiveJob& job = *it->second;
-    int64_t token = next_token_++;
-    listener(SnapshotEvent(job.record), job.record, /*snapshot=*/true);
-    job.listeners.emplace(token, std::move(listener));
-    return std::make_unique<JobSubscription>(this, id, token);
-  }
-  lock.unlock();
-  // Finished (or unknown): the snapshot is all there is.
-  ASSIGN_OR_RETURN(JobRecord record, jobs_.GetJob(id));
+  return queue_->Watch(id, std::move(listener));
+}
+
+Result<std::unique_ptr<JobSubscription>> JobManager::SnapshotOnly(const JobRecord& record,
+                                                                  const JobListener& listener) {
   listener(SnapshotEvent(record), record, /*snapshot=*/true);
-  return std::make_unique<JobSubscription>(this, id, 0);
+  return std::make_unique<JobSubscription>(this, record.id, 0);
+}
+
+Status JobManager::AlreadyFinished(const JobRecord& record) {
+  return FailedPrecondition("job " + record.id + " already finished (" +
+                            JobStateName(record.state) + "); nothing to cancel");
+}
+
+double JobManager::RunSeconds(const JobRecord& record) {
+  return SecondsBetween(record.started_at_ms, record.finished_at_ms);
 }
 
 void JobManager::Unsubscribe(const std::string& job_id, int64_t token) {
-  if (shared()) return feed_->Remove(job_id, token);
-  std::lock_guard lock(mu_);
-  auto it = active_.find(job_id);
-  if (it != active_.end()) it->second->listeners.erase(token);
+  queue_->Unsubscribe(job_id, token);
 }
 
-void JobManager::PostRunNext() {
-  boost::asio::post(*pool_, [this] { RunNext(); });
-}
-
-void JobManager::RunNext() {
-  std::shared_ptr<ActiveJob> job;
-  {
-    std::lock_guard lock(mu_);
-    if (draining_) return;
-    auto id = queue_.Pop();
-    if (!id) return;  // a cancelled job's turn
-    job = active_.at(*id);
-    job->record.state = JobState::kRunning;
-    job->record.started_at_ms = NowMillis();
-    job->record.attempts += 1;
-    job->record.progress = JobProgressRecord{"loading", 0, 0, ""};
-    (void)PersistLocked(job->record);  // logged; its final state is what must be stored
-    PublishLocked(*job, JobEventType::kStarted, /*persist=*/true);
-    NotifyStateLocked(job->record, true, JobState::kQueued, 0, false);
-    ++busy_;
-    PushGaugesLocked();
-    LogJobEvent(spdlog::level::info, job->record.id, "job_started",
-                {{"attempt", job->record.attempts}, {"busy_workers", busy_}});
-  }
-  Execute(job);
-  WorkerFinished();
+void JobManager::MarkStartedLocked(const JobRecord& record, LogFields extra) {
+  NotifyStateLocked(record, true, JobState::kQueued, 0, false);
+  ++busy_;
+  PushGaugesLocked();
+  LogFields fields = {{"attempt", record.attempts}, {"busy_workers", busy_}};
+  for (auto& field : extra) fields.push_back(std::move(field));
+  LogJobEvent(spdlog::level::info, record.id, "job_started", std::move(fields));
 }
 
 void JobManager::WorkerFinished() {
@@ -480,7 +374,7 @@ void JobManager::WorkerFinished() {
   --busy_;
   PushGaugesLocked();
   idle_cv_.notify_all();
-  if (shared()) WakeClaimLoopLocked();
+  queue_->OnWorkerFreedLocked();
 }
 
 void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
@@ -499,7 +393,7 @@ void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
   std::error_code ec;
   fs::remove_all(work_dir, ec);
   // The job's progress events are stored before whatever ends it (its terminal event follows).
-  if (progress_writer_) progress_writer_->Flush();
+  queue_->FlushProgress();
 
   std::lock_guard lock(mu_);
   const int stop = job->stop.load();
@@ -571,28 +465,20 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
   request.cancelled = [job, has_limit, deadline] {
     if (job->stop.load() != kNoStop) return true;
     if (has_limit && std::chrono::steady_clock::now() > deadline) {
-      int expected = kNoStop;
-      job->stop.compare_exchange_strong(expected, kStopTimeout);
+      job->RequestStop(kStopTimeout);
       return true;
     }
     return false;
   };
   request.pass_delay_ms = options_.debug_pass_delay_ms;
   request.on_progress = [this, job](const RunProgress& p) {
-    JobEventRecord event;
-    {
-      std::lock_guard lock(mu_);
-      bool entering_verify = p.stage == "verifying" && job->record.progress.stage != "verifying";
-      job->record.progress =
-          JobProgressRecord{p.stage, p.pass_index, p.pass_count, p.pass_name, p.round};
-      if (p.pass_name.empty() && !entering_verify) return;
-      const JobEventType type = entering_verify ? JobEventType::kVerifying : JobEventType::kPass;
-      if (!shared()) return PublishLocked(*job, type, /*persist=*/false);
-      event = EventOf(job->record, type);
-    }
-    // Shared store: watchers on every replica read progress there; the writer stores it in order
-    // without holding up this worker.
-    progress_writer_->Add(std::move(event));
+    std::lock_guard lock(mu_);
+    bool entering_verify = p.stage == "verifying" && job->record.progress.stage != "verifying";
+    job->record.progress =
+        JobProgressRecord{p.stage, p.pass_index, p.pass_count, p.pass_name, p.round};
+    if (p.pass_name.empty() && !entering_verify) return;
+    queue_->PublishProgressLocked(*job,
+                                  entering_verify ? JobEventType::kVerifying : JobEventType::kPass);
   };
 
   ASSIGN_OR_RETURN(*outcome, runner_.Run(request));
@@ -624,17 +510,7 @@ void JobManager::RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job)
   JobRecord& r = job->record;
   r.state = JobState::kQueued;
   r.progress = JobProgressRecord{};
-  if (shared()) {
-    // The store re-queues it with its event; if that fails, the lease expires instead.
-    Status released = options_.shared.store->ReleaseJob(r.id, options_.shared.owner);
-    if (!released.ok()) {
-      LogJobEvent(spdlog::level::warn, r.id, "job_not_released", {{"error", released.ToString()}});
-      observer_->OnStoreError("release_job");
-    }
-  } else {
-    (void)PersistLocked(r);  // logged; still RUNNING in the store, it re-runs after a restart
-    PublishLocked(*job, JobEventType::kRequeued, /*persist=*/true);
-  }
+  queue_->RequeueLocked(*job);
   NotifyStateLocked(r, true, JobState::kRunning, 0, false);
   LogJobEvent(spdlog::level::info, r.id, "job_requeued", {{"reason", "shutdown"}});
   observer_->OnJobRequeued("shutdown", 1);
@@ -709,31 +585,10 @@ void JobManager::FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState st
   r.error_code = code;
   r.error_message = message;
   r.progress.stage = "done";
-  if (shared()) {
-    // Idempotent in the store, which writes the terminal event with the state (watchers here
-    // follow the store): a job cancelled, or finished by another replica after this one
-    // stalled, keeps its first result, and this run ends here without an event.
-    auto outcome = options_.shared.store->FinishJob(r);
-    if (!outcome.ok() || !outcome->finished_by_this_call) {
-      LogFields fields = {{"state", JobStateName(state)}};
-      if (!outcome.ok()) {
-        fields.push_back({"error", outcome.status().ToString()});  // the lease will expire
-        observer_->OnStoreError("finish_job");
-      } else {
-        fields.push_back({"stored_state", JobStateName(outcome->stored.state)});
-        r = outcome->stored;
-      }
-      LogJobEvent(spdlog::level::warn, r.id, "job_result_not_stored", fields);
-      job->listeners.clear();
-      active_.erase(r.id);
-      return;
-    }
-  } else if (!PersistLocked(r).ok()) {
-    // Watchers learn the end now; the store, once it takes writes again.
-    KeepPendingFinishLocked(job);
-    PublishLocked(*job, TerminalEventType(state), /*persist=*/false);
-  } else {
-    PublishLocked(*job, TerminalEventType(state), /*persist=*/true);
+  if (!queue_->StoreFinalStateLocked(job)) {
+    job->listeners.clear();
+    active_.erase(r.id);
+    return;
   }
   const double run_seconds =
       previous == JobState::kRunning ? SecondsBetween(r.started_at_ms, r.finished_at_ms) : 0.0;
@@ -754,12 +609,8 @@ void JobManager::FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState st
   active_.erase(r.id);
 }
 
-size_t JobManager::QueueDepthLocked() const {
-  return shared() ? static_cast<size_t>(std::max<int64_t>(0, shared_queue_depth_)) : queue_.size();
-}
-
 void JobManager::PushGaugesLocked() {
-  observer_->OnQueueDepth(static_cast<int64_t>(QueueDepthLocked()));
+  observer_->OnQueueDepth(static_cast<int64_t>(queue_->DepthLocked()));
   observer_->OnBusyWorkers(busy_, options_.workers);
 }
 
@@ -769,19 +620,17 @@ bool JobManager::Shutdown(std::chrono::milliseconds grace) {
     if (!pool_) return true;
     draining_ = true;
   }
-  claim_cv_.notify_all();
-  if (claimer_.joinable()) claimer_.join();
+  queue_->StopTaking();
   std::unique_lock lock(mu_);
   LogEvent(spdlog::level::info, "jobs_draining",
            {{"running", busy_},
-            {"queued", QueueDepthLocked()},
+            {"queued", queue_->DepthLocked()},
             {"grace_seconds", grace.count() / 1000.0}});
   idle_cv_.wait_for(lock, grace, [this] { return busy_ == 0; });
   if (busy_ > 0) {
     for (auto& [id, job] : active_) {
       if (job->record.state != JobState::kRunning) continue;
-      int expected = kNoStop;
-      job->stop.compare_exchange_strong(expected, kStopShutdown);
+      job->RequestStop(kStopShutdown);
     }
     // They stop at their next pass boundary; one pass on a large model can take a while.
     idle_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return busy_ == 0; });
@@ -791,9 +640,7 @@ bool JobManager::Shutdown(std::chrono::milliseconds grace) {
   // Final states still unstored get one last try; those that fail re-run after the restart.
   StopStoreWatch();
   CheckStoreOnce();
-  // Leases of jobs not released (a stuck worker's) expire; another replica re-queues them.
-  if (keeper_) keeper_->Stop();
-  if (feed_) feed_->Stop();
+  queue_->Stop();
   if (stopped) {
     pool_->join();
     pool_.reset();
@@ -808,9 +655,9 @@ bool JobManager::Shutdown(std::chrono::milliseconds grace) {
 }
 
 size_t JobManager::queue_depth() {
-  if (shared()) RefreshSharedQueueDepth();  // other replicas claim too: ask the store
+  queue_->RefreshDepth();  // other replicas may claim too
   std::lock_guard lock(mu_);
-  return QueueDepthLocked();
+  return queue_->DepthLocked();
 }
 
 int JobManager::busy_workers() {

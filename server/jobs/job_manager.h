@@ -2,12 +2,10 @@
 // on a Boost.Asio worker pool, publishes their progress to watchers, persists every state change
 // and recovers unfinished jobs after a restart. Knows nothing of gRPC.
 //
-// Two queue modes. With a single-node store the queue lives in this process (JobQueue) and the
-// store is its durable copy. With a store shared by several replicas (SharedQueueOptions) the
-// queue is the store's: a claim loop takes queued jobs under a lease while a worker is free, a
-// LeaseKeeper renews the leases and re-queues those of dead replicas, cancellation is a store
-// write seen by whichever replica runs the job, and watchers follow the store's events
-// (StoreEventFeed), so any replica can serve any job.
+// Where queued jobs wait is a JobQueueStrategy chosen once at construction: LocalJobQueue (this
+// process's queue, the store its durable copy) or, with a store shared by several replicas
+// (SharedQueueOptions), SharedStoreQueue (claims under leases, cancellation and watching through
+// the store, so any replica can serve any job).
 #pragma once
 
 #include <atomic>
@@ -23,8 +21,10 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "server/config/logging.h"
+#include "server/jobs/active_job.h"
 #include "server/jobs/job_listener.h"
-#include "server/jobs/job_queue.h"
+#include "server/jobs/job_queue_strategy.h"
 #include "server/jobs/job_runner.h"
 #include "server/jobs/observer.h"
 #include "server/store/blob_store.h"
@@ -71,9 +71,6 @@ struct CreateJobParams {
 };
 
 class JobManager;
-class LeaseKeeper;
-class ProgressEventWriter;
-class StoreEventFeed;
 
 // Stops the listener when destroyed.
 class JobSubscription {
@@ -124,41 +121,15 @@ class JobManager {
 
  private:
   friend class JobSubscription;
-  // kStopLost: the job is no longer this replica's to finish (cancelled in the shared store, or
-  // its lease was lost); the worker stops and writes nothing.
-  enum StopReason : int {
-    kNoStop = 0,
-    kStopUser = 1,
-    kStopShutdown = 2,
-    kStopTimeout = 3,
-    kStopLost = 4
-  };
+  friend class LocalJobQueue;
+  friend class SharedStoreQueue;
 
-  struct ActiveJob {
-    JobRecord record;
-    std::atomic<int> stop{kNoStop};
-    std::map<int64_t, JobListener> listeners;
-  };
-
-  bool shared() const { return options_.shared.store != nullptr; }
   void Unsubscribe(const std::string& job_id, int64_t token);
-  void PostRunNext();
-  void RunNext();
-  // Shared store: claims queued jobs while a worker is free, until Shutdown.
-  void ClaimLoop();
-  void WakeClaimLoop();
-  void WakeClaimLoopLocked();
+  // A job's run began (its record says RUNNING): count the worker, tell the observer, log it.
+  void MarkStartedLocked(const JobRecord& record, LogFields extra);
   // After a worker ran a job: frees its slot.
   void WorkerFinished();
-  // Shared store: runs a job this replica just claimed (on a worker); false when draining.
-  bool StartClaimedLocked(JobRecord claimed);
-  void OnLeaseLost(const std::string& job_id);
-  Result<JobRecord> CancelSharedJob(const std::string& id);
-  Result<std::unique_ptr<JobSubscription>> WatchShared(const std::string& id,
-                                                      JobListener listener);
-  void RefreshSharedQueueDepth();
-  // After a job stopped for shutdown: back to the queue, for this process's next start or (shared
-  // store) for any replica.
+  // After a job stopped for shutdown: back to the queue.
   void RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job);
   // Runs a job already marked running; returns the finished record's new state.
   void Execute(const std::shared_ptr<ActiveJob>& job);
@@ -168,6 +139,11 @@ class JobManager {
   // Copies the run's report and its summary into the record (succeeded, or failed verification).
   static void KeepReportLocked(JobRecord& r, const RunOutcome& outcome, const BlobInfo& report);
   static JobEventRecord EventOf(const JobRecord& record, JobEventType type);
+  static Status AlreadyFinished(const JobRecord& record);
+  static double RunSeconds(const JobRecord& record);
+  // A watch of a finished job: the snapshot is all there is.
+  Result<std::unique_ptr<JobSubscription>> SnapshotOnly(const JobRecord& record,
+                                                        const JobListener& listener);
   // The following run under mu_.
   void PublishLocked(ActiveJob& job, JobEventType type, bool persist);
   Status PersistLocked(const JobRecord& record);
@@ -182,17 +158,17 @@ class JobManager {
   void FinishLocked(const std::shared_ptr<ActiveJob>& job, JobState state, const std::string& code,
                     const std::string& message);
   void PushGaugesLocked();
-  size_t QueueDepthLocked() const;
   Result<JobRecord> CachedJobLocked(const CreateJobParams& params, const JobRecord& earlier,
                                     JobRecord record);
   std::string NewJobId();
   std::string ResultKey(const CreateJobParams& params) const;
   // CreateJob's steps, in order.
   Status CheckUploads(const CreateJobParams& params);
+  Status CheckModelForOptions(const CreateJobParams& params);
   JobRecord NewJobRecord(const CreateJobParams& params) const;
   // The job an earlier request with the same idempotency key created, if any.
   Result<std::optional<JobRecord>> FindIdempotentJobLocked(const CreateJobParams& params,
-                                                          const JobRecord& record);
+                                                           const JobRecord& record);
   Status CheckCapacityLocked(const CreateJobParams& params);
   Result<JobRecord> EnqueueLocked(const CreateJobParams& params, const JobRecord& record);
 
@@ -204,7 +180,6 @@ class JobManager {
 
   std::mutex mu_;
   std::condition_variable idle_cv_;
-  JobQueue queue_;
   std::map<std::string, std::shared_ptr<ActiveJob>> active_;  // queued and running jobs
   int busy_ = 0;
   bool draining_ = false;
@@ -212,15 +187,7 @@ class JobManager {
   int64_t next_token_ = 1;
   uint64_t id_counter_ = 0;
   std::unique_ptr<boost::asio::thread_pool> pool_;
-
-  // Shared store only.
-  std::unique_ptr<LeaseKeeper> keeper_;
-  std::unique_ptr<StoreEventFeed> feed_;
-  std::unique_ptr<ProgressEventWriter> progress_writer_;
-  std::thread claimer_;
-  std::condition_variable claim_cv_;
-  bool claim_wanted_ = false;
-  int64_t shared_queue_depth_ = 0;
+  std::unique_ptr<JobQueueStrategy> queue_;
 
   // Store faults.
   struct PendingFinish {

@@ -69,13 +69,6 @@ std::vector<double> ScaledDotProductAttention(const AttentionProblem& p) {
   return out;
 }
 
-std::vector<double> ToDoubles(const Tensor& t) {
-  const Tensor c = AsComputeTensor(t);
-  std::vector<double> v(static_cast<size_t>(c.size()));
-  for (int64_t i = 0; i < c.size(); ++i) v[static_cast<size_t>(i)] = c.GetDouble(i);
-  return v;
-}
-
 Tensor FromDoubles(const std::vector<double>& v, DataType type, const Shape& shape) {
   Tensor d = Tensor::FromVector<double>(DataType::kDouble, shape, v);
   if (type == DataType::kDouble) return d;

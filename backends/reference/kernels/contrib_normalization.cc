@@ -43,12 +43,6 @@ void NormalizeRows(std::vector<double>& v, int64_t rows, int64_t width, double e
   }
 }
 
-std::vector<double> ToDoubles(const Tensor& t) {
-  std::vector<double> v(static_cast<size_t>(t.size()));
-  for (int64_t i = 0; i < t.size(); ++i) v[static_cast<size_t>(i)] = t.GetDouble(i);
-  return v;
-}
-
 // Doubles back into a tensor of `type` (float16/bfloat16 through float32).
 Tensor FromDoubles(const std::vector<double>& v, DataType type, const Shape& shape) {
   Tensor d = Tensor::FromVector<double>(DataType::kDouble, shape, v);
@@ -69,7 +63,7 @@ Result<std::vector<double>> ChannelParam(const KernelContext& ctx, size_t i, con
     return ctx.Fail(std::string(name) + " has " + std::to_string(t->size()) +
                     " values for hidden size " + std::to_string(width));
   }
-  return ToDoubles(AsComputeTensor(*t));
+  return ToDoubles(*t);
 }
 
 // ONNX Runtime's LayerNormalization for opsets 1-16 has the signature and semantics of the
@@ -101,10 +95,10 @@ Status SimplifiedLayerNormalizationKernel(KernelContext& ctx) {
     return ctx.Fail("scale " + ShapeToString(scale->shape()) +
                     " does not match the normalized size " + std::to_string(width));
   }
-  std::vector<double> v = ToDoubles(AsComputeTensor(*x));
+  std::vector<double> v = ToDoubles(*x);
   std::vector<float> means, inv_stds;
   NormalizeRows(v, rows, width, ctx.node().GetFloat("epsilon", 1e-5f), /*simplified=*/true,
-                ToDoubles(AsComputeTensor(*scale)), {}, &means, &inv_stds);
+                ToDoubles(*scale), {}, &means, &inv_stds);
   ctx.SetOutput(0, FromDoubles(v, x->dtype(), x->shape()));
   if (ctx.output_requested(1)) {
     Shape stat = x->shape();
@@ -143,8 +137,8 @@ Status SkipNormalization(KernelContext& ctx, bool simplified) {
   ASSIGN_OR_RETURN(std::vector<double> gamma, ChannelParam(ctx, 2, "gamma", width, true));
   ASSIGN_OR_RETURN(std::vector<double> beta, ChannelParam(ctx, beta_index, "beta", width, false));
   ASSIGN_OR_RETURN(std::vector<double> bias, ChannelParam(ctx, bias_index, "bias", width, false));
-  std::vector<double> v = ToDoubles(AsComputeTensor(*input));
-  const std::vector<double> s = ToDoubles(AsComputeTensor(*skip));
+  std::vector<double> v = ToDoubles(*input);
+  const std::vector<double> s = ToDoubles(*skip);
   for (size_t i = 0; i < v.size(); ++i) {
     v[i] += s[i % s.size()] + (bias.empty() ? 0.0 : bias[i % static_cast<size_t>(width)]);
   }
@@ -215,10 +209,10 @@ Status EmbedLayerNormalizationKernel(KernelContext& ctx) {
   }
   ASSIGN_OR_RETURN(std::vector<double> gamma, ChannelParam(ctx, 5, "gamma", hidden, true));
   ASSIGN_OR_RETURN(std::vector<double> beta, ChannelParam(ctx, 6, "beta", hidden, true));
-  const std::vector<double> w = ToDoubles(AsComputeTensor(*word));
-  const std::vector<double> pe = ToDoubles(AsComputeTensor(*position));
+  const std::vector<double> w = ToDoubles(*word);
+  const std::vector<double> pe = ToDoubles(*position);
   const std::vector<double> se =
-      segment ? ToDoubles(AsComputeTensor(*segment)) : std::vector<double>();
+      segment ? ToDoubles(*segment) : std::vector<double>();
   std::vector<double> v(static_cast<size_t>(batch * seq * hidden));
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t s = 0; s < seq; ++s) {

@@ -264,9 +264,9 @@ Status Scan8(KernelContext& ctx) {
 
 }  // namespace
 
-REGISTER_KERNEL("", "If", 1, 99, If);
-REGISTER_KERNEL("", "Loop", 1, 99, Loop);
+REGISTER_KERNEL("", "If", 1, kLatestOpset, If);
+REGISTER_KERNEL("", "Loop", 1, kLatestOpset, Loop);
 REGISTER_KERNEL("", "Scan", 8, 8, Scan8);
-REGISTER_KERNEL("", "Scan", 9, 99, Scan);
+REGISTER_KERNEL("", "Scan", 9, kLatestOpset, Scan);
 
 }  // namespace graphopt::reference

@@ -24,7 +24,7 @@ Status DropoutKernel(KernelContext& ctx) {
   return Status::Ok();
 }
 
-REGISTER_KERNEL("", "Dropout", 1, 99, DropoutKernel);
+REGISTER_KERNEL("", "Dropout", 1, kLatestOpset, DropoutKernel);
 
 }  // namespace
 }  // namespace graphopt::reference

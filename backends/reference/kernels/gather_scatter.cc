@@ -384,15 +384,15 @@ Status TensorScatter(KernelContext& ctx) {
 
 }  // namespace
 
-REGISTER_KERNEL("", "Gather", 1, 99, Gather);
-REGISTER_KERNEL("", "GatherElements", 11, 99, GatherElements);
-REGISTER_KERNEL("", "GatherND", 11, 99, GatherND);
+REGISTER_KERNEL("", "Gather", 1, kLatestOpset, Gather);
+REGISTER_KERNEL("", "GatherElements", 11, kLatestOpset, GatherElements);
+REGISTER_KERNEL("", "GatherND", 11, kLatestOpset, GatherND);
 REGISTER_KERNEL("", "Scatter", 9, 10, ScatterElements);
-REGISTER_KERNEL("", "ScatterElements", 11, 99, ScatterElements);
-REGISTER_KERNEL("", "ScatterND", 11, 99, ScatterND);
-REGISTER_KERNEL("", "NonZero", 9, 99, NonZero);
-REGISTER_KERNEL("", "Compress", 9, 99, Compress);
-REGISTER_KERNEL("", "Unique", 11, 99, Unique);
-REGISTER_KERNEL("", "TensorScatter", 24, 99, TensorScatter);
+REGISTER_KERNEL("", "ScatterElements", 11, kLatestOpset, ScatterElements);
+REGISTER_KERNEL("", "ScatterND", 11, kLatestOpset, ScatterND);
+REGISTER_KERNEL("", "NonZero", 9, kLatestOpset, NonZero);
+REGISTER_KERNEL("", "Compress", 9, kLatestOpset, Compress);
+REGISTER_KERNEL("", "Unique", 11, kLatestOpset, Unique);
+REGISTER_KERNEL("", "TensorScatter", 24, kLatestOpset, TensorScatter);
 
 }  // namespace graphopt::reference

@@ -392,42 +392,47 @@ bool EinsumAsBatchedGemm(const std::vector<const Tensor*>& inputs,
   }
 }
 
-template <typename T>
-Status EinsumTyped(KernelContext& ctx, const std::vector<const Tensor*>& inputs, DataType type) {
-  std::string eq;
-  for (char c : ctx.node().GetString("equation", "")) {
-    if (c != ' ') eq += c;
-  }
-  const size_t arrow = eq.find("->");
-  const std::string lhs = eq.substr(0, arrow);
+// At most 16 axes under an ellipsis: labels fit a fixed table.
+constexpr int kMaxEinsumLabels = kEllipsisLabel + 16;
+
+// An Einsum equation resolved against its inputs: the labels of every input axis and of the
+// output, and each label's size (-1: unused; 1 broadcasts against any size).
+struct EinsumLabels {
+  std::string equation;  // without spaces
+  std::vector<std::vector<int>> inputs;
+  std::vector<int> output;
+  std::vector<int64_t> size = std::vector<int64_t>(kMaxEinsumLabels, -1);
+  std::vector<int> count = std::vector<int>(kMaxEinsumLabels, 0);  // input axes per label
+  int64_t ellipsis_rank = 0;
+};
+
+// The comma-separated input terms left of "->".
+std::vector<std::string> SplitEinsumTerms(const std::string& lhs) {
   std::vector<std::string> terms;
   for (size_t start = 0;;) {
     const size_t comma = lhs.find(',', start);
     terms.push_back(
         lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
+    if (comma == std::string::npos) return terms;
     start = comma + 1;
   }
-  if (terms.size() != inputs.size()) {
-    return ctx.Fail("equation '" + eq + "' has " + std::to_string(terms.size()) + " terms for " +
-                    std::to_string(inputs.size()) + " inputs");
-  }
-  constexpr int kMaxLabels = kEllipsisLabel + 16;
-  std::vector<int64_t> label_size(kMaxLabels, -1);
-  std::vector<int> label_count(kMaxLabels, 0);
-  std::vector<std::vector<int>> input_labels(inputs.size());
-  int64_t ellipsis_rank = 0;
+}
+
+// Labels each input axis and sizes each label; sizes must agree up to broadcasting.
+Status BindEinsumInputs(const KernelContext& ctx, const std::vector<std::string>& terms,
+                        const std::vector<const Tensor*>& inputs, EinsumLabels* e) {
+  e->inputs.resize(inputs.size());
   for (size_t t = 0; t < terms.size(); ++t) {
-    if (!ParseTerm(terms[t], inputs[t]->rank(), &input_labels[t], &ellipsis_rank)) {
+    if (!ParseTerm(terms[t], inputs[t]->rank(), &e->inputs[t], &e->ellipsis_rank)) {
       return ctx.Fail("term '" + terms[t] + "' does not fit input of shape " +
                       ShapeToString(inputs[t]->shape()));
     }
-    for (size_t ax = 0; ax < input_labels[t].size(); ++ax) {
-      const int l = input_labels[t][ax];
-      if (l >= kMaxLabels) return ctx.Unsupported("ellipsis covering more than 16 axes");
+    for (size_t ax = 0; ax < e->inputs[t].size(); ++ax) {
+      const int l = e->inputs[t][ax];
+      if (l >= kMaxEinsumLabels) return ctx.Unsupported("ellipsis covering more than 16 axes");
       const int64_t d = inputs[t]->shape()[ax];
-      ++label_count[static_cast<size_t>(l)];
-      int64_t& size = label_size[static_cast<size_t>(l)];
+      ++e->count[static_cast<size_t>(l)];
+      int64_t& size = e->size[static_cast<size_t>(l)];
       if (size < 0 || size == 1) {
         size = d;
       } else if (d != size && d != 1) {
@@ -436,47 +441,71 @@ Status EinsumTyped(KernelContext& ctx, const std::vector<const Tensor*>& inputs,
       }
     }
   }
-  std::vector<int> out_labels;
+  return Status::Ok();
+}
+
+// The explicit output term, or the implicit one: the ellipsis axes, then the labels that appear
+// once, in alphabetical order.
+Status BindEinsumOutput(const KernelContext& ctx, size_t arrow, EinsumLabels* e) {
   if (arrow != std::string::npos) {
-    int64_t er = ellipsis_rank;
-    if (!ParseTerm(eq.substr(arrow + 2), -1, &out_labels, &er)) {
-      return ctx.Fail("bad output term in '" + eq + "'");
+    int64_t er = e->ellipsis_rank;
+    if (!ParseTerm(e->equation.substr(arrow + 2), -1, &e->output, &er)) {
+      return ctx.Fail("bad output term in '" + e->equation + "'");
     }
-    for (int l : out_labels) {
-      if (label_size[static_cast<size_t>(l)] < 0) return ctx.Fail("output label not in inputs");
+    for (int l : e->output) {
+      if (e->size[static_cast<size_t>(l)] < 0) return ctx.Fail("output label not in inputs");
     }
-  } else {
-    for (int64_t j = ellipsis_rank; j > 0; --j)
-      out_labels.push_back(kEllipsisLabel + static_cast<int>(j - 1));
-    for (int l = 0; l < kEllipsisLabel; ++l) {
-      if (label_count[static_cast<size_t>(l)] == 1) out_labels.push_back(l);
-    }
-  }
-  // Loop order: output labels, then the summed ones.
-  if (Tensor fast; EinsumAsBatchedGemm<T>(inputs, input_labels, out_labels, label_size, &fast)) {
-    ctx.SetOutput(0, std::move(fast));
     return Status::Ok();
   }
-  std::vector<int> loop = out_labels;
-  for (int l = 0; l < kMaxLabels; ++l) {
-    if (label_size[static_cast<size_t>(l)] >= 0 &&
-        std::find(out_labels.begin(), out_labels.end(), l) == out_labels.end()) {
+  for (int64_t j = e->ellipsis_rank; j > 0; --j)
+    e->output.push_back(kEllipsisLabel + static_cast<int>(j - 1));
+  for (int l = 0; l < kEllipsisLabel; ++l) {
+    if (e->count[static_cast<size_t>(l)] == 1) e->output.push_back(l);
+  }
+  return Status::Ok();
+}
+
+Status ParseEinsum(const KernelContext& ctx, const std::vector<const Tensor*>& inputs,
+                   EinsumLabels* e) {
+  for (char c : ctx.node().GetString("equation", "")) {
+    if (c != ' ') e->equation += c;
+  }
+  const size_t arrow = e->equation.find("->");
+  const std::vector<std::string> terms = SplitEinsumTerms(e->equation.substr(0, arrow));
+  if (terms.size() != inputs.size()) {
+    return ctx.Fail("equation '" + e->equation + "' has " + std::to_string(terms.size()) +
+                    " terms for " + std::to_string(inputs.size()) + " inputs");
+  }
+  RETURN_IF_ERROR(BindEinsumInputs(ctx, terms, inputs, e));
+  return BindEinsumOutput(ctx, arrow, e);
+}
+
+// The general case: for each output element, sums the product of the inputs over the labels
+// not in the output, walking every input with per-label strides.
+template <typename T>
+Tensor EinsumBySummation(const std::vector<const Tensor*>& inputs, const EinsumLabels& e,
+                         DataType type) {
+  // Loop order: output labels, then the summed ones.
+  std::vector<int> loop = e.output;
+  for (int l = 0; l < kMaxEinsumLabels; ++l) {
+    if (e.size[static_cast<size_t>(l)] >= 0 &&
+        std::find(e.output.begin(), e.output.end(), l) == e.output.end()) {
       loop.push_back(l);
     }
   }
   Shape y_shape;
-  for (int l : out_labels) y_shape.push_back(label_size[static_cast<size_t>(l)]);
+  for (int l : e.output) y_shape.push_back(e.size[static_cast<size_t>(l)]);
   std::vector<int64_t> sizes;
-  for (int l : loop) sizes.push_back(label_size[static_cast<size_t>(l)]);
+  for (int l : loop) sizes.push_back(e.size[static_cast<size_t>(l)]);
   // Per input, the stride of each loop label (repeated labels add up: a diagonal; broadcast
   // axes of size 1 get stride 0).
   std::vector<std::vector<int64_t>> strides(inputs.size(), std::vector<int64_t>(loop.size(), 0));
   for (size_t t = 0; t < inputs.size(); ++t) {
     const std::vector<int64_t> st = Strides(inputs[t]->shape());
-    for (size_t ax = 0; ax < input_labels[t].size(); ++ax) {
+    for (size_t ax = 0; ax < e.inputs[t].size(); ++ax) {
       if (inputs[t]->shape()[ax] == 1) continue;
-      const size_t pos = static_cast<size_t>(
-          std::find(loop.begin(), loop.end(), input_labels[t][ax]) - loop.begin());
+      const size_t pos =
+          static_cast<size_t>(std::find(loop.begin(), loop.end(), e.inputs[t][ax]) - loop.begin());
       strides[t][pos] += st[ax];
     }
   }
@@ -484,11 +513,8 @@ Status EinsumTyped(KernelContext& ctx, const std::vector<const Tensor*>& inputs,
   T* yp = y.mutable_data<T>();
   const int64_t out_count = NumElements(y_shape);
   int64_t summed = 1;
-  for (size_t i = out_labels.size(); i < loop.size(); ++i) summed *= sizes[i];
-  if (out_count == 0 || summed == 0) {
-    ctx.SetOutput(0, std::move(y));
-    return Status::Ok();
-  }
+  for (size_t i = e.output.size(); i < loop.size(); ++i) summed *= sizes[i];
+  if (out_count == 0 || summed == 0) return y;
   std::vector<const T*> data;
   for (const Tensor* in : inputs) data.push_back(in->data<T>());
   std::vector<int64_t> counter(loop.size(), 0), offset(inputs.size(), 0);
@@ -508,7 +534,18 @@ Status EinsumTyped(KernelContext& ctx, const std::vector<const Tensor*>& inputs,
     }
     yp[o] = static_cast<T>(acc);
   }
-  ctx.SetOutput(0, std::move(y));
+  return y;
+}
+
+template <typename T>
+Status EinsumTyped(KernelContext& ctx, const std::vector<const Tensor*>& inputs, DataType type) {
+  EinsumLabels e;
+  RETURN_IF_ERROR(ParseEinsum(ctx, inputs, &e));
+  if (Tensor fast; EinsumAsBatchedGemm<T>(inputs, e.inputs, e.output, e.size, &fast)) {
+    ctx.SetOutput(0, std::move(fast));
+    return Status::Ok();
+  }
+  ctx.SetOutput(0, EinsumBySummation<T>(inputs, e, type));
   return Status::Ok();
 }
 

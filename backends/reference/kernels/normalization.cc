@@ -14,12 +14,6 @@
 namespace graphopt::reference {
 namespace {
 
-std::vector<double> ToDoubles(const Tensor& t) {
-  std::vector<double> v(static_cast<size_t>(t.size()));
-  for (int64_t i = 0; i < t.size(); ++i) v[static_cast<size_t>(i)] = t.GetDouble(i);
-  return v;
-}
-
 // Checks that a per-channel parameter holds exactly `channels` values.
 Status CheckChannels(const KernelContext& ctx, const Tensor* t, const char* name,
                      int64_t channels) {

@@ -647,29 +647,29 @@ Status CenterCropPad(KernelContext& ctx) {
 
 }  // namespace
 
-REGISTER_KERNEL("", "Identity", 1, 99, Identity);
-REGISTER_KERNEL("", "Constant", 1, 99, Constant);
-REGISTER_KERNEL("", "ConstantOfShape", 9, 99, ConstantOfShape);
-REGISTER_KERNEL("", "Shape", 1, 99, ShapeKernel);
-REGISTER_KERNEL("", "Size", 1, 99, Size);
-REGISTER_KERNEL("", "Reshape", 1, 99, Reshape);
-REGISTER_KERNEL("", "Flatten", 1, 99, Flatten);
-REGISTER_KERNEL("", "Squeeze", 1, 99, Squeeze);
-REGISTER_KERNEL("", "Unsqueeze", 1, 99, Unsqueeze);
-REGISTER_KERNEL("", "Transpose", 1, 99, Transpose);
-REGISTER_KERNEL("", "Concat", 1, 99, Concat);
-REGISTER_KERNEL("", "Split", 1, 99, Split);
-REGISTER_KERNEL("", "Slice", 1, 99, Slice);
-REGISTER_KERNEL("", "Expand", 8, 99, Expand);
-REGISTER_KERNEL("", "Tile", 6, 99, Tile);
-REGISTER_KERNEL("", "Pad", 1, 99, Pad);
-REGISTER_KERNEL("", "Range", 11, 99, Range);
-REGISTER_KERNEL("", "DepthToSpace", 1, 99, DepthToSpace);
-REGISTER_KERNEL("", "SpaceToDepth", 1, 99, SpaceToDepth);
-REGISTER_KERNEL("", "Trilu", 14, 99, Trilu);
-REGISTER_KERNEL("", "EyeLike", 9, 99, EyeLike);
-REGISTER_KERNEL("", "OneHot", 9, 99, OneHot);
-REGISTER_KERNEL("", "ReverseSequence", 10, 99, ReverseSequence);
-REGISTER_KERNEL("", "CenterCropPad", 18, 99, CenterCropPad);
+REGISTER_KERNEL("", "Identity", 1, kLatestOpset, Identity);
+REGISTER_KERNEL("", "Constant", 1, kLatestOpset, Constant);
+REGISTER_KERNEL("", "ConstantOfShape", 9, kLatestOpset, ConstantOfShape);
+REGISTER_KERNEL("", "Shape", 1, kLatestOpset, ShapeKernel);
+REGISTER_KERNEL("", "Size", 1, kLatestOpset, Size);
+REGISTER_KERNEL("", "Reshape", 1, kLatestOpset, Reshape);
+REGISTER_KERNEL("", "Flatten", 1, kLatestOpset, Flatten);
+REGISTER_KERNEL("", "Squeeze", 1, kLatestOpset, Squeeze);
+REGISTER_KERNEL("", "Unsqueeze", 1, kLatestOpset, Unsqueeze);
+REGISTER_KERNEL("", "Transpose", 1, kLatestOpset, Transpose);
+REGISTER_KERNEL("", "Concat", 1, kLatestOpset, Concat);
+REGISTER_KERNEL("", "Split", 1, kLatestOpset, Split);
+REGISTER_KERNEL("", "Slice", 1, kLatestOpset, Slice);
+REGISTER_KERNEL("", "Expand", 8, kLatestOpset, Expand);
+REGISTER_KERNEL("", "Tile", 6, kLatestOpset, Tile);
+REGISTER_KERNEL("", "Pad", 1, kLatestOpset, Pad);
+REGISTER_KERNEL("", "Range", 11, kLatestOpset, Range);
+REGISTER_KERNEL("", "DepthToSpace", 1, kLatestOpset, DepthToSpace);
+REGISTER_KERNEL("", "SpaceToDepth", 1, kLatestOpset, SpaceToDepth);
+REGISTER_KERNEL("", "Trilu", 14, kLatestOpset, Trilu);
+REGISTER_KERNEL("", "EyeLike", 9, kLatestOpset, EyeLike);
+REGISTER_KERNEL("", "OneHot", 9, kLatestOpset, OneHot);
+REGISTER_KERNEL("", "ReverseSequence", 10, kLatestOpset, ReverseSequence);
+REGISTER_KERNEL("", "CenterCropPad", 18, kLatestOpset, CenterCropPad);
 
 }  // namespace graphopt::reference

@@ -184,138 +184,197 @@ std::optional<std::pair<int64_t, int64_t>> SliceRange(const ir::Node* slice, int
   return std::make_pair((*starts)[0], (*ends)[0]);
 }
 
+// What TorchMultiheadAttention's checks establish, step by step, for the rewrite to use.
+struct TorchMha {
+  pattern::Match m, proj;
+  ir::Value* x = nullptr;
+  ir::Dim B, S;
+  int64_t D = 0, H = 0;
+  double scale = 1;
+  const ir::Node* gemm = nullptr;
+  const Tensor *wo = nullptr, *bo = nullptr;
+  std::optional<PaddingMask> mask;
+};
+
+// Each check returns why the match fails, or "" when it holds.
+
+// The packed projection: a float (B, S, D) input times a (D, 3D) constant, plus a (3D) bias.
+std::string CheckPackedInput(TorchMha* a) {
+  a->x = a->proj.value("x");
+  auto xs = SymbolicShapeOf(a->x);
+  if (!xs || xs->size() != 3) return "input is not rank 3 (B, S, D)";
+  if (!KnownDim(xs, 2)) return "input hidden size is symbolic";
+  if (a->x->elem_type() != DataType::kFloat) return "input is not float";
+  a->B = (*xs)[0];
+  a->S = (*xs)[1];
+  a->D = *KnownDim(xs, 2);
+  const int64_t D = a->D;
+  const Tensor* w = ConstantValue(a->proj.value("w"));
+  if (!w || w->dtype() != DataType::kFloat || w->shape() != Shape{D, 3 * D}) {
+    return "packed QKV weight is not a float (D, 3D) constant";
+  }
+  const Tensor* qkv_bias = ConstantValue(a->proj.value("qkv_bias"));
+  if (a->proj.value("qkv_bias") &&
+      (!qkv_bias || qkv_bias->dtype() != DataType::kFloat || qkv_bias->shape() != Shape{3 * D})) {
+    return "packed QKV bias is not a float (3D) constant";
+  }
+  return "";
+}
+
+// Heads: each third of the projection sliced out and reshaped to (S, B*H, head).
+std::string CheckHeads(TorchMha* a) {
+  const pattern::Match& m = a->m;
+  auto head_shape = SymbolicShapeOf(m.node("q_reshape")->output(0));
+  if (!head_shape || head_shape->size() != 3 || (*head_shape)[0] != a->S) {
+    return "query heads are not reshaped to (S, B*H, head)";
+  }
+  const int64_t head = KnownDim(head_shape, 2).value_or(0);
+  if (head <= 0 || a->D % head) return "head size is symbolic or does not divide D";
+  a->H = a->D / head;
+  if ((*head_shape)[1] != DimProduct({a->B, DimOf(a->H)})) {
+    return "query heads' second dim is not batch*heads";
+  }
+  for (const char* which : {"k", "v"}) {
+    if (SymbolicShapeOf(m.node(std::string(which) + "_reshape")->output(0)) != head_shape)
+      return std::string(which) + " heads are not shaped like the query heads";
+  }
+  int64_t expected_start = 0;
+  for (const char* which : {"q", "k", "v"}) {
+    auto range = SliceRange(m.node(std::string(which) + "_slice"), 3);
+    if (!range || range->first != expected_start || range->second != expected_start + a->D) {
+      return std::string(which) +
+             " slice is not the constant last-axis third of the packed projection";
+    }
+    expected_start += a->D;
+  }
+  return "";
+}
+
+// The scaled scores' softmax over keys, and the heads merged back to (S*B, D) then (S, B, D).
+std::string CheckScoresAndMerge(const PassContext& ctx, TorchMha* a) {
+  const pattern::Match& m = a->m;
+  a->scale = m.value("scale") ? m.scalar("scale") : 1.0 / m.scalar("inv_scale");
+  if (!std::isfinite(a->scale) || a->scale <= 0) return "scale is not finite and positive";
+  const int64_t softmax_axis = m.node("softmax")->GetInt("axis", -1);
+  if (softmax_axis != -1 && softmax_axis != 2) return "Softmax is not over keys";
+  if (ctx.opset() < 13) {  // Softmax before 13 normalizes flattened trailing dims
+    return "opset below 13 (Softmax over flattened dims)";
+  }
+  const ir::Dim D = DimOf(a->D);
+  if (SymbolicShapeOf(m.node("merge")->output(0)) != DimShape{DimProduct({a->S, a->B}), D}) {
+    return "merged heads are not (S*B, D)";
+  }
+  if (SymbolicShapeOf(m.node("unmerge")->output(0)) != DimShape{a->S, a->B, D}) {
+    return "output projection is not reshaped to (S, B, D)";
+  }
+  return "";
+}
+
+// The output projection: a plain Gemm with a (D, D) weight and a (D) bias, both constant.
+std::string CheckOutputProjection(TorchMha* a) {
+  const int64_t D = a->D;
+  a->gemm = a->m.node("gemm");
+  if (a->gemm->GetFloat("alpha", 1.0f) != 1.0f || a->gemm->GetFloat("beta", 1.0f) != 1.0f ||
+      a->gemm->GetInt("transA", 0) != 0) {
+    return "output projection Gemm has alpha/beta other than 1 or transA";
+  }
+  a->wo = ConstantValue(a->m.value("wo"));
+  a->bo = ConstantValue(a->m.value("bo"));
+  if (!a->wo || a->wo->dtype() != DataType::kFloat || a->wo->shape() != Shape{D, D}) {
+    return "output projection weight is not a float (D, D) constant";
+  }
+  const Tensor* bo = a->bo;
+  if (!bo || bo->dtype() != DataType::kFloat || bo->size() != D ||
+      (bo->rank() == 2 && bo->shape()[0] != 1) || bo->rank() > 2) {
+    return "output projection bias is not a float (D) constant";
+  }
+  return "";
+}
+
+// com.microsoft.Attention over the packed projection (a zero bias when it has none).
+ir::Node* CreateTorchAttention(Rewriter& rw, const TorchMha& a, const ir::Node* root) {
+  const int64_t D = a.D;
+  ir::Value* bias = a.proj.value("qkv_bias");
+  if (!bias) {
+    bias = rw.CreateInitializer(a.proj.value("w")->name() + "_bias",
+                                Tensor(DataType::kFloat, Shape{3 * D}));
+  }
+  std::vector<ir::Value*> inputs{a.x, a.proj.value("w"), bias};
+  if (a.mask) inputs.push_back(MaskIndex(rw, *a.mask));
+  ir::Node* attention = rw.CreateNode("Attention", inputs, 1, root->name() + "_attention", kMs);
+  attention->output(0)->type() = TypeOf(DataType::kFloat, {a.B, a.S, DimOf(D)});
+  attention->SetInt("num_heads", a.H);
+  attention->SetFloat("scale", static_cast<float>(a.scale));
+  if (a.mask) {
+    // -inf keeps fully padded rows NaN in the original; the most negative float gives the same
+    // zero weights for every other row without producing infinities inside the runtime.
+    attention->SetFloat(
+        "mask_filter_value",
+        static_cast<float>(std::max(a.mask->filter, double(std::numeric_limits<float>::lowest()))));
+  }
+  return attention;
+}
+
+// Output projection: Gemm's B (transposed when transB) as a (D, D) MatMul weight, then bias.
+ir::Value* CreateTorchOutputProjection(Rewriter& rw, const TorchMha& a, ir::Value* attended,
+                                       const ir::Node* root) {
+  const int64_t D = a.D;
+  ir::Value* wo_value = a.m.value("wo");
+  if (a.gemm->GetInt("transB", 0) != 0) {
+    Tensor t(DataType::kFloat, Shape{D, D});
+    const float* src = a.wo->data<float>();
+    float* dst = t.mutable_data<float>();
+    for (int64_t i = 0; i < D; ++i)
+      for (int64_t j = 0; j < D; ++j) dst[j * D + i] = src[i * D + j];
+    wo_value = rw.CreateInitializer(wo_value->name() + "_transposed", std::move(t));
+  }
+  ir::Value* bo_value = a.m.value("bo");
+  if (a.bo->rank() != 1) {
+    bo_value = rw.CreateInitializer(bo_value->name() + "_vector", a.bo->Reshaped({D}));
+  }
+  ir::Node* out_mm = rw.CreateNode("MatMul", {attended, wo_value}, 1, root->name() + "_out_proj");
+  out_mm->output(0)->type() = TypeOf(DataType::kFloat, {a.B, a.S, DimOf(D)});
+  ir::Node* out_add =
+      rw.CreateNode("Add", {out_mm->output(0), bo_value}, 1, root->name() + "_out_bias");
+  out_add->output(0)->type() = root->output(0)->type();
+  return out_add->output(0);
+}
+
 RewriteResult TorchMultiheadAttention(PassContext& ctx, Rewriter& rw, ir::Node* root) {
   // No reason when the root is not an attention output at all: every Transpose is tried.
   auto m = pattern::MatchValue(TorchAttention(), root->output(0));
   if (!m) return false;
   auto proj = pattern::MatchValue(PackedProjection(), m->value("qkv"));
   if (!proj) {
-    return MatchFailure("packed QKV is not Transpose(x, [1,0,2]) @ W (+ bias) of a batch-first input");
+    return MatchFailure(
+        "packed QKV is not Transpose(x, [1,0,2]) @ W (+ bias) of a batch-first input");
   }
-  ir::Value* x = proj->value("x");
-  auto xs = SymbolicShapeOf(x);
-  if (!xs || xs->size() != 3) return MatchFailure("input is not rank 3 (B, S, D)");
-  if (!KnownDim(xs, 2)) return MatchFailure("input hidden size is symbolic");
-  if (x->elem_type() != DataType::kFloat) return MatchFailure("input is not float");
-  const ir::Dim B = (*xs)[0], S = (*xs)[1];
-  const int64_t D = *KnownDim(xs, 2);
-  const Tensor* w = ConstantValue(proj->value("w"));
-  if (!w || w->dtype() != DataType::kFloat || w->shape() != Shape{D, 3 * D}) {
-    return MatchFailure("packed QKV weight is not a float (D, 3D) constant");
-  }
-  const Tensor* qkv_bias = ConstantValue(proj->value("qkv_bias"));
-  if (proj->value("qkv_bias") &&
-      (!qkv_bias || qkv_bias->dtype() != DataType::kFloat || qkv_bias->shape() != Shape{3 * D})) {
-    return MatchFailure("packed QKV bias is not a float (3D) constant");
-  }
-  // Heads: each third reshaped to (S, B*H, head).
-  auto head_shape = SymbolicShapeOf(m->node("q_reshape")->output(0));
-  if (!head_shape || head_shape->size() != 3 || (*head_shape)[0] != S) {
-    return MatchFailure("query heads are not reshaped to (S, B*H, head)");
-  }
-  const int64_t head = KnownDim(head_shape, 2).value_or(0);
-  if (head <= 0 || D % head) return MatchFailure("head size is symbolic or does not divide D");
-  const int64_t H = D / head;
-  if ((*head_shape)[1] != DimProduct({B, DimOf(H)})) {
-    return MatchFailure("query heads' second dim is not batch*heads");
-  }
-  for (const char* which : {"k", "v"}) {
-    if (SymbolicShapeOf(m->node(std::string(which) + "_reshape")->output(0)) != head_shape)
-      return MatchFailure(std::string(which) + " heads are not shaped like the query heads");
-  }
-  int64_t expected_start = 0;
-  for (const char* which : {"q", "k", "v"}) {
-    auto range = SliceRange(m->node(std::string(which) + "_slice"), 3);
-    if (!range || range->first != expected_start || range->second != expected_start + D) {
-      return MatchFailure(std::string(which) +
-                          " slice is not the constant last-axis third of the packed projection");
-    }
-    expected_start += D;
-  }
-  const double scale = m->value("scale") ? m->scalar("scale") : 1.0 / m->scalar("inv_scale");
-  if (!std::isfinite(scale) || scale <= 0) return MatchFailure("scale is not finite and positive");
-  const int64_t softmax_axis = m->node("softmax")->GetInt("axis", -1);
-  if (softmax_axis != -1 && softmax_axis != 2) return MatchFailure("Softmax is not over keys");
-  if (ctx.opset() < 13) {  // Softmax before 13 normalizes flattened trailing dims
-    return MatchFailure("opset below 13 (Softmax over flattened dims)");
-  }
-  // Merged heads (S*B, D) and the projection back.
-  if (SymbolicShapeOf(m->node("merge")->output(0)) != DimShape{DimProduct({S, B}), DimOf(D)}) {
-    return MatchFailure("merged heads are not (S*B, D)");
-  }
-  if (SymbolicShapeOf(m->node("unmerge")->output(0)) != DimShape{S, B, DimOf(D)}) {
-    return MatchFailure("output projection is not reshaped to (S, B, D)");
-  }
-  const ir::Node* gemm = m->node("gemm");
-  if (gemm->GetFloat("alpha", 1.0f) != 1.0f || gemm->GetFloat("beta", 1.0f) != 1.0f ||
-      gemm->GetInt("transA", 0) != 0) {
-    return MatchFailure("output projection Gemm has alpha/beta other than 1 or transA");
-  }
-  const Tensor* wo = ConstantValue(m->value("wo"));
-  const Tensor* bo = ConstantValue(m->value("bo"));
-  if (!wo || wo->dtype() != DataType::kFloat || wo->shape() != Shape{D, D}) {
-    return MatchFailure("output projection weight is not a float (D, D) constant");
-  }
-  if (!bo || bo->dtype() != DataType::kFloat || bo->size() != D ||
-      (bo->rank() == 2 && bo->shape()[0] != 1) || bo->rank() > 2) {
-    return MatchFailure("output projection bias is not a float (D) constant");
-  }
-  std::optional<PaddingMask> mask;
-  if (ir::Value* mb = m->value("mask_bias")) {
+  TorchMha a;
+  a.m = std::move(*m);
+  a.proj = std::move(*proj);
+  // In order: each check relies on what the ones before it established.
+  std::string why = CheckPackedInput(&a);
+  if (why.empty()) why = CheckHeads(&a);
+  if (why.empty()) why = CheckScoresAndMerge(ctx, &a);
+  if (why.empty()) why = CheckOutputProjection(&a);
+  if (!why.empty()) return MatchFailure(why);
+  if (ir::Value* mb = a.m.value("mask_bias")) {
     std::string why;
-    mask = MatchPaddingMask(mb, B, H, S, &why);
-    if (!mask) return MatchFailure(why);
+    a.mask = MatchPaddingMask(mb, a.B, a.H, a.S, &why);
+    if (!a.mask) return MatchFailure(why);
   }
   // Everything but the mask (shared by all layers) belongs to this attention alone.
-  pattern::Match all = *m;
-  for (ir::Node* n : proj->matched) all.matched.push_back(n);
+  pattern::Match all = a.m;
+  for (ir::Node* n : a.proj.matched) all.matched.push_back(n);
   if (!pattern::IsSelfContained(all, root)) {
     return MatchFailure("an intermediate value of the attention has readers outside it");
   }
-
   std::vector<ir::Node*> nodes = all.matched;
-  if (mask) nodes.insert(nodes.end(), mask->nodes.begin(), mask->nodes.end());
+  if (a.mask) nodes.insert(nodes.end(), a.mask->nodes.begin(), a.mask->nodes.end());
   *rw.consumed() = pattern::NodeNames(nodes);
-  ir::Value* bias = proj->value("qkv_bias");
-  if (!bias) {
-    bias = rw.CreateInitializer(proj->value("w")->name() + "_bias",
-                                Tensor(DataType::kFloat, Shape{3 * D}));
-  }
-  std::vector<ir::Value*> inputs{x, proj->value("w"), bias};
-  if (mask) inputs.push_back(MaskIndex(rw, *mask));
-  ir::Node* attention = rw.CreateNode("Attention", inputs, 1, root->name() + "_attention", kMs);
-  attention->output(0)->type() = TypeOf(DataType::kFloat, {B, S, DimOf(D)});
-  attention->SetInt("num_heads", H);
-  attention->SetFloat("scale", static_cast<float>(scale));
-  if (mask) {
-    // -inf keeps fully padded rows NaN in the original; the most negative float gives the same
-    // zero weights for every other row without producing infinities inside the runtime.
-    attention->SetFloat(
-        "mask_filter_value",
-        static_cast<float>(std::max(mask->filter, double(std::numeric_limits<float>::lowest()))));
-  }
-  // Output projection: Gemm's B (transposed when transB) as a (D, D) MatMul weight, then bias.
-  ir::Value* wo_value = m->value("wo");
-  if (gemm->GetInt("transB", 0) != 0) {
-    Tensor t(DataType::kFloat, Shape{D, D});
-    const float* src = wo->data<float>();
-    float* dst = t.mutable_data<float>();
-    for (int64_t i = 0; i < D; ++i)
-      for (int64_t j = 0; j < D; ++j) dst[j * D + i] = src[i * D + j];
-    wo_value = rw.CreateInitializer(wo_value->name() + "_transposed", std::move(t));
-  }
-  ir::Value* bo_value = m->value("bo");
-  if (bo->rank() != 1) {
-    bo_value = rw.CreateInitializer(bo_value->name() + "_vector", bo->Reshaped({D}));
-  }
-  ir::Node* out_mm =
-      rw.CreateNode("MatMul", {attention->output(0), wo_value}, 1, root->name() + "_out_proj");
-  out_mm->output(0)->type() = TypeOf(DataType::kFloat, {B, S, DimOf(D)});
-  ir::Node* out_add =
-      rw.CreateNode("Add", {out_mm->output(0), bo_value}, 1, root->name() + "_out_bias");
-  out_add->output(0)->type() = root->output(0)->type();
-  // On failure the driver rolls back the nodes made above.
-  return rw.ReplaceNode(root, {out_add->output(0)});
+  ir::Node* attention = CreateTorchAttention(rw, a, root);
+  // On failure the driver rolls back the nodes made here.
+  return rw.ReplaceNode(root, {CreateTorchOutputProjection(rw, a, attention->output(0), root)});
 }
 
 // BERT-style exports (separate Q/K/V Linear layers on (B, S, D) input):
