@@ -137,10 +137,9 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
                   "write the report as one self-contained HTML page here");
   cmd->add_flag("--external-data", args->external_data, "store large initializers in OUT.data");
   cmd->add_flag("--no-verify", args->no_verify, "skip the numerical check of the result");
-  cmd->add_option("--atol", args->atol, "absolute tolerance of verification (default 1e-4)")
-      ->check(FiniteRange(0));
-  cmd->add_option("--rtol", args->rtol, "relative tolerance of verification (default 1e-3)")
-      ->check(FiniteRange(0));
+  // Tolerances are checked by ValidatePipelineOptions, as the server checks them.
+  cmd->add_option("--atol", args->atol, "absolute tolerance of verification (default 1e-4)");
+  cmd->add_option("--rtol", args->rtol, "relative tolerance of verification (default 1e-3)");
   cmd->add_flag("-q,--quiet", args->quiet, "print nothing on success");
   cmd->add_flag("--verify-ir", args->verify_ir, "check the IR's invariants after every pass");
   cmd->add_flag("--explain", args->explain,

@@ -155,10 +155,9 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
       ->expected(1);
   cmd->add_option("--disable", a->disable, "passes not to run (comma separated)")->expected(1);
   cmd->add_flag("--no-verify", a->no_verify, "skip the numerical check of the result");
-  cmd->add_option("--atol", a->atol, "absolute tolerance of verification")
-      ->check(FiniteRange(0));
-  cmd->add_option("--rtol", a->rtol, "relative tolerance of verification")
-      ->check(FiniteRange(0));
+  // Tolerances are checked by ValidatePipelineOptions, as the server checks them.
+  cmd->add_option("--atol", a->atol, "absolute tolerance of verification");
+  cmd->add_option("--rtol", a->rtol, "relative tolerance of verification");
   cmd->add_option("--priority", a->priority, "higher runs first (default 0)");
   cmd->add_flag("--fresh", a->fresh, "run even if an identical job already succeeded");
   cmd->add_option("--idempotency-key", a->idempotency_key,

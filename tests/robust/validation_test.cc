@@ -174,10 +174,11 @@ TEST_F(ValidationCliTest, NumericOptionsMustBeFiniteAndInRange) {
   const struct {
     std::string args, reason;
   } cases[] = {
-      {optimize + "--atol nan", "--atol: 'nan' is not a finite number >= 0"},
-      {optimize + "--atol inf", "--atol: 'inf' is not a finite number >= 0"},
-      {optimize + "--rtol=-1", "--rtol: '-1' is not a finite number >= 0"},
-      {optimize + "--rtol 1e999", "--rtol: '1e999' is not a finite number >= 0"},
+      // Tolerances: the check the server makes too (ValidatePipelineOptions), in its words.
+      {optimize + "--atol nan", "atol must be a finite number >= 0"},
+      {optimize + "--atol inf", "atol must be a finite number >= 0"},
+      {optimize + "--rtol=-1", "rtol must be a finite number >= 0"},
+      {optimize + "--rtol 1e999", "rtol must be a finite number >= 0"},
       {optimize + "--timeout inf", "--timeout: 'inf' is not a finite number in [0, 1e+07]"},
       {optimize + "--timeout nan", "--timeout: 'nan' is not a finite number in [0, 1e+07]"},
       {optimize + "--timeout=-5", "--timeout: '-5' is not a finite number in [0, 1e+07]"},
