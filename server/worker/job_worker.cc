@@ -16,21 +16,6 @@
 
 namespace graphopt::server {
 
-namespace {
-
-bool WriteAll(int fd, const std::string& bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-}  // namespace
-
 bool IsWorkerInvocation(const std::vector<std::string>& args) {
   return !args.empty() && args[0] == "--worker";
 }

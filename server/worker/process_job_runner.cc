@@ -125,17 +125,6 @@ class WorkerProcess {
   pid_t pid_ = -1;
 };
 
-bool WriteAll(int fd, const std::string& bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 class ProcessJobRunner : public JobRunner {
  public:
   ProcessJobRunner(WorkerProcessOptions options, std::unique_ptr<JobRunner> in_process)

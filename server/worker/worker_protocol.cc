@@ -1,10 +1,25 @@
 #include "server/worker/worker_protocol.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
 
 namespace graphopt::server {
 
 using nlohmann::json;
+
+bool WriteAll(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
 
 std::string EncodeWorkerRequest(const RunRequest& request) {
   return json{{"job_id", request.job_id},

@@ -12,6 +12,9 @@ namespace graphopt::server {
 // The fd a worker writes its messages to (stdout stays free for whatever a library prints).
 inline constexpr int kWorkerMessageFd = 3;
 
+// Writes all of `bytes` to `fd` (retrying short writes and EINTR); false when the fd fails.
+bool WriteAll(int fd, const std::string& bytes);
+
 std::string EncodeWorkerRequest(const RunRequest& request);
 // Fills the request's data fields (not its callbacks).
 Status DecodeWorkerRequest(const std::string& json, RunRequest* request);
