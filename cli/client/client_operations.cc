@@ -183,7 +183,9 @@ int FollowJob(api::OptimizerService::Stub& stub, const std::string& server,
 int DownloadToFile(api::OptimizerService::Stub& stub, const std::string& server,
                    const std::string& job_id, api::ArtifactKind kind, const std::string& path,
                    bool quiet) {
-  const std::string what = kind == api::ARTIFACT_KIND_REPORT ? "report" : "model";
+  const std::string what = kind == api::ARTIFACT_KIND_REPORT        ? "report"
+                           : kind == api::ARTIFACT_KIND_REPORT_HTML ? "HTML report"
+                                                                    : "model";
   const std::string partial = path + ".part";
   std::ofstream out(partial, std::ios::binary | std::ios::trunc);
   if (!out) {

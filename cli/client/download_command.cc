@@ -12,13 +12,14 @@ namespace graphopt::cli {
 namespace {
 
 struct DownloadArgs {
-  std::string server, job_id, output, report;
+  std::string server, job_id, output, report, report_html;
   bool quiet = false;
 };
 
 int RunDownload(const DownloadArgs& a) {
-  if (a.output.empty() && a.report.empty()) {
-    std::cerr << "graphopt: nothing to download: give -o OUT.onnx and/or --report R.json\n";
+  if (a.output.empty() && a.report.empty() && a.report_html.empty()) {
+    std::cerr << "graphopt: nothing to download: give -o OUT.onnx, --report R.json and/or "
+                 "--report-html R.html\n";
     return kExitError;
   }
   auto stub = MakeStub(a.server);
@@ -30,7 +31,15 @@ int RunDownload(const DownloadArgs& a) {
     }
   }
   if (!a.report.empty()) {
-    return DownloadToFile(*stub, a.server, a.job_id, api::ARTIFACT_KIND_REPORT, a.report, a.quiet);
+    if (int rc =
+            DownloadToFile(*stub, a.server, a.job_id, api::ARTIFACT_KIND_REPORT, a.report, a.quiet);
+        rc != kExitOk) {
+      return rc;
+    }
+  }
+  if (!a.report_html.empty()) {
+    return DownloadToFile(*stub, a.server, a.job_id, api::ARTIFACT_KIND_REPORT_HTML,
+                          a.report_html, a.quiet);
   }
   return kExitOk;
 }
@@ -42,6 +51,7 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   AddServerOption(cmd, &a->server);
   cmd->add_option("-o,--output", a->output, "where to write the optimized model");
   cmd->add_option("--report", a->report, "where to write the JSON report");
+  cmd->add_option("--report-html", a->report_html, "where to write the report as an HTML page");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress on stderr");
   return [a] { return RunDownload(*a); };
 };

@@ -17,7 +17,7 @@ namespace graphopt::cli {
 namespace {
 
 struct SubmitArgs {
-  std::string server, input, output, report, level = "basic", target, idempotency_key;
+  std::string server, input, output, report, report_html, level = "basic", target, idempotency_key;
   std::vector<std::string> dims, enable, disable;
   bool no_verify = false, fresh = false, wait = false, quiet = false;
   std::optional<double> atol, rtol;
@@ -111,7 +111,7 @@ int RunSubmit(const SubmitArgs& a) {
     std::cerr << "\n";
   }
 
-  if (!a.wait && a.output.empty() && a.report.empty()) return kExitOk;
+  if (!a.wait && a.output.empty() && a.report.empty() && a.report_html.empty()) return kExitOk;
   if (!IsTerminal(job.state())) {
     if (int rc = FollowJob(*stub, a.server, job.id(), a.quiet, false, &job); rc != kExitOk) {
       return rc;
@@ -123,6 +123,13 @@ int RunSubmit(const SubmitArgs& a) {
   if (!a.report.empty() && !job.report_digest().empty()) {
     if (int rc =
             DownloadToFile(*stub, a.server, job.id(), api::ARTIFACT_KIND_REPORT, a.report, a.quiet);
+        rc != kExitOk) {
+      return rc;
+    }
+  }
+  if (!a.report_html.empty() && !job.report_digest().empty()) {
+    if (int rc = DownloadToFile(*stub, a.server, job.id(), api::ARTIFACT_KIND_REPORT_HTML,
+                                a.report_html, a.quiet);
         rc != kExitOk) {
       return rc;
     }
@@ -165,6 +172,7 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_flag("--wait", a->wait, "follow the job until it finishes (implied by -o/--report)");
   cmd->add_option("-o,--output", a->output, "download the optimized model here");
   cmd->add_option("--report", a->report, "download the JSON report here");
+  cmd->add_option("--report-html", a->report_html, "download the report as an HTML page here");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress on stderr");
   return [a] { return RunSubmit(*a); };
 };

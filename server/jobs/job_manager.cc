@@ -283,6 +283,7 @@ Result<JobRecord> JobManager::CachedJobLocked(const CreateJobParams& params,
   record.artifact_digest = earlier.artifact_digest;
   record.artifact_size = earlier.artifact_size;
   record.report_digest = earlier.report_digest;
+  record.report_html_digest = earlier.report_html_digest;
   record.report_size = earlier.report_size;
   record.nodes_before = earlier.nodes_before;
   record.nodes_after = earlier.nodes_after;
@@ -380,7 +381,8 @@ void JobManager::WorkerFinished() {
 void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
   const std::string work_dir = options_.work_dir + "/" + job->record.id;
   RunOutcome outcome;
-  BlobInfo artifact, report;
+  BlobInfo artifact;
+  StoredReport report;
   Status status;
   // Nothing a job does may take the server down: exceptions become a failed job.
   try {
@@ -423,15 +425,16 @@ void JobManager::Execute(const std::shared_ptr<ActiveJob>& job) {
     if (status.code() == StatusCode::kFailedPrecondition) {
       observer_->OnVerificationFailed(r.options.level, r.options.target);
     }
-    if (!report.digest.empty()) KeepReportLocked(r, outcome, report);
+    if (!report.json.digest.empty()) KeepReportLocked(r, outcome, report);
     FinishLocked(job, JobState::kFailed, StatusCodeName(status.code()), status.message());
   }
 }
 
 void JobManager::KeepReportLocked(JobRecord& r, const RunOutcome& outcome,
-                                  const BlobInfo& report) {
-  r.report_digest = report.digest;
-  r.report_size = report.size;
+                                  const StoredReport& report) {
+  r.report_digest = report.json.digest;
+  r.report_size = report.json.size;
+  r.report_html_digest = report.html.digest;
   r.nodes_before = outcome.nodes_before;
   r.nodes_after = outcome.nodes_after;
   r.bytes_before = outcome.bytes_before;
@@ -442,7 +445,7 @@ void JobManager::KeepReportLocked(JobRecord& r, const RunOutcome& outcome,
 
 Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
                                     const std::string& work_dir, RunOutcome* outcome,
-                                    BlobInfo* artifact, BlobInfo* report) {
+                                    BlobInfo* artifact, StoredReport* report) {
   std::error_code ec;
   fs::remove_all(work_dir, ec);
   fs::create_directories(work_dir + "/in", ec);
@@ -484,7 +487,7 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
   ASSIGN_OR_RETURN(*outcome, runner_.Run(request));
   if (!outcome->failure.ok()) {
     // No artifact, but the report says why (the culprit rewrite): the failed job keeps it.
-    ASSIGN_OR_RETURN(*report, StoreReport(outcome->report_json));
+    ASSIGN_OR_RETURN(*report, StoreReport(*outcome));
     return outcome->failure;
   }
   for (const auto& entry : fs::directory_iterator(work_dir + "/out", ec)) {
@@ -495,13 +498,23 @@ Status JobManager::ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job,
     }
   }
   ASSIGN_OR_RETURN(*artifact, blobs_.ImportFile(request.output_path));
-  ASSIGN_OR_RETURN(*report, StoreReport(outcome->report_json));
+  ASSIGN_OR_RETURN(*report, StoreReport(*outcome));
   return Status::Ok();
 }
 
-Result<BlobInfo> JobManager::StoreReport(const std::string& report_json) {
+Result<JobManager::StoredReport> JobManager::StoreReport(const RunOutcome& outcome) {
+  StoredReport stored;
+  ASSIGN_OR_RETURN(stored.json, StoreBytes(outcome.report_json));
+  // A runner that renders no page (tests' runners) leaves the HTML report out.
+  if (!outcome.report_html.empty()) {
+    ASSIGN_OR_RETURN(stored.html, StoreBytes(outcome.report_html));
+  }
+  return stored;
+}
+
+Result<BlobInfo> JobManager::StoreBytes(const std::string& bytes) {
   ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
-  RETURN_IF_ERROR(writer->Append(report_json));
+  RETURN_IF_ERROR(writer->Append(bytes));
   return writer->Commit();
 }
 

@@ -131,13 +131,20 @@ class JobManager {
   void WorkerFinished();
   // After a job stopped for shutdown: back to the queue.
   void RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job);
+  // The blobs of a run's report: JSON, and HTML when the runner rendered it.
+  struct StoredReport {
+    BlobInfo json;
+    BlobInfo html;
+  };
   // Runs a job already marked running; returns the finished record's new state.
   void Execute(const std::shared_ptr<ActiveJob>& job);
   Status ExecuteInWorkDir(const std::shared_ptr<ActiveJob>& job, const std::string& work_dir,
-                          RunOutcome* outcome, BlobInfo* artifact, BlobInfo* report);
-  Result<BlobInfo> StoreReport(const std::string& report_json);
+                          RunOutcome* outcome, BlobInfo* artifact, StoredReport* report);
+  Result<StoredReport> StoreReport(const RunOutcome& outcome);
+  Result<BlobInfo> StoreBytes(const std::string& bytes);
   // Copies the run's report and its summary into the record (succeeded, or failed verification).
-  static void KeepReportLocked(JobRecord& r, const RunOutcome& outcome, const BlobInfo& report);
+  static void KeepReportLocked(JobRecord& r, const RunOutcome& outcome,
+                               const StoredReport& report);
   static JobEventRecord EventOf(const JobRecord& record, JobEventType type);
   static Status AlreadyFinished(const JobRecord& record);
   static double RunSeconds(const JobRecord& record);

@@ -43,6 +43,7 @@ struct PassOutcome {
 
 struct RunOutcome {
   std::string report_json;
+  std::string report_html;  // the same report as one self-contained HTML page
   int64_t nodes_before = 0, nodes_after = 0;
   int64_t bytes_before = 0, bytes_after = 0;
   std::string verification_status;  // passed | failed | skipped

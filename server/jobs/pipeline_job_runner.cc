@@ -79,6 +79,7 @@ class PipelineJobRunner : public JobRunner {
     RunOutcome outcome;
     if (verification_failed) outcome.failure = optimized.status();
     outcome.report_json = report.ToJson();
+    outcome.report_html = report.ToHtml();
     outcome.nodes_before = report.nodes_before;
     outcome.nodes_after = report.nodes_after;
     outcome.bytes_before = report.bytes_before;

@@ -41,7 +41,12 @@ class DownloadArtifactReactor : public grpc::ServerWriteReactor<ArtifactChunk> {
  private:
   Status Open(ServiceContext& context, const graphopt::v1::DownloadArtifactRequest& request) {
     ASSIGN_OR_RETURN(JobRecord job, context.jobs.GetJob(request.job_id()));
-    const bool report = request.kind() == graphopt::v1::ARTIFACT_KIND_REPORT;
+    const bool html = request.kind() == graphopt::v1::ARTIFACT_KIND_REPORT_HTML;
+    const bool report = html || request.kind() == graphopt::v1::ARTIFACT_KIND_REPORT;
+    if (!report && request.kind() != graphopt::v1::ARTIFACT_KIND_MODEL &&
+        request.kind() != graphopt::v1::ARTIFACT_KIND_UNSPECIFIED) {
+      return InvalidArgument("unknown artifact kind " + std::to_string(request.kind()));
+    }
     // A job whose verification failed has a report (it names the culprit) but no model.
     const bool available =
         job.state == JobState::kSucceeded || (report && !job.report_digest.empty());
@@ -50,11 +55,12 @@ class DownloadArtifactReactor : public grpc::ServerWriteReactor<ArtifactChunk> {
                                 (report ? "; it has no report" : "") +
                                 "; models exist only for succeeded jobs");
     }
-    if (!report && request.kind() != graphopt::v1::ARTIFACT_KIND_MODEL &&
-        request.kind() != graphopt::v1::ARTIFACT_KIND_UNSPECIFIED) {
-      return InvalidArgument("unknown artifact kind " + std::to_string(request.kind()));
+    if (html && job.report_html_digest.empty()) {
+      return FailedPrecondition("job " + job.id +
+                                " has no HTML report (it ran on an older graphopt-server); "
+                                "download its JSON report");
     }
-    digest_ = report ? job.report_digest : job.artifact_digest;
+    digest_ = html ? job.report_html_digest : report ? job.report_digest : job.artifact_digest;
     auto reader = context.blobs.Open(digest_);
     if (!reader.ok()) {
       if (reader.status().code() == StatusCode::kNotFound) {

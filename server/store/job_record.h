@@ -73,6 +73,7 @@ struct JobRecord {
   int64_t artifact_size = 0;
   std::string report_digest;
   int64_t report_size = 0;
+  std::string report_html_digest;  // the report as one HTML page; empty for older jobs
   int64_t nodes_before = 0;
   int64_t nodes_after = 0;
   int64_t bytes_before = 0;

@@ -15,8 +15,8 @@ constexpr const char* kJobColumns =
     "idempotency_key, created_at, started_at, finished_at, error_code, error_message, "
     "artifact_digest, artifact_size, report_digest, report_size, nodes_before, nodes_after, "
     "bytes_before, bytes_after, verification_status, graphopt_version, cached_from, attempts, "
-    "stage, tenant";
-constexpr int kJobColumnCount = 28;  // the columns of kJobColumns; ReadJob reads them in order
+    "stage, tenant, report_html_digest";
+constexpr int kJobColumnCount = 29;  // the columns of kJobColumns; ReadJob reads them in order
 
 // Written columns, in the order JobParams binds them ($1 = id).
 const std::vector<std::string>& WritableColumns() {
@@ -47,7 +47,8 @@ const std::vector<std::string>& WritableColumns() {
                                                     "cached_from",
                                                     "attempts",
                                                     "stage",
-                                                    "tenant"};
+                                                    "tenant",
+                                                    "report_html_digest"};
   return kColumns;
 }
 
@@ -83,7 +84,8 @@ PgParams JobParams(const JobRecord& j) {
       .Text(j.cached_from_job_id)
       .Int(j.attempts)
       .Text(j.progress.stage)
-      .Text(j.tenant);
+      .Text(j.tenant)
+      .Text(j.report_html_digest);
   return p;
 }
 
@@ -124,6 +126,7 @@ Result<JobRecord> ReadJob(const PgResult& r, int row) {
   j.attempts = static_cast<int>(r.Int(row, 25));
   j.progress.stage = r.Text(row, 26);
   j.tenant = r.Text(row, 27);
+  j.report_html_digest = r.Text(row, 28);
   return j;
 }
 

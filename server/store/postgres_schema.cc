@@ -129,6 +129,9 @@ INSERT INTO tenant_models SELECT 'default', digest, file_name, size, kind, creat
       {3, "progress events carry the fixed-point round of the passes", R"sql(
 ALTER TABLE events ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
 )sql"},
+      {4, "the report as an HTML page beside the JSON report", R"sql(
+ALTER TABLE jobs ADD COLUMN report_html_digest TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

@@ -173,12 +173,17 @@ CREATE TABLE tenant_models (
 INSERT INTO tenant_models SELECT 'default', digest, file_name, size, kind, created_at FROM models;
 )sql";
 
+// The report as an HTML page (DownloadArtifact REPORT_HTML), beside the JSON report.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE jobs ADD COLUMN report_html_digest TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr const char* kJobColumns =
     "seq, id, state, model_digest, external_data, options, result_key, request_key, "
     "idempotency_key, created_at, started_at, finished_at, error_code, error_message, "
     "artifact_digest, artifact_size, report_digest, report_size, nodes_before, nodes_after, "
     "bytes_before, bytes_after, verification_status, graphopt_version, cached_from, attempts, "
-    "stage, tenant";
+    "stage, tenant, report_html_digest";
 
 std::string ExternalDataJson(const std::map<std::string, std::string>& m) {
   return nlohmann::json(m).dump();
@@ -216,6 +221,7 @@ Result<JobRecord> ReadJob(const Statement& st) {
   j.attempts = static_cast<int>(st.Int(25));
   j.progress.stage = st.Text(26);
   j.tenant = st.Text(27);
+  j.report_html_digest = st.Text(28);
   return j;
 }
 
@@ -249,6 +255,7 @@ void BindJob(Statement& st, const JobRecord& j, int first) {
   st.Bind(i++, static_cast<int64_t>(j.attempts));
   st.Bind(i++, j.progress.stage);
   st.Bind(i++, j.tenant);
+  st.Bind(i++, j.report_html_digest);
 }
 
 }  // namespace
@@ -299,7 +306,7 @@ Status SqliteJobStore::Migrate() {
                               " is newer than this server (" + std::to_string(kSchemaVersion) +
                               "); upgrade graphopt-server");
   }
-  const char* migrations[] = {kSchemaV1, kSchemaV2};
+  const char* migrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
   for (int next = static_cast<int>(version) + 1; next <= kSchemaVersion; ++next) {
     RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
     Status st = Exec(db_, migrations[next - 1]);
@@ -349,7 +356,7 @@ Result<ModelRecord> SqliteJobStore::GetModel(const std::string& tenant,
 Result<JobRecord> SqliteJobStore::InsertJob(const JobRecord& job) {
   std::lock_guard lock(mu_);
   Statement st(db_, std::string("INSERT INTO jobs (") + (kJobColumns + 5) +
-                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   RETURN_IF_ERROR(st.prepared());
   BindJob(st, job, 1);
   RETURN_IF_ERROR(StepDone(db_, st));
@@ -366,10 +373,10 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job) {
                "finished_at=?, error_code=?, error_message=?, artifact_digest=?, "
                "artifact_size=?, report_digest=?, report_size=?, nodes_before=?, nodes_after=?, "
                "bytes_before=?, bytes_after=?, verification_status=?, graphopt_version=?, "
-               "cached_from=?, attempts=?, stage=?, tenant=? WHERE id=?");
+               "cached_from=?, attempts=?, stage=?, tenant=?, report_html_digest=? WHERE id=?");
   RETURN_IF_ERROR(st.prepared());
   BindJob(st, job, 1);
-  st.Bind(28, job.id);
+  st.Bind(29, job.id);
   RETURN_IF_ERROR(StepDone(db_, st));
   if (sqlite3_changes(db_) == 0) return NotFound("no job " + job.id);
   return Status::Ok();

@@ -35,7 +35,7 @@ class SqliteJobStore : public JobStore {
   Result<std::vector<JobEventRecord>> ListEvents(const std::string& job_id) override;
   Status CheckWritable() override;
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   explicit SqliteJobStore(sqlite3* db) : db_(db) {}

@@ -69,7 +69,8 @@ std::string EncodeResultMessage(Result<RunOutcome> result) {
       passes.push_back({{"name", pass.name}, {"seconds", pass.seconds}, {"applied", pass.applied}});
     }
     j["outcome"] = {
-        {"report_json", o.report_json},           {"nodes_before", o.nodes_before},
+        {"report_json", o.report_json},           {"report_html", o.report_html},
+        {"nodes_before", o.nodes_before},
         {"nodes_after", o.nodes_after},           {"bytes_before", o.bytes_before},
         {"bytes_after", o.bytes_after},           {"verification_status", o.verification_status},
         {"graphopt_version", o.graphopt_version}, {"passes", passes}};
@@ -114,6 +115,7 @@ Result<WorkerMessage> DecodeWorkerMessage(const std::string& line) {
       m.kind = WorkerMessage::kResult;
       const json& o = j["outcome"];
       m.outcome.report_json = o.at("report_json").get<std::string>();
+      m.outcome.report_html = o.value("report_html", std::string());
       m.outcome.nodes_before = o.at("nodes_before").get<int64_t>();
       m.outcome.nodes_after = o.at("nodes_after").get<int64_t>();
       m.outcome.bytes_before = o.at("bytes_before").get<int64_t>();

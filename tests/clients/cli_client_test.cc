@@ -55,7 +55,8 @@ TEST_F(CliClientTest, SubmitWaitDownloadsTheArtifactOfGraphoptOptimize) {
   const std::string dir = TempDir();
   std::string out, err;
   ASSERT_EQ(Graphopt("submit " + SharedModel(kModel) + " --fresh --wait -o " + dir +
-                         "/out.onnx --report " + dir + "/report.json",
+                         "/out.onnx --report " + dir + "/report.json --report-html " + dir +
+                         "/report.html",
                      &out, &err),
             0)
       << err << server_->Log();
@@ -71,6 +72,8 @@ TEST_F(CliClientTest, SubmitWaitDownloadsTheArtifactOfGraphoptOptimize) {
   const auto report = nlohmann::json::parse(ReadBytes(dir + "/report.json"));
   EXPECT_EQ(report["level"], "basic");
   EXPECT_LT(report["model"]["nodes_after"].get<int>(), report["model"]["nodes_before"].get<int>());
+  EXPECT_EQ(ReadBytes(dir + "/report.html").rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(err.find("round 1, pass 1/"), std::string::npos) << err;
 
   // The same job through status, jobs and download.
   ASSERT_EQ(Graphopt("status " + job_id, &out, &err), 0) << err;

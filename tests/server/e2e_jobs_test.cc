@@ -155,6 +155,11 @@ TEST_F(ServerE2eTest, IdempotencyKeyAndResultCache) {
   ASSERT_TRUE(Download(*stub, cached.id(), v1::ARTIFACT_KIND_MODEL, &a).ok());
   ASSERT_TRUE(Download(*stub, first.id(), v1::ARTIFACT_KIND_MODEL, &b).ok());
   EXPECT_TRUE(a == b);
+  // The cached job has the first one's HTML report too.
+  ASSERT_TRUE(Download(*stub, cached.id(), v1::ARTIFACT_KIND_REPORT_HTML, &a).ok());
+  ASSERT_TRUE(Download(*stub, first.id(), v1::ARTIFACT_KIND_REPORT_HTML, &b).ok());
+  EXPECT_FALSE(a.empty());
+  EXPECT_TRUE(a == b);
 
   // Priority does not change the result, so it still hits the cache.
   auto urgent = JobRequest(model.digest());

@@ -87,6 +87,16 @@ TEST_F(ServerE2eTest, SqueezenetBasicMatchesCliByteForByte) {
   EXPECT_EQ(report["model"]["nodes_before"].get<int64_t>(), done.report().nodes_before());
   EXPECT_EQ(report["model"]["nodes_after"].get<int64_t>(), done.report().nodes_after());
   EXPECT_EQ(report["verification"]["status"], "passed");
+  // The same report as one HTML page.
+  std::string html;
+  ASSERT_TRUE(Download(*stub, job.id(), v1::ARTIFACT_KIND_REPORT_HTML, &html).ok());
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u) << html.substr(0, 100);
+  EXPECT_NE(html.find("<title>graphopt report</title>"), std::string::npos);
+  EXPECT_NE(html.find("</html>"), std::string::npos);
+  // An unknown kind is the caller's error, whatever the job's state.
+  std::string unknown;
+  EXPECT_EQ(Download(*stub, job.id(), static_cast<v1::ArtifactKind>(9), &unknown).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 
   // The same pipeline in process, through the CLI.
   const std::string cli_out = root_ + "/cli.onnx";
@@ -141,6 +151,9 @@ TEST_F(ServerE2eTest, FailedVerificationKeepsTheReportWithItsCulprit) {
   EXPECT_FALSE(culprit["pass"].get<std::string>().empty());
   EXPECT_FALSE(culprit["rule"].get<std::string>().empty());
   EXPECT_FALSE(culprit["nodes"].empty());
+  std::string html;
+  ASSERT_TRUE(Download(*stub, job.id(), v1::ARTIFACT_KIND_REPORT_HTML, &html).ok());
+  EXPECT_NE(html.find("id=\"culprit\""), std::string::npos);
   // The model itself does not exist.
   std::string artifact;
   const grpc::Status no_model = Download(*stub, job.id(), v1::ARTIFACT_KIND_MODEL, &artifact);
