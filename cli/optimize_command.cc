@@ -43,6 +43,10 @@ struct OptimizeArgs {
   int64_t bisect_limit = -1;
   double atol = 1e-4, rtol = 1e-3;
   int64_t opset = 0;
+  std::string quantize, precision;
+  std::optional<double> max_error;
+  double min_cosine = 0.99;
+  int accuracy_samples = 3;
   Bounds bounds;
 };
 
@@ -69,6 +73,11 @@ int RunOptimize(const OptimizeArgs& a) {
   options.verify = !a.no_verify;
   options.verify_options.atol = a.atol;
   options.verify_options.rtol = a.rtol;
+  options.quantize = a.quantize;
+  options.precision = a.precision;
+  options.max_error = a.max_error;
+  options.min_cosine = a.min_cosine;
+  options.accuracy_samples = a.accuracy_samples;
   options.save.external_data = a.external_data;
   options.verify_ir = a.verify_ir;
   options.print_ir_after = a.print_ir_after;
@@ -140,6 +149,20 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   // Tolerances are checked by ValidatePipelineOptions, as the server checks them.
   cmd->add_option("--atol", args->atol, "absolute tolerance of verification (default 1e-4)");
   cmd->add_option("--rtol", args->rtol, "relative tolerance of verification (default 1e-3)");
+  // Conversions: checked by ValidatePipelineOptions (against the target's profile).
+  cmd->add_option("--quantize", args->quantize,
+                  "dynamic-int8: int8 MatMul/Gemm weights, activations quantized at run time; "
+                  "accuracy is measured, not verified");
+  cmd->add_option("--precision", args->precision,
+                  "fp16: float16 weights and compute for targets that declare it (cuda); "
+                  "accuracy is measured, not verified");
+  cmd->add_option("--max-error", args->max_error,
+                  "with a conversion: fail when an output's max abs error is above this");
+  cmd->add_option("--min-cosine", args->min_cosine,
+                  "with a conversion: fail when an output's cosine similarity to the original "
+                  "is below this (default 0.99)");
+  cmd->add_option("--accuracy-samples", args->accuracy_samples,
+                  "with a conversion: random inputs per dims assignment (default 3)");
   cmd->add_flag("-q,--quiet", args->quiet, "print nothing on success");
   cmd->add_flag("--verify-ir", args->verify_ir, "check the IR's invariants after every pass");
   cmd->add_flag("--explain", args->explain,

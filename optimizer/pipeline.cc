@@ -8,12 +8,14 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "optimizer/analysis/model_metrics.h"
 #include "optimizer/ir/opset_conversion.h"
 #include "optimizer/ir/shape_inference.h"
 #include "optimizer/ir/size_checks.h"
 #include "optimizer/ir/symbolic_shape_inference.h"
+#include "optimizer/passes/precision/precision_conversion.h"
 #include "optimizer/sample_dims.h"
 #include "optimizer/target.h"
 
@@ -43,12 +45,21 @@ Status ValidatePipelineOptions(const PipelineOptions& options) {
     if (value <= 0) return InvalidArgument("dim " + name + " must be positive");
   }
   for (const auto& [what, value] :
-       {std::pair{"atol", options.verify_options.atol}, {"rtol", options.verify_options.rtol}}) {
+       {std::pair{"atol", options.verify_options.atol}, {"rtol", options.verify_options.rtol},
+        {"max_error", options.max_error.value_or(0.0)}}) {
     if (!std::isfinite(value) || value < 0) {
       return InvalidArgument(std::string(what) + " must be a finite number >= 0");
     }
   }
-  return Status::Ok();
+  if (!(options.min_cosine >= -1 && options.min_cosine <= 1)) {
+    return InvalidArgument("min_cosine must be between -1 and 1");
+  }
+  if (options.accuracy_samples < 1 || options.accuracy_samples > 64) {
+    return InvalidArgument("accuracy_samples must be between 1 and 64");
+  }
+  // The target is known (checked first).
+  return CheckConversions(options.quantize, options.precision,
+                          *TargetRegistry::Get().Find(options.target).value());
 }
 
 const char* GraphoptVersion() { return GRAPHOPT_VERSION; }
@@ -109,6 +120,70 @@ void Verify(Evaluator& evaluator, const ir::Model& reference, const ir::Model& o
   }
 }
 
+// After a conversion: runs the original and the converted model on `accuracy_samples` inputs
+// at each assignment and keeps, per output, the largest errors and the lowest cosine
+// similarity. An output fails below options.min_cosine or above options.max_error.
+void MeasureAccuracy(Evaluator& evaluator, const ir::Model& reference, const ir::Model& converted,
+                     const VerifyOptions& base, const PipelineOptions& options, Report* report) {
+  report->verification_kind = "accuracy";
+  report->accuracy_samples = options.accuracy_samples;
+  report->min_cosine = options.min_cosine;
+  report->max_error = options.max_error;
+  std::vector<OutputComparison> worst;
+  int runs = 0;
+  for (const DimAssignment& dims :
+       SampleDimAssignments(reference, base.dims, options.verify_dims)) {
+    for (int s = 0; s < options.accuracy_samples; ++s) {
+      VerifyOptions vo = base;
+      vo.dims = dims;
+      vo.seed = base.seed + 1 + static_cast<uint64_t>(s);  // other inputs than the equivalence run
+      vo.atol = std::numeric_limits<double>::infinity();   // measure, do not judge
+      vo.rtol = 0;
+      auto run = evaluator.Verify(reference, converted, vo);
+      if (!run.ok()) {
+        report->verification_status = VerificationStatus::kSkipped;
+        report->verification_message = "accuracy not measured: " + run.status().message();
+        return;
+      }
+      if (run->outputs.empty()) {
+        report->verification_status = VerificationStatus::kFailed;
+        report->verification_message = "accuracy: " + run->message;
+        return;
+      }
+      ++runs;
+      if (worst.empty()) worst = run->outputs;
+      for (size_t i = 0; i < worst.size() && i < run->outputs.size(); ++i) {
+        const OutputComparison& o = run->outputs[i];
+        OutputComparison& w = worst[i];
+        w.max_abs_err = std::max(w.max_abs_err, o.max_abs_err);
+        w.max_rel_err = std::max(w.max_rel_err, o.max_rel_err);
+        w.cosine = std::min(w.cosine, o.cosine);
+        if (!o.match && w.detail.empty()) w.detail = o.detail;  // shape, type or NaN placement
+      }
+    }
+  }
+  bool all_ok = true;
+  double lowest = 1;
+  for (OutputComparison& w : worst) {
+    w.match = w.detail.empty() && w.cosine >= options.min_cosine &&
+              (!options.max_error || w.max_abs_err <= *options.max_error);
+    if (w.detail.empty() && w.cosine < options.min_cosine) {
+      w.detail = "cosine similarity " + std::to_string(w.cosine) + " below " +
+                 std::to_string(options.min_cosine);
+    } else if (w.detail.empty() && !w.match) {
+      w.detail = "max abs error " + std::to_string(w.max_abs_err) + " above max_error " +
+                 std::to_string(*options.max_error);
+    }
+    all_ok = all_ok && w.match;
+    lowest = std::min(lowest, w.cosine);
+  }
+  report->accuracy_outputs = worst;
+  report->verification_status = all_ok ? VerificationStatus::kPassed : VerificationStatus::kFailed;
+  report->verification_message += (report->verification_message.empty() ? "" : "; ") +
+                                  std::string("accuracy over ") + std::to_string(runs) +
+                                  " inputs: lowest cosine " + std::to_string(lowest) +
+                                  (all_ok ? "" : " (outside the limits)");
+}
 
 // One optimization of `model` with the rewrite limit options.bisect_limit; `rewrites` receives
 // the count and the last rewrite applied.
@@ -176,6 +251,25 @@ Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
   if (Status inferred = ir::InferShapes(model); !inferred.ok()) {
     report.warnings.push_back("shape inference after the passes: " + inferred.message());
   }
+  const bool converts = !options.quantize.empty() || options.precision == "fp16";
+  if (converts) {
+    // The passes are equivalence rewrites and are verified as such before the conversion,
+    // whose error is measured instead (MeasureAccuracy).
+    if (options.verify && reference) {
+      Progress(options, "verifying");
+      Verify(*evaluator, *reference, model, verify_options, options.verify_dims, &report);
+      report.atol = verify_options.atol;
+      report.rtol = verify_options.rtol;
+      if (report.verification_status == VerificationStatus::kFailed) return report;
+    }
+    ASSIGN_OR_RETURN(report.conversions, ApplyConversions(model, options.quantize,
+                                                          options.precision, *target));
+    if (Status inferred = ir::InferShapes(model); !inferred.ok()) {
+      report.warnings.push_back("shape inference after the conversions: " + inferred.message());
+    }
+    if (!options.quantize.empty()) model.SetMetadata("graphopt.quantize", options.quantize);
+    if (!options.precision.empty()) model.SetMetadata("graphopt.precision", options.precision);
+  }
   model.SetMetadata("graphopt.version", GraphoptVersion());
   model.SetMetadata("graphopt.target", target->name);
   model.SetMetadata("graphopt.level", LevelName(options.level));
@@ -193,7 +287,13 @@ Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
     Progress(options, "verifying");
     start = Clock::now();
     const VerifyOptions& vo = verify_options;
-    Verify(*evaluator, *reference, model, vo, options.verify_dims, &report);
+    if (converts) {
+      if (report.verification_status != VerificationStatus::kSkipped) {
+        MeasureAccuracy(*evaluator, *reference, model, vo, options, &report);
+      }
+    } else {
+      Verify(*evaluator, *reference, model, vo, options.verify_dims, &report);
+    }
     report.verify_ms = MsSince(start);
     report.atol = vo.atol;
     report.rtol = vo.rtol;
@@ -259,8 +359,9 @@ Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
                              const PipelineOptions& options) {
   RewriteCounter rewrites;
   ASSIGN_OR_RETURN(Report report, OptimizeOnce(model, reference, options, &rewrites));
+  // An accuracy failure is the conversion's, not a rewrite's: there is nothing to bisect.
   if (report.verification_status == VerificationStatus::kFailed && options.bisect_on_failure &&
-      reference && rewrites.count > 0) {
+      reference && rewrites.count > 0 && report.verification_kind != "accuracy") {
     Bisect(*reference, options, rewrites.count, rewrites, &report);
   }
   return report;
@@ -294,6 +395,14 @@ Result<Report> OptimizeFile(const std::string& in_path, const std::string& out_p
         culprit += ", nodes";
         for (const auto& n : c.nodes) culprit += " " + n;
       }
+    }
+    if (report.verification_kind == "accuracy") {
+      std::string worst;
+      for (const OutputComparison& o : report.accuracy_outputs) {
+        if (!o.match) worst += (worst.empty() ? "" : "; ") + o.name + ": " + o.detail;
+      }
+      return FailedPrecondition("verification failed: the converted model's accuracy is outside "
+                                "the limits (" + worst + ")");
     }
     return FailedPrecondition("verification failed: the optimized model's outputs differ from "
                               "the original's (" + report.verification_message + ")" + culprit);

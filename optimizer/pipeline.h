@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -41,6 +42,17 @@ struct PipelineOptions {
   std::set<std::string> disable;
   bool verify = true;
   VerifyOptions verify_options;
+  // Conversions that change outputs within a measured error, never implied by a level:
+  // quantize "dynamic-int8" (int8 weights, activations quantized at run time) and precision
+  // "fp16" (float16 weights and compute, for targets that declare it). With either,
+  // verification measures accuracy against the float original over `accuracy_samples` inputs
+  // and fails when an output's cosine similarity is below `min_cosine` or, when set, its
+  // largest absolute error is above `max_error`.
+  std::string quantize;
+  std::string precision;
+  std::optional<double> max_error;
+  double min_cosine = 0.99;
+  int accuracy_samples = 3;
   SaveOptions save;
   int64_t fold_size_cap_bytes = int64_t{16} << 20;
   int max_iterations = 8;

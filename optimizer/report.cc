@@ -122,7 +122,33 @@ std::string Report::ToJson(int indent) const {
     outputs.push_back(entry);
   }
   j["verification"] = {{"status", VerificationStatusName(verification_status)},
+                       {"kind", verification_kind},
                        {"outputs", outputs}};
+  if (verification_kind == "accuracy") {
+    json accuracy = json::array();
+    for (const auto& o : accuracy_outputs) {
+      json entry = {{"name", o.name}, {"max_abs_err", o.max_abs_err},
+                    {"max_rel_err", o.max_rel_err}, {"cosine", o.cosine}, {"ok", o.match}};
+      if (!o.detail.empty()) entry["detail"] = o.detail;
+      accuracy.push_back(entry);
+    }
+    j["verification"]["accuracy"] = {{"samples", accuracy_samples},
+                                     {"min_cosine", min_cosine},
+                                     {"outputs", accuracy}};
+    if (max_error) j["verification"]["accuracy"]["max_error"] = *max_error;
+  }
+  if (!conversions.empty()) {
+    json list = json::array();
+    for (const ConversionStats& c : conversions) {
+      list.push_back({{"name", c.name},
+                      {"converted", c.converted},
+                      {"kept", c.kept},
+                      {"weight_bytes_before", c.weight_bytes_before},
+                      {"weight_bytes_after", c.weight_bytes_after},
+                      {"notes", c.notes}});
+    }
+    j["conversions"] = list;
+  }
   if (verification_status != VerificationStatus::kSkipped) {
     j["verification"]["atol"] = atol;
     j["verification"]["rtol"] = rtol;
@@ -173,6 +199,18 @@ std::string Report::ToTable() const {
   std::snprintf(line, sizeof(line), "%-34s %s\n", "verification",
                 VerificationStatusName(verification_status));
   os << line;
+  for (const ConversionStats& c : conversions) {
+    std::snprintf(line, sizeof(line), "conversion %-23s %lld converted, %lld kept, weights %.2fM -> %.2fM\n",
+                  c.name.c_str(), static_cast<long long>(c.converted),
+                  static_cast<long long>(c.kept), static_cast<double>(c.weight_bytes_before) / (1 << 20),
+                  static_cast<double>(c.weight_bytes_after) / (1 << 20));
+    os << line;
+  }
+  for (const OutputComparison& o : accuracy_outputs) {
+    std::snprintf(line, sizeof(line), "accuracy %-25s cosine %.5f, max abs err %.3g, max rel err %.3g\n",
+                  o.name.c_str(), o.cosine, o.max_abs_err, o.max_rel_err);
+    os << line;
+  }
   if (culprit) {
     os << "culprit: rewrite " << culprit->index << " of " << rewrites_total << ", pass "
        << culprit->pass << ", rule " << culprit->rule << ", nodes";

@@ -60,6 +60,15 @@ struct Report {
   std::vector<std::string> warnings;
   std::vector<OutputComparison> verification_outputs;
   double atol = 0, rtol = 0;
+  // "equivalence" (outputs equal within atol/rtol) or, after a conversion (--quantize,
+  // --precision), "accuracy": the passes were verified for equivalence first, then the
+  // converted model's error was measured over `accuracy_samples` inputs per assignment.
+  std::string verification_kind = "equivalence";
+  std::vector<ConversionStats> conversions;
+  std::vector<OutputComparison> accuracy_outputs;  // worst error and lowest cosine per output
+  int accuracy_samples = 0;
+  double min_cosine = 0;
+  std::optional<double> max_error;
   // The symbolic-dim values each verification run used ("batch=1,seq=16").
   std::vector<std::map<std::string, int64_t>> verification_shapes;
   std::vector<std::string> dims_symbolic;         // input dims the artifact leaves symbolic

@@ -104,6 +104,8 @@ Result<TargetProfile> ParseTargetProfile(const std::string& json_text) {
   if (st.ok()) st = ReadOptional(doc, "sources", &p.sources);
   if (st.ok()) st = ReadOptional(doc, "isa", &p.isa);
   if (st.ok()) st = ReadOptional(doc, "portability", &p.portability);
+  if (st.ok()) st = ReadOptional(doc, "precisions", &p.precisions);
+  if (st.ok()) st = ReadOptional(doc, "precision_note", &p.precision_note);
   std::map<std::string, int64_t> blocks;
   if (st.ok()) st = ReadOptional(doc, "nchwc_block_sizes", &blocks);
   if (!st.ok()) return fail(st);

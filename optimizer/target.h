@@ -39,6 +39,10 @@ struct TargetProfile {
   // ONNX Runtime's NCHWc block for `isa` (8 AVX2, 16 AVX-512); 0: no blocked layout.
   int64_t nchwc_block_size = 0;
   std::string portability;  // which machines an artifact for this target runs correctly on
+  // Compute precisions --precision may convert a model to ("float16"); float32 is always
+  // allowed. `precision_note` says why others are absent (shown when one is refused).
+  std::set<std::string> precisions;
+  std::string precision_note;
 
   // True when the profile lists the fused op (regardless of the model's opset).
   bool Allows(const std::string& domain, const std::string& op) const;

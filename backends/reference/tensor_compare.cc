@@ -40,6 +40,7 @@ OutputComparison CompareTensors(const std::string& name, const Tensor& actual,
   }
   const bool is_float = IsFloatingPoint(actual.dtype());
   int64_t bad = 0, first_bad = -1;
+  double dot = 0, norm_a = 0, norm_b = 0;  // over the finite pairs, for the cosine
   std::string nan_detail;
   for (int64_t i = 0; i < n; ++i) {
     if (!is_float) {
@@ -70,12 +71,20 @@ OutputComparison CompareTensors(const std::string& name, const Tensor& actual,
       }
       continue;
     }
+    dot += a * b;
+    norm_a += a * a;
+    norm_b += b * b;
     const double err = std::fabs(a - b);
     c.max_abs_err = std::max(c.max_abs_err, err);
     if (b != 0) c.max_rel_err = std::max(c.max_rel_err, err / std::fabs(b));
     if (err > atol + rtol * std::fabs(b)) {
       if (bad++ == 0) first_bad = i;
     }
+  }
+  if (norm_a > 0 && norm_b > 0) {
+    c.cosine = dot / std::sqrt(norm_a * norm_b);
+  } else if (norm_a > 0 || norm_b > 0) {
+    c.cosine = 0;  // one of them is all zeros
   }
   c.match = bad == 0;
   if (!c.match) {

@@ -67,7 +67,9 @@ bool IsMatMul(const ir::Node& n) {
     return n.op_type() == "MatMul" || n.op_type() == "Gemm" || n.op_type() == "MatMulInteger" ||
            n.op_type() == "QLinearMatMul";
   }
-  return n.domain() == kMs && (n.op_type() == "FusedMatMul" || n.op_type() == "FusedGemm");
+  return n.domain() == kMs &&
+         (n.op_type() == "FusedMatMul" || n.op_type() == "FusedGemm" ||
+          n.op_type() == "DynamicQuantizeMatMul" || n.op_type() == "MatMulIntegerToFloat");
 }
 
 bool IsAttention(const ir::Node& n) {

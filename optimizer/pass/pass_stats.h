@@ -67,6 +67,16 @@ struct PassStats {
   PassRecord record;
 };
 
+// What a precision conversion (--quantize, --precision) changed. Conversions change outputs
+// within a measured error; they are not passes of a level.
+struct ConversionStats {
+  std::string name;
+  int64_t converted = 0;  // nodes converted
+  int64_t kept = 0;       // candidates left as they were
+  int64_t weight_bytes_before = 0, weight_bytes_after = 0;  // of the converted weights
+  std::vector<std::string> notes;
+};
+
 // A pass the target profile keeps from running, and the profile's reason.
 struct DroppedPass {
   std::string name;
