@@ -20,7 +20,8 @@ struct SubmitArgs {
   std::string server, input, output, report, report_html, level = "basic", target, idempotency_key;
   std::vector<std::string> dims, enable, disable;
   bool no_verify = false, fresh = false, wait = false, quiet = false;
-  std::optional<double> atol, rtol;
+  std::optional<double> atol, rtol, max_error, min_cosine;
+  std::string quantize, precision;
   int priority = 0;
 };
 
@@ -57,6 +58,10 @@ int RunSubmit(const SubmitArgs& a) {
   if (a.no_verify) options->set_verify(false);
   if (a.atol) options->set_atol(*a.atol);
   if (a.rtol) options->set_rtol(*a.rtol);
+  options->set_quantize(a.quantize);
+  options->set_precision(a.precision);
+  if (a.max_error) options->set_max_error(*a.max_error);
+  if (a.min_cosine) options->set_min_cosine(*a.min_cosine);
   options->set_priority(a.priority);
   // The options are checked here by the function the server calls, so a mistake is a usage
   // error before anything is uploaded.
@@ -67,6 +72,10 @@ int RunSubmit(const SubmitArgs& a) {
   check.disable.insert(options->disable_passes().begin(), options->disable_passes().end());
   if (a.atol) check.verify_options.atol = *a.atol;
   if (a.rtol) check.verify_options.rtol = *a.rtol;
+  check.quantize = a.quantize;
+  check.precision = a.precision;
+  check.max_error = a.max_error;
+  if (a.min_cosine) check.min_cosine = *a.min_cosine;
   if (Status valid = ValidatePipelineOptions(check); !valid.ok()) {
     std::cerr << "graphopt: " << valid.message() << "\n";
     return kExitError;
@@ -165,6 +174,12 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   // Tolerances are checked by ValidatePipelineOptions, as the server checks them.
   cmd->add_option("--atol", a->atol, "absolute tolerance of verification");
   cmd->add_option("--rtol", a->rtol, "relative tolerance of verification");
+  cmd->add_option("--quantize", a->quantize, "dynamic-int8 (accuracy measured, not verified)");
+  cmd->add_option("--precision", a->precision, "fp16 for targets that declare it (cuda)");
+  cmd->add_option("--max-error", a->max_error,
+                  "with a conversion: fail above this max abs error of an output");
+  cmd->add_option("--min-cosine", a->min_cosine,
+                  "with a conversion: fail below this cosine similarity (default 0.99)");
   cmd->add_option("--priority", a->priority, "higher runs first (default 0)");
   cmd->add_flag("--fresh", a->fresh, "run even if an identical job already succeeded");
   cmd->add_option("--idempotency-key", a->idempotency_key,

@@ -22,6 +22,13 @@ void DelayPass(const RunRequest& request) {
   }
 }
 
+void SetConversions(const JobOptionsRecord& job, PipelineOptions* pipeline) {
+  pipeline->quantize = job.quantize;
+  pipeline->precision = job.precision;
+  pipeline->max_error = job.max_error;
+  if (job.min_cosine) pipeline->min_cosine = *job.min_cosine;
+}
+
 class PipelineJobRunner : public JobRunner {
  public:
   Status Validate(const JobOptionsRecord& options) const override {
@@ -35,6 +42,7 @@ class PipelineJobRunner : public JobRunner {
     pipeline.disable = options.disable;
     if (options.atol) pipeline.verify_options.atol = *options.atol;
     if (options.rtol) pipeline.verify_options.rtol = *options.rtol;
+    SetConversions(options, &pipeline);
     return ValidatePipelineOptions(pipeline);
   }
 
@@ -61,6 +69,7 @@ class PipelineJobRunner : public JobRunner {
     options.verify_options.dims = request.options.dims;
     if (request.options.atol) options.verify_options.atol = *request.options.atol;
     if (request.options.rtol) options.verify_options.rtol = *request.options.rtol;
+    SetConversions(request.options, &options);
     options.on_progress = [&request](const ProgressEvent& e) {
       if (request.pass_delay_ms > 0 && !e.pass_name.empty()) DelayPass(request);
       if (request.on_progress) {

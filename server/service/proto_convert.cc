@@ -81,6 +81,10 @@ Result<JobOptionsRecord> OptionsFromProto(const v1::JobOptions& o) {
   r.verify = o.has_verify() ? o.verify() : true;
   if (o.has_atol()) r.atol = o.atol();
   if (o.has_rtol()) r.rtol = o.rtol();
+  r.quantize = o.quantize();
+  r.precision = o.precision();
+  if (o.has_max_error()) r.max_error = o.max_error();
+  if (o.has_min_cosine()) r.min_cosine = o.min_cosine();
   r.priority = o.priority();
   // Everything else about the options is checked by ValidatePipelineOptions (via the runner),
   // the same function the CLI calls.
@@ -97,6 +101,10 @@ v1::JobOptions OptionsToProto(const JobOptionsRecord& r) {
   o.set_verify(r.verify);
   if (r.atol) o.set_atol(*r.atol);
   if (r.rtol) o.set_rtol(*r.rtol);
+  o.set_quantize(r.quantize);
+  o.set_precision(r.precision);
+  if (r.max_error) o.set_max_error(*r.max_error);
+  if (r.min_cosine) o.set_min_cosine(*r.min_cosine);
   o.set_priority(r.priority);
   return o;
 }

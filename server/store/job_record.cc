@@ -50,6 +50,11 @@ nlohmann::json ResultRelevantJson(const JobOptionsRecord& o) {
   j["verify"] = o.verify;
   j["atol"] = o.atol ? nlohmann::json(*o.atol) : nlohmann::json(nullptr);
   j["rtol"] = o.rtol ? nlohmann::json(*o.rtol) : nlohmann::json(nullptr);
+  // Only when asked for, so the keys of jobs without conversions stay what they were.
+  if (!o.quantize.empty()) j["quantize"] = o.quantize;
+  if (!o.precision.empty()) j["precision"] = o.precision;
+  if (o.max_error) j["max_error"] = *o.max_error;
+  if (o.min_cosine) j["min_cosine"] = *o.min_cosine;
   return j;
 }
 
@@ -76,6 +81,10 @@ Result<JobOptionsRecord> JobOptionsRecord::FromJson(const std::string& text) {
     o.verify = j.at("verify").get<bool>();
     if (!j.at("atol").is_null()) o.atol = j.at("atol").get<double>();
     if (!j.at("rtol").is_null()) o.rtol = j.at("rtol").get<double>();
+    o.quantize = j.value("quantize", "");
+    o.precision = j.value("precision", "");
+    if (j.contains("max_error")) o.max_error = j.at("max_error").get<double>();
+    if (j.contains("min_cosine")) o.min_cosine = j.at("min_cosine").get<double>();
     o.priority = j.value("priority", 0);
     return o;
   } catch (const nlohmann::json::exception& e) {

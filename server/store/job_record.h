@@ -33,6 +33,10 @@ struct JobOptionsRecord {
   bool verify = true;
   std::optional<double> atol;
   std::optional<double> rtol;
+  std::string quantize;   // "" or "dynamic-int8"
+  std::string precision;  // "", "fp32" or "fp16"
+  std::optional<double> max_error;
+  std::optional<double> min_cosine;
   int priority = 0;
 
   std::string ToJson() const;
