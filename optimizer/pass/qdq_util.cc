@@ -76,4 +76,19 @@ ir::Node* SingleQuantizeReader(const ir::Value* v) {
   return q->Is("QuantizeLinear") && q->input(0) == v && ReadQdqParams(q) ? q : nullptr;
 }
 
+void CopyAttributes(const ir::Node* from, ir::Node* to) {
+  for (const ir::Attribute& a : from->attributes()) {
+    ir::Attribute copy;
+    copy.name = a.name;
+    copy.type = a.type;
+    copy.f = a.f;
+    copy.i = a.i;
+    copy.s = a.s;
+    copy.ints = a.ints;
+    copy.floats = a.floats;
+    copy.strings = a.strings;
+    to->mutable_attributes().push_back(std::move(copy));
+  }
+}
+
 }  // namespace graphopt

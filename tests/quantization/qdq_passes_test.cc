@@ -280,5 +280,66 @@ TEST(FuseQdqNodeUnits, AddAndGemmUnits) {
   EXPECT_LE(d.max, 0.18);
 }
 
+// --- propagate_dequantize (with fold_qdq_pairs: the basic level) ---
+
+// Runs the basic level alone (propagate_dequantize and fold_qdq_pairs among its passes).
+PassRun RunBasic(ir::Model& model, const std::string& target = "generic") {
+  PassRun run;
+  run.original = ir::CloneModel(model);
+  EXPECT_TRUE(ir::InferShapes(model).ok());
+  PassManagerOptions options;
+  options.level = Level::kBasic;
+  auto profile = TargetRegistry::Get().Find(target);
+  auto evaluator = MakeReferenceEvaluator();
+  PassManager manager;
+  auto stats = manager.Run(model, **profile, evaluator.get(), options);
+  EXPECT_TRUE(stats.ok()) << stats.status().ToString();
+  return run;
+}
+
+TEST(PropagateDequantize, DataMovementBetweenEqualQdqRunsOnTheIntegers) {
+  ModelBuilder b(17);
+  auto* x = b.Input("x", DataType::kFloat, {1, 4, 6, 6});
+  auto* t = b.Op("Transpose", {Qdq(b, x, "x", 0.01f, 128)});
+  b.LastNode()->SetInts("perm", {0, 2, 3, 1});
+  auto* pool = b.Op("MaxPool", {t});
+  b.LastNode()->SetInts("kernel_shape", {2, 2});
+  auto* r = b.Op("Reshape", {pool, b.Ints("shape", {1, -1})});
+  b.Output(b.Op("QuantizeLinear", {r, b.graph().FindValue("x_s"), b.graph().FindValue("x_z")}));
+  auto model = b.Build();
+  auto run = RunSinglePass(*model, "propagate_dequantize");
+  EXPECT_EQ(run.record.rule_counts["propagate_dequantize"], 3);
+  EXPECT_EQ(OutputDiff(*run.original, *model).max, 0.0);
+  auto basic = RunBasic(*model);
+  // Q(x) -> Transpose -> MaxPool -> Reshape, all on uint8: DQ -> Q cancelled.
+  EXPECT_EQ(CountOp(*model, "DequantizeLinear"), 0);
+  EXPECT_EQ(CountOp(*model, "QuantizeLinear"), 1);
+  EXPECT_EQ(model->graph->num_nodes(), 4u);
+  EXPECT_EQ(OutputDiff(*run.original, *model).max, 0.0);  // exact
+}
+
+TEST(PropagateDequantize, ConcatOfEqualParametersOnlyAndUnsharedDequantizeOnly) {
+  for (bool equal : {true, false}) {
+    ModelBuilder b(17);
+    auto* x = b.Input("x", DataType::kFloat, {2, 3});
+    auto* a = Qdq(b, x, "a", 0.01f, 128);
+    auto* c = Qdq(b, b.Op("Neg", {x}), "c", equal ? 0.01f : 0.02f, 128);
+    b.Output(b.Op("Concat", {a, c}));
+    b.LastNode()->SetInt("axis", 1);
+    auto model = b.Build();
+    auto run = RunSinglePass(*model, "propagate_dequantize");
+    EXPECT_EQ(run.applied, equal ? 1 : 0);
+    EXPECT_EQ(CountOp(*model, "DequantizeLinear"), equal ? 1 : 2);
+    EXPECT_EQ(OutputDiff(*run.original, *model).max, 0.0);
+  }
+  ModelBuilder b(17);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3});
+  auto* a = Qdq(b, x, "a", 0.01f, 128);
+  b.Output(b.Op("Relu", {a}));
+  b.Output(b.Op("Flatten", {a}));  // the DQ has another reader: moving it would copy it
+  auto model = b.Build();
+  EXPECT_EQ(RunSinglePass(*model, "propagate_dequantize").applied, 0);
+}
+
 }  // namespace
 }  // namespace graphopt::testing

@@ -69,21 +69,6 @@ bool IsBiasEnd(const std::optional<QEnd>& b, const QEnd& x, const QEnd& w) {
   return b->p.scale->size() == 1 || b->p.scale->size() == w.p.scale->size();
 }
 
-void CopyAttributes(const ir::Node* from, ir::Node* to) {
-  for (const ir::Attribute& a : from->attributes()) {
-    ir::Attribute copy;
-    copy.name = a.name;
-    copy.type = a.type;
-    copy.f = a.f;
-    copy.i = a.i;
-    copy.s = a.s;
-    copy.ints = a.ints;
-    copy.floats = a.floats;
-    copy.strings = a.strings;
-    to->mutable_attributes().push_back(std::move(copy));
-  }
-}
-
 // Creates `op` on `inputs` in place of the unit whose output `out` (the Q's, or the root's when
 // the unit ends in float) it takes over; the root, the Q and the DQs only they read go.
 RewriteResult Replace(Rewriter& rw, ir::Node* root, const std::optional<QEnd>& q,
