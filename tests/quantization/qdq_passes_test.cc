@@ -341,5 +341,45 @@ TEST(PropagateDequantize, ConcatOfEqualParametersOnlyAndUnsharedDequantizeOnly) 
   EXPECT_EQ(RunSinglePass(*model, "propagate_dequantize").applied, 0);
 }
 
+// --- QDQ safety of the other passes ---
+
+// A 2-D MatMul of two DQ outputs plus a float bias stays MatMul + Add at basic (a Gemm would
+// swallow the node unit), and becomes MatMulIntegerToFloat + Add for the cpu target.
+TEST(QdqSafety, MatMulUnitIsNotFusedIntoGemm) {
+  ModelBuilder b(17);
+  auto* x = b.Input("x", DataType::kFloat, {4, 16});
+  auto* mm = b.Op("MatMul", {Qdq(b, x, "x", 2.0f / 255, 128), Weight(b, "w", {16, 8}, 1, 8)});
+  b.Output(b.Op("Add", {mm, b.Init("bias", RandomFloats({8}, 3))}));
+  auto model = b.Build();
+  auto run = RunSinglePass(*model, "fuse_matmul_add_into_gemm");
+  EXPECT_EQ(run.applied, 0);
+  EXPECT_EQ(run.record.match_failures.count("matmul_add_to_gemm: MatMul of a QDQ node unit"), 1u);
+  RunFusion(*model, "fuse_qdq_node_units", "cpu");
+  EXPECT_EQ(CountFused(*model, "com.microsoft.MatMulIntegerToFloat"), 1);
+  EXPECT_EQ(CompareOutputs(*run.original, *model), "");
+}
+
+// Duplicate DQs of one weight are merged by CSE (same meaning); both readers still form units.
+TEST(QdqSafety, CommonSubexpressionsOfDequantizeStayUnits) {
+  ModelBuilder b(17);
+  auto* x = b.Input("x", DataType::kFloat, {4, 16});
+  auto* xd = Qdq(b, x, "x", 2.0f / 255, 128);
+  auto* yd = Qdq(b, b.Op("Neg", {x}), "y", 2.0f / 255, 128);
+  auto* w = Weight(b, "w", {16, 8}, 1, 8);
+  ir::Node* dqw = b.LastNode();
+  auto* w2 = b.Op("DequantizeLinear", {dqw->input(0), dqw->input(1), dqw->input(2)});
+  b.LastNode()->SetInt("axis", 1);
+  b.Output(b.Op("MatMul", {xd, w}));
+  b.Output(b.Op("MatMul", {yd, w2}));
+  auto model = b.Build();
+  auto cse = RunSinglePass(*model, "eliminate_common_subexpressions");
+  EXPECT_EQ(cse.applied, 1);
+  EXPECT_EQ(CountOp(*model, "DequantizeLinear"), 3);  // x's, y's and the one weight DQ
+  RunFusion(*model, "fuse_qdq_node_units", "cpu");
+  EXPECT_EQ(CountFused(*model, "com.microsoft.MatMulIntegerToFloat"), 2);
+  EXPECT_EQ(CountOp(*model, "DequantizeLinear"), 0);
+  EXPECT_EQ(CompareOutputs(*cse.original, *model), "");
+}
+
 }  // namespace
 }  // namespace graphopt::testing
