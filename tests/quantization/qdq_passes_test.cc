@@ -247,6 +247,8 @@ TEST(FuseQdqNodeUnits, MatMulWithAndWithoutQuantizedOutput) {
     EXPECT_EQ(CountFused(*model, "QLinearMatMul"), quantized_out ? 1 : 0);
     EXPECT_EQ(CountFused(*model, "com.microsoft.MatMulIntegerToFloat"), quantized_out ? 0 : 1);
     EXPECT_EQ(CountOp(*model, "DequantizeLinear"), 0);
+    EXPECT_EQ(CountOp(*model, "Add"), 0);      // the bias is MatMulIntegerToFloat's input 6
+    EXPECT_EQ(model->graph->num_nodes(), 2u);  // Q(x) and the quantized MatMul
     if (quantized_out) {
       const Diff d = OutputDiff(*run.original, *model);
       EXPECT_LE(d.max, 1.0);
@@ -344,7 +346,7 @@ TEST(PropagateDequantize, ConcatOfEqualParametersOnlyAndUnsharedDequantizeOnly) 
 // --- QDQ safety of the other passes ---
 
 // A 2-D MatMul of two DQ outputs plus a float bias stays MatMul + Add at basic (a Gemm would
-// swallow the node unit), and becomes MatMulIntegerToFloat + Add for the cpu target.
+// swallow the node unit), and becomes MatMulIntegerToFloat with the bias for the cpu target.
 TEST(QdqSafety, MatMulUnitIsNotFusedIntoGemm) {
   ModelBuilder b(17);
   auto* x = b.Input("x", DataType::kFloat, {4, 16});
@@ -356,6 +358,7 @@ TEST(QdqSafety, MatMulUnitIsNotFusedIntoGemm) {
   EXPECT_EQ(run.record.match_failures.count("matmul_add_to_gemm: MatMul of a QDQ node unit"), 1u);
   RunFusion(*model, "fuse_qdq_node_units", "cpu");
   EXPECT_EQ(CountFused(*model, "com.microsoft.MatMulIntegerToFloat"), 1);
+  EXPECT_EQ(CountOp(*model, "Add"), 0);
   EXPECT_EQ(CompareOutputs(*run.original, *model), "");
 }
 

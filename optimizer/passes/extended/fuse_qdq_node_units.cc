@@ -77,6 +77,8 @@ RewriteResult Replace(Rewriter& rw, ir::Node* root, const std::optional<QEnd>& q
                       std::vector<ir::Node*> matched) {
   ir::Node* fused = rw.CreateNode(op, inputs, 1, root->name() + "_quant", domain);
   if (copy_attributes) CopyAttributes(root, fused);
+  // The value it replaces has its type (later fusions ask for float32 inputs).
+  fused->output(0)->type() = (q ? q->node : root)->output(0)->type();
   matched.push_back(root);
   if (q) matched.push_back(q->node);
   *rw.consumed() = pattern::NodeNames(matched);
@@ -124,11 +126,23 @@ RewriteResult MatMul(PassContext& ctx, Rewriter& rw, ir::Node* mm) {
         {a->data(), a->scale(), a->zero(), b->data(), b->scale(), b->zero(), y->scale(), y->zero()},
         false, matched);
   }
-  if (!ctx.MayEmit("com.microsoft.MatMulIntegerToFloat"))
+  if (!ctx.MayEmit("com.microsoft.MatMulIntegerToFloat")) {
     return MatchFailure("no MatMulIntegerToFloat");
-  return Replace(rw, mm, std::nullopt, "MatMulIntegerToFloat", kMs,
-                 {a->data(), b->data(), a->scale(), b->scale(), a->zero(), b->zero()}, false,
-                 matched);
+  }
+  std::vector<ir::Value*> in = {a->data(), b->data(), a->scale(), b->scale(), a->zero(), b->zero()};
+  // A following Add of a constant float [N] is the operator's bias input (added after scaling,
+  // as the Add was).
+  ir::Node* add = HasSingleUse(mm->output(0)) ? mm->output(0)->uses()[0].node : nullptr;
+  if (add && add->Is("Add") && add->input(0) != add->input(1)) {
+    ir::Value* bias = add->input(add->input(0) == mm->output(0) ? 1 : 0);
+    const Tensor* c = ConstantValue(bias);
+    if (c && c->dtype() == DataType::kFloat && c->rank() == 1 && c->size() == bq->shape()[1]) {
+      in.push_back(bias);
+      matched.push_back(mm);
+      return Replace(rw, add, std::nullopt, "MatMulIntegerToFloat", kMs, in, false, matched);
+    }
+  }
+  return Replace(rw, mm, std::nullopt, "MatMulIntegerToFloat", kMs, in, false, matched);
 }
 
 // DQ(A), DQ(B), [DQ(C) int32] -> Gemm [-> Q]  =>  QGemm (float output without the Q).
@@ -159,6 +173,7 @@ RewriteResult Gemm(PassContext&, Rewriter& rw, ir::Node* gemm) {
     in.push_back(y->zero());
   }
   ir::Node* fused = rw.CreateNode("QGemm", in, 1, gemm->name() + "_quant", kMs);
+  fused->output(0)->type() = (quantized_out ? y->node : gemm)->output(0)->type();
   for (const char* attr : {"transA", "transB"}) fused->SetInt(attr, gemm->GetInt(attr, 0));
   fused->SetFloat("alpha", gemm->GetFloat("alpha", 1.0f));
   matched.push_back(gemm);
