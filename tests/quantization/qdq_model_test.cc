@@ -495,7 +495,8 @@ TEST_P(QdqCpuTarget, BecomesQuantizedOperatorsThatVerifyAndRunInOnnxRuntime) {
 
 INSTANTIATE_TEST_SUITE_P(
     Quantization, QdqCpuTarget,
-    // Node counts: ONNX Runtime 1.30 `extended` leaves 33, 66 and 218 (ortbench).
+    // Node counts: ONNX Runtime 1.30 `extended` leaves 33, 66 and 218 on the same QDQ models
+    // (ortbench, docs/PERFORMANCE.md).
     ::testing::Values(CpuCase{"resnet18.raw.onnx", "--dim batch=1", true, 33},
                       CpuCase{"mobilenet_v2.raw.onnx", "--dim batch=1", true, 66},
                       CpuCase{"text_encoder.raw.onnx", "--dim batch=1 --dim seq=64", false, 140}),
