@@ -208,10 +208,8 @@ RewriteResult Unary(PassContext&, Rewriter& rw, ir::Node* n) {
   if (n->Is("GlobalAveragePool") && (!rank || rank->size() != 4)) {
     return MatchFailure("QLinearGlobalAveragePool wants a known 4-D input");
   }
-  RewriteResult r =
-      Replace(rw, n, y, "QLinear" + n->op_type(), kMs,
-              {x->data(), x->scale(), x->zero(), y->scale(), y->zero()}, false, {x->node});
-  return r;
+  return Replace(rw, n, y, "QLinear" + n->op_type(), kMs,
+                 {x->data(), x->scale(), x->zero(), y->scale(), y->zero()}, false, {x->node});
 }
 
 // DQ(x) -> MaxPool/Reshape/Transpose/... -> Q of the same parameters  =>  the op on x's
