@@ -282,6 +282,26 @@ TEST(FuseQdqNodeUnits, AddAndGemmUnits) {
   EXPECT_LE(d.max, 0.18);
 }
 
+TEST(FuseQdqNodeUnits, MulAndSigmoidUnits) {
+  ModelBuilder b(17);
+  auto* x = b.Input("x", DataType::kFloat, {2, 32});
+  auto* a = Qdq(b, x, "a", 2.0f / 255, 128);
+  auto* sig = b.Op("Sigmoid", {a});
+  auto* s = b.Op("DequantizeLinear", {Quantize(b, sig, "s", 1.0f / 255, 0),
+                                      b.graph().FindValue("s_s"), b.graph().FindValue("s_z")});
+  b.Output(Quantize(b, b.Op("Mul", {a, s}), "m", 2.0f / 255, 128));
+  auto model = b.Build();
+  auto run = RunFusion(*model, "fuse_qdq_node_units", "cpu");
+  EXPECT_EQ(run.record.rule_counts["qlinear_unary"], 1);
+  EXPECT_EQ(run.record.rule_counts["qlinear_binary"], 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.QLinearSigmoid"), 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.QLinearMul"), 1);
+  EXPECT_EQ(model->graph->num_nodes(), 3u);  // Q(x), QLinearSigmoid, QLinearMul
+  const Diff d = OutputDiff(*run.original, *model);
+  EXPECT_LE(d.max, 1.0);
+  EXPECT_LE(d.share, 0.05);
+}
+
 // --- propagate_dequantize (with fold_qdq_pairs: the basic level) ---
 
 // Runs the basic level alone (propagate_dequantize and fold_qdq_pairs among its passes).
