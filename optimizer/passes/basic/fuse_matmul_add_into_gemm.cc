@@ -30,6 +30,13 @@ RewriteResult MatMulAdd(PassContext& ctx, Rewriter& rw, ir::Node* add) {
     ir::Value* a = matmul->input(0);
     ir::Value* b = matmul->input(1);
     if (Rank(a) != 2u || Rank(b) != 2u || !IsFoldableFloatType(a->elem_type())) return false;
+    // A MatMul of two DequantizeLinear outputs is a QDQ node unit: a Gemm would take the float
+    // bias in, and neither QLinearMatMul nor ONNX Runtime's QGemm selector (int32 bias only)
+    // could then quantize it.
+    if (a->producer() && a->producer()->Is("DequantizeLinear") && b->producer() &&
+        b->producer()->Is("DequantizeLinear")) {
+      return MatchFailure("MatMul of a QDQ node unit");
+    }
     if (a->elem_type() == DataType::kBfloat16 && ctx.opset() < 13) return false;
     ir::Value* bias = add->input(1 - side);
     auto bias_shape = StaticShape(bias);
