@@ -22,6 +22,11 @@ Two presets for the layout level (--mode):
   runtime   artifact (of --level, default extended; run it again with --level all) loaded at
             ONNX Runtime `all`, against the original at `all` (does an artifact ever hinder the
             runtime's own optimizer?)
+
+    bench/ort/compare_with_ort.py --quantize dynamic-int8 text_encoder.raw
+  compares the converted artifact with graphopt's float artifact of the same level and target,
+  both at ONNX Runtime `--artifact-ort-level` (is the int8 model faster where it is deployed?);
+  "max diff" is then the converted artifact's difference from the original.
 """
 import argparse
 import json
@@ -50,10 +55,12 @@ def model_path(name):
     return os.path.join(SHARED, "models", name if name.endswith(".onnx") else name + ".onnx")
 
 
-def optimize(cli, model, out_dir, target, level, fix_dims=True):
-    artifact = os.path.join(out_dir,
-                            os.path.basename(model).replace(".onnx", f".{target}.{level}.onnx"))
+def optimize(cli, model, out_dir, target, level, fix_dims=True, quantize=None):
+    suffix = f".{target}.{level}" + (f".{quantize}" if quantize else "")
+    artifact = os.path.join(out_dir, os.path.basename(model).replace(".onnx", suffix + ".onnx"))
     cmd = [cli, "optimize", model, "-o", artifact, "--level", level, "--target", target]
+    if quantize:
+        cmd += ["--quantize", quantize]
     for d in dims_of(model) if fix_dims else []:
         cmd += ["--dim", d]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -102,6 +109,7 @@ def main():
                         help="ONNX Runtime level the artifact runs at")
     parser.add_argument("--no-dim", action="store_true",
                         help="optimize without --dim: the artifact keeps its symbolic dims")
+    parser.add_argument("--quantize", help="compare this conversion with the float artifact")
     parser.add_argument("--mode", choices=["blocked", "runtime"],
                         help="preset: see the module documentation")
     args = parser.parse_args()
@@ -109,6 +117,8 @@ def main():
         args.level, args.ort_level, args.artifact_ort_level = "all", "all", "disabled"
     elif args.mode == "runtime":
         args.ort_level, args.artifact_ort_level = "all", "all"
+    if args.quantize:
+        args.ort_level = args.artifact_ort_level  # both artifacts where they are deployed
     lv = args.ort_level
     dim_note = " (no --dim)" if args.no_dim else " --dim batch=1"
     print(f"artifact: graphopt --level {args.level} --target {args.target}{dim_note}, run at ONNX Runtime "
@@ -121,7 +131,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             model = model_path(name)
-            artifact = optimize(args.cli, model, tmp, args.target, args.level, not args.no_dim)
+            artifact = optimize(args.cli, model, tmp, args.target, args.level, not args.no_dim,
+                                args.quantize)
+            if args.quantize:  # the float artifact takes the original's place
+                model = optimize(args.cli, model, tmp, args.target, args.level, not args.no_dim)
             ort_ms, art_ms, ratios, diffs = [], [], [], []
             nodes = (None, None)
             for round_index in range(args.rounds):
