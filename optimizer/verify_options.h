@@ -23,10 +23,10 @@ struct OutputComparison {
   std::string name;
   double max_abs_err = 0;
   double max_rel_err = 0;
-  // Cosine similarity of the two outputs as vectors (1 when both are zero; float outputs only).
-  double cosine = 1;
   bool match = false;
   std::string detail;  // why it does not match (shape, dtype, NaN placement...)
+  // Cosine similarity of the two outputs as vectors (1 when both are zero; float outputs only).
+  double cosine = 1;
 };
 
 struct VerificationResult {

@@ -1,43 +1,76 @@
 #include "optimizer/ir/data_type.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace graphopt {
 
 size_t ElementSize(DataType type) {
   switch (type) {
-    case DataType::kFloat: case DataType::kInt32: case DataType::kUint32: return 4;
-    case DataType::kUint8: case DataType::kInt8: case DataType::kBool: return 1;
-    case DataType::kUint16: case DataType::kInt16: case DataType::kFloat16:
-    case DataType::kBfloat16: return 2;
-    case DataType::kInt64: case DataType::kUint64: case DataType::kDouble:
-    case DataType::kComplex64: return 8;
-    case DataType::kComplex128: return 16;
-    case DataType::kString: case DataType::kUndefined: return 0;
+    case DataType::kFloat:
+    case DataType::kInt32:
+    case DataType::kUint32:
+      return 4;
+    case DataType::kUint8:
+    case DataType::kInt8:
+    case DataType::kBool:
+      return 1;
+    case DataType::kUint16:
+    case DataType::kInt16:
+    case DataType::kFloat16:
+    case DataType::kBfloat16:
+      return 2;
+    case DataType::kInt64:
+    case DataType::kUint64:
+    case DataType::kDouble:
+    case DataType::kComplex64:
+      return 8;
+    case DataType::kComplex128:
+      return 16;
+    case DataType::kString:
+    case DataType::kUndefined:
+      return 0;
   }
   return 0;
 }
 
 std::string_view DataTypeName(DataType type) {
   switch (type) {
-    case DataType::kUndefined: return "undefined";
-    case DataType::kFloat: return "float";
-    case DataType::kUint8: return "uint8";
-    case DataType::kInt8: return "int8";
-    case DataType::kUint16: return "uint16";
-    case DataType::kInt16: return "int16";
-    case DataType::kInt32: return "int32";
-    case DataType::kInt64: return "int64";
-    case DataType::kString: return "string";
-    case DataType::kBool: return "bool";
-    case DataType::kFloat16: return "float16";
-    case DataType::kDouble: return "double";
-    case DataType::kUint32: return "uint32";
-    case DataType::kUint64: return "uint64";
-    case DataType::kComplex64: return "complex64";
-    case DataType::kComplex128: return "complex128";
-    case DataType::kBfloat16: return "bfloat16";
+    case DataType::kUndefined:
+      return "undefined";
+    case DataType::kFloat:
+      return "float";
+    case DataType::kUint8:
+      return "uint8";
+    case DataType::kInt8:
+      return "int8";
+    case DataType::kUint16:
+      return "uint16";
+    case DataType::kInt16:
+      return "int16";
+    case DataType::kInt32:
+      return "int32";
+    case DataType::kInt64:
+      return "int64";
+    case DataType::kString:
+      return "string";
+    case DataType::kBool:
+      return "bool";
+    case DataType::kFloat16:
+      return "float16";
+    case DataType::kDouble:
+      return "double";
+    case DataType::kUint32:
+      return "uint32";
+    case DataType::kUint64:
+      return "uint64";
+    case DataType::kComplex64:
+      return "complex64";
+    case DataType::kComplex128:
+      return "complex128";
+    case DataType::kBfloat16:
+      return "bfloat16";
   }
   return "unknown";
 }
@@ -49,10 +82,17 @@ bool IsFloatingPoint(DataType type) {
 
 bool IsInteger(DataType type) {
   switch (type) {
-    case DataType::kUint8: case DataType::kInt8: case DataType::kUint16: case DataType::kInt16:
-    case DataType::kInt32: case DataType::kInt64: case DataType::kUint32: case DataType::kUint64:
+    case DataType::kUint8:
+    case DataType::kInt8:
+    case DataType::kUint16:
+    case DataType::kInt16:
+    case DataType::kInt32:
+    case DataType::kInt64:
+    case DataType::kUint32:
+    case DataType::kUint64:
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -104,8 +144,30 @@ uint16_t FloatToBfloat16(float f) {
   uint32_t x;
   std::memcpy(&x, &f, 4);
   if ((x & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;  // NaN
-  x += 0x7fffu + ((x >> 16) & 1u);                      // round to nearest even
+  x += 0x7fffu + ((x >> 16) & 1u);                     // round to nearest even
   return static_cast<uint16_t>(x >> 16);
+}
+
+bool QuantizedRange(DataType type, int64_t* lo, int64_t* hi) {
+  switch (type) {
+    case DataType::kUint8:
+      *lo = 0, *hi = 255;
+      return true;
+    case DataType::kInt8:
+      *lo = -128, *hi = 127;
+      return true;
+    case DataType::kUint16:
+      *lo = 0, *hi = 65535;
+      return true;
+    case DataType::kInt16:
+      *lo = -32768, *hi = 32767;
+      return true;
+    case DataType::kInt32:
+      *lo = INT32_MIN, *hi = INT32_MAX;
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace graphopt

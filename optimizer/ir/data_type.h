@@ -32,6 +32,8 @@ size_t ElementSize(DataType type);
 std::string_view DataTypeName(DataType type);
 bool IsFloatingPoint(DataType type);
 bool IsInteger(DataType type);
+// The values of a quantized integer type (uint8, int8, uint16, int16, int32); false for others.
+bool QuantizedRange(DataType type, int64_t* lo, int64_t* hi);
 
 // IEEE half and bfloat16 conversions (float16 tensors are stored as raw 16-bit patterns).
 float HalfToFloat(uint16_t h);

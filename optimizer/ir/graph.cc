@@ -539,4 +539,23 @@ std::map<std::string, int64_t> CountOps(const Graph& g) {
   return counts;
 }
 
+
+void CopyPlainAttributes(const Node& from, Node* to) {
+  for (const Attribute& a : from.attributes()) {
+    if (a.g || !a.graphs.empty()) continue;
+    Attribute& copy = to->UpsertAttr(a.name, a.type);
+    copy.f = a.f;
+    copy.i = a.i;
+    copy.s = a.s;
+    copy.t = a.t;
+    copy.floats = a.floats;
+    copy.ints = a.ints;
+    copy.strings = a.strings;
+    copy.tensors = a.tensors;
+    copy.ref_attr_name = a.ref_attr_name;
+    copy.doc_string = a.doc_string;
+    copy.opaque = a.opaque;
+  }
+}
+
 }  // namespace graphopt::ir

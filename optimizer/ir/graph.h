@@ -141,6 +141,11 @@ struct Attribute {
   bool Equals(const Attribute& other) const;
 };
 
+class Node;
+// Sets on `to` every attribute of `from` that holds no subgraph (numbers, strings, tensors and
+// their lists), replacing same-named ones: rewrites re-create an operator with its attributes.
+void CopyPlainAttributes(const Node& from, Node* to);
+
 class Node {
  public:
   const std::string& op_type() const { return op_type_; }
@@ -191,6 +196,7 @@ class Node {
 
  private:
   friend class Graph;
+  friend void CopyPlainAttributes(const Node& from, Node* to);
   Attribute& UpsertAttr(const std::string& name, AttrType type);
   std::string op_type_, domain_, name_;
   Graph* graph_ = nullptr;

@@ -207,9 +207,11 @@ std::vector<std::string> NodeNames(const std::vector<ir::Node*>& nodes) {
 }
 
 ir::Node* ReplaceWithFused(Rewriter& rw, ir::Node* root, const std::string& op,
-                           const std::string& domain, const std::vector<ir::Value*>& inputs) {
+                           const std::string& domain, const std::vector<ir::Value*>& inputs,
+                           const ir::Node* attributes_from) {
   const std::string hint = root->name().empty() ? op : root->name() + "_" + op;
   ir::Node* fused = rw.CreateNode(op, inputs, 1, hint, domain);
+  if (attributes_from) ir::CopyPlainAttributes(*attributes_from, fused);
   fused->output(0)->type() = root->output(0)->type();
   if (!rw.ReplaceNode(root, {fused->output(0)})) {
     rw.Erase(fused);

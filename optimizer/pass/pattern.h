@@ -105,9 +105,11 @@ std::vector<std::string> NodeNames(const std::vector<ir::Node*>& nodes);
 // Creates `domain.op` with `inputs` and one output typed like `root`'s output 0, makes every
 // reader of `root`'s output read it instead (keeping a graph output's name) and deletes `root`
 // and whatever only it fed. Returns nullptr, graph unchanged, when the output cannot be taken
-// over (see ReplaceValue).
+// over (see ReplaceValue). With `attributes_from`, the new node first takes that node's
+// attributes (before the replacement may delete it).
 ir::Node* ReplaceWithFused(Rewriter& rw, ir::Node* root, const std::string& op,
-                           const std::string& domain, const std::vector<ir::Value*>& inputs);
+                           const std::string& domain, const std::vector<ir::Value*>& inputs,
+                           const ir::Node* attributes_from = nullptr);
 
 // True for float, float16, bfloat16 and double values.
 bool IsFloatValue(const ir::Value* v);

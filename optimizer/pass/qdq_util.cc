@@ -37,22 +37,7 @@ bool SameQdqParams(const QdqParams& a, const QdqParams& b, int64_t rank) {
 }
 
 bool QuantTypeRange(DataType type, int64_t* lo, int64_t* hi) {
-  switch (type) {
-    case DataType::kUint8:
-      *lo = 0, *hi = 255;
-      return true;
-    case DataType::kInt8:
-      *lo = -128, *hi = 127;
-      return true;
-    case DataType::kUint16:
-      *lo = 0, *hi = 65535;
-      return true;
-    case DataType::kInt16:
-      *lo = -32768, *hi = 32767;
-      return true;
-    default:
-      return false;
-  }
+  return type != DataType::kInt32 && QuantizedRange(type, lo, hi);
 }
 
 int64_t QuantizeScalar(float v, const QdqParams& p) {
@@ -74,21 +59,6 @@ ir::Node* SingleQuantizeReader(const ir::Value* v) {
   if (!HasSingleUse(v)) return nullptr;
   ir::Node* q = v->uses()[0].node;
   return q->Is("QuantizeLinear") && q->input(0) == v && ReadQdqParams(q) ? q : nullptr;
-}
-
-void CopyAttributes(const ir::Node* from, ir::Node* to) {
-  for (const ir::Attribute& a : from->attributes()) {
-    ir::Attribute copy;
-    copy.name = a.name;
-    copy.type = a.type;
-    copy.f = a.f;
-    copy.i = a.i;
-    copy.s = a.s;
-    copy.ints = a.ints;
-    copy.floats = a.floats;
-    copy.strings = a.strings;
-    to->mutable_attributes().push_back(std::move(copy));
-  }
 }
 
 }  // namespace graphopt

@@ -42,8 +42,5 @@ ir::Node* DequantizeProducer(const ir::Value* v);
 // output; nullptr otherwise.
 ir::Node* SingleQuantizeReader(const ir::Value* v);
 
-// Appends copies of `from`'s attributes (numbers, strings and their lists) to `to`: a QDQ
-// rewrite re-creates an op on the integers with the attributes it had.
-void CopyAttributes(const ir::Node* from, ir::Node* to);
 
 }  // namespace graphopt

@@ -89,7 +89,8 @@ TEST(QuantizeDynamicInt8, StandardFormComputesWhatTheContribOperatorComputes) {
   EXPECT_EQ(CountOp(*generic, "DynamicQuantizeLinear"), 2);
   EXPECT_EQ(CountOp(*generic, "MatMulInteger"), 2);
   const Tensor x = RandomFloats({5, 64}, 12);
-  OutputComparison c = reference::CompareTensors("y", RunOn(*generic, x), RunOn(*cpu, x), 1e-5, 1e-5);
+  OutputComparison c =
+      reference::CompareTensors("y", RunOn(*generic, x), RunOn(*cpu, x), 1e-5, 1e-5);
   EXPECT_TRUE(c.match) << c.detail;
 }
 
@@ -97,7 +98,7 @@ TEST(QuantizeDynamicInt8, SmallProductsAndNonConstantWeightsStayFloat) {
   ModelBuilder b(17);
   ir::Value* x = b.Input("x", DataType::kFloat, {2, 8});
   ir::Value* w = b.Input("w", DataType::kFloat, {8, 8});
-  ir::Value* h = b.Op("MatMul", {x, w});                                // weights not constant
+  ir::Value* h = b.Op("MatMul", {x, w});                              // weights not constant
   h = b.Op("MatMul", {h, b.Init("small", RandomFloats({8, 4}, 1))});  // 32 weights: too few
   b.Output(h);
   auto m = b.Build();

@@ -8,25 +8,10 @@
 namespace graphopt::reference {
 
 bool QuantRangeOf(DataType type, QuantRange* range) {
-  switch (type) {
-    case DataType::kUint8:
-      *range = {0, 255};
-      return true;
-    case DataType::kInt8:
-      *range = {-128, 127};
-      return true;
-    case DataType::kUint16:
-      *range = {0, 65535};
-      return true;
-    case DataType::kInt16:
-      *range = {-32768, 32767};
-      return true;
-    case DataType::kInt32:
-      *range = {INT32_MIN, INT32_MAX};
-      return true;
-    default:
-      return false;
-  }
+  int64_t lo = 0, hi = 0;
+  if (!QuantizedRange(type, &lo, &hi)) return false;
+  *range = {lo, hi};
+  return true;
 }
 
 void StoreQuantized(const std::vector<int64_t>& values, Tensor* out) {

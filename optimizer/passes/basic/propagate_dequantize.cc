@@ -43,7 +43,7 @@ RewriteResult Propagate(PassContext& ctx, Rewriter& rw, ir::Node* n) {
   std::vector<ir::Value*> in(n->inputs().begin(), n->inputs().end());
   for (size_t i = 0; i < data_inputs; ++i) in[i] = dqs[i]->input(0);
   ir::Node* moved = rw.CreateNode(n->op_type(), in, 1, n->name() + "_int");
-  CopyAttributes(n, moved);
+  ir::CopyPlainAttributes(*n, moved);
   ir::Node* dq =
       rw.CreateNode("DequantizeLinear", {moved->output(0), dqs[0]->input(1), dqs[0]->input(2)}, 1,
                     n->name() + "_DequantizeLinear");

@@ -207,20 +207,6 @@ bool CopyableAttributes(const ir::Node* n) {
   return true;
 }
 
-void CopyAttributes(const ir::Node* from, ir::Node* to) {
-  for (const ir::Attribute& a : from->attributes()) {
-    switch (a.type) {
-      case ir::AttrType::kInt: to->SetInt(a.name, a.i); break;
-      case ir::AttrType::kFloat: to->SetFloat(a.name, a.f); break;
-      case ir::AttrType::kString: to->SetString(a.name, a.s); break;
-      case ir::AttrType::kInts: to->SetInts(a.name, a.ints); break;
-      case ir::AttrType::kFloats: to->SetFloats(a.name, a.floats); break;
-      case ir::AttrType::kTensor: to->SetTensor(a.name, a.t); break;
-      default: break;
-    }
-  }
-}
-
 // Reductions: axes from the attribute or the constant second input.
 bool PlanReduce(const ir::Node* n, const Perm& p, Step* step, std::string* why) {
   std::optional<std::vector<int64_t>> axes;
@@ -503,7 +489,7 @@ RewriteResult Apply(Rewriter& rw, ir::Node* root, const std::vector<Step>& chain
       }
     }
     copy = rw.CreateNode(n->op_type(), inputs, n->outputs().size(), n->name(), n->domain());
-    CopyAttributes(n, copy);
+    ir::CopyPlainAttributes(*n, copy);
     for (const auto& [name, v] : step.ints_attrs) copy->SetInts(name, v);
     for (const auto& [name, v] : step.int_attrs) copy->SetInt(name, v);
     for (size_t i = 0; i < n->outputs().size(); ++i) {

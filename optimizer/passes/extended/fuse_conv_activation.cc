@@ -35,22 +35,7 @@ ir::Node* MakeFusedConv(Rewriter& rw, ir::Node* conv, ir::Node* root, ir::Value*
     inputs.resize(3, nullptr);
     inputs.push_back(z);
   }
-  std::vector<ir::Attribute> attrs;
-  for (const ir::Attribute& a : conv->attributes()) {
-    ir::Attribute copy;
-    copy.name = a.name;
-    copy.type = a.type;
-    copy.f = a.f;
-    copy.i = a.i;
-    copy.s = a.s;
-    copy.ints = a.ints;
-    copy.floats = a.floats;
-    attrs.push_back(std::move(copy));
-  }
-  ir::Node* fused = pattern::ReplaceWithFused(rw, root, "FusedConv", kMs, inputs);
-  if (!fused) return nullptr;
-  for (auto& a : attrs) fused->mutable_attributes().push_back(std::move(a));
-  return fused;
+  return pattern::ReplaceWithFused(rw, root, "FusedConv", kMs, inputs, conv);
 }
 
 void SetActivation(ir::Node* fused, const std::string& op, const std::vector<float>& params) {

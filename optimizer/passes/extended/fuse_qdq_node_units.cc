@@ -76,7 +76,7 @@ RewriteResult Replace(Rewriter& rw, ir::Node* root, const std::optional<QEnd>& q
                       const std::vector<ir::Value*>& inputs, bool copy_attributes,
                       std::vector<ir::Node*> matched) {
   ir::Node* fused = rw.CreateNode(op, inputs, 1, root->name() + "_quant", domain);
-  if (copy_attributes) CopyAttributes(root, fused);
+  if (copy_attributes) ir::CopyPlainAttributes(*root, fused);
   // The value it replaces has its type (later fusions ask for float32 inputs).
   fused->output(0)->type() = (q ? q->node : root)->output(0)->type();
   matched.push_back(root);

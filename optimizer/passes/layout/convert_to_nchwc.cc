@@ -181,17 +181,7 @@ class NchwcConverter {
   ir::Node* CopyNode(const ir::Node* n, const std::string& op, const std::string& domain,
                      const std::vector<ir::Value*>& inputs) {
     ir::Node* copy = g_.AddNode(op, inputs, 1, n->name().empty() ? op : n->name(), domain);
-    for (const ir::Attribute& a : n->attributes()) {
-      ir::Attribute c;
-      c.name = a.name;
-      c.type = a.type;
-      c.f = a.f;
-      c.i = a.i;
-      c.s = a.s;
-      c.ints = a.ints;
-      c.floats = a.floats;
-      copy->mutable_attributes().push_back(std::move(c));
-    }
+    ir::CopyPlainAttributes(*n, copy);
     return copy;
   }
 

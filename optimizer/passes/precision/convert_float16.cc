@@ -14,19 +14,52 @@ namespace {
 // (a Softmax or ReduceMean over 768 elements, x^2 of an activation), or their output type is an
 // attribute rather than their input's.
 bool KeptInFloat32(const ir::Node& n) {
-  static const std::set<std::string> kStandard = {
-      "Softmax", "LogSoftmax", "ReduceMean", "ReduceSum", "ReduceSumSquare", "ReduceL1",
-      "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceProd", "Pow", "Sqrt", "Exp", "Log",
-      "Reciprocal", "Range", "ConstantOfShape", "EyeLike", "RandomNormal", "RandomNormalLike",
-      "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "TopK", "NonMaxSuppression",
-      "RoiAlign", "CumSum", "Einsum", "GridSample"};
+  static const std::set<std::string> kStandard = {"Softmax",
+                                                  "LogSoftmax",
+                                                  "ReduceMean",
+                                                  "ReduceSum",
+                                                  "ReduceSumSquare",
+                                                  "ReduceL1",
+                                                  "ReduceL2",
+                                                  "ReduceLogSum",
+                                                  "ReduceLogSumExp",
+                                                  "ReduceProd",
+                                                  "Pow",
+                                                  "Sqrt",
+                                                  "Exp",
+                                                  "Log",
+                                                  "Reciprocal",
+                                                  "Range",
+                                                  "ConstantOfShape",
+                                                  "EyeLike",
+                                                  "RandomNormal",
+                                                  "RandomNormalLike",
+                                                  "RandomUniform",
+                                                  "RandomUniformLike",
+                                                  "Multinomial",
+                                                  "Bernoulli",
+                                                  "TopK",
+                                                  "NonMaxSuppression",
+                                                  "RoiAlign",
+                                                  "CumSum",
+                                                  "Einsum",
+                                                  "GridSample"};
   if (n.HasSubgraphs()) return true;
   if (n.is_onnx_domain()) return kStandard.count(n.op_type()) > 0;
   // Of the contrib operators only those whose inputs and outputs share one float type T.
-  static const std::set<std::string> kContribHalf = {
-      "Gelu", "FastGelu", "BiasGelu", "QuickGelu", "FusedMatMul", "FusedConv", "BiasAdd",
-      "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "Attention",
-      "MultiHeadAttention", "EmbedLayerNormalization", "BiasSoftmax"};
+  static const std::set<std::string> kContribHalf = {"Gelu",
+                                                     "FastGelu",
+                                                     "BiasGelu",
+                                                     "QuickGelu",
+                                                     "FusedMatMul",
+                                                     "FusedConv",
+                                                     "BiasAdd",
+                                                     "SkipLayerNormalization",
+                                                     "SkipSimplifiedLayerNormalization",
+                                                     "Attention",
+                                                     "MultiHeadAttention",
+                                                     "EmbedLayerNormalization",
+                                                     "BiasSoftmax"};
   return !(n.domain() == "com.microsoft" && kContribHalf.count(n.op_type()));
 }
 
@@ -59,8 +92,9 @@ class Float16Converter {
     CastGraphOutputs();
     g_.PruneOrphanValues();
     (void)g_.SortTopologically();
-    stats_.notes.push_back("graph inputs and outputs stay float32; Casts where float16 and "
-                           "float32 operators meet");
+    stats_.notes.push_back(
+        "graph inputs and outputs stay float32; Casts where float16 and "
+        "float32 operators meet");
     return stats_;
   }
 
@@ -105,7 +139,8 @@ class Float16Converter {
   // Float initializers and Constant nodes read only by float16 operators are stored in float16.
   void ConvertConstants() {
     for (ir::Value* v : g_.initializers()) {
-      if (v->elem_type() != DataType::kFloat || v->is_graph_input() || !OnlyHalfReaders(v)) continue;
+      if (v->elem_type() != DataType::kFloat || v->is_graph_input() || !OnlyHalfReaders(v))
+        continue;
       const Tensor& t = *v->initializer();
       stats_.weight_bytes_before += static_cast<int64_t>(t.nbytes());
       Tensor half = t.CastTo(DataType::kFloat16);

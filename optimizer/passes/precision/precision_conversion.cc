@@ -19,15 +19,15 @@ Status CheckConversions(const std::string& quantize, const std::string& precisio
       return InvalidArgument("target " + target.name + " does not declare float16 compute" + why);
     }
     if (!quantize.empty()) {
-      return InvalidArgument("--quantize and --precision fp16 convert the same weights two "
-                             "ways; ask for one of them");
+      return InvalidArgument(
+          "--quantize and --precision fp16 convert the same weights two "
+          "ways; ask for one of them");
     }
   }
   return Status::Ok();
 }
 
-Result<std::vector<ConversionStats>> ApplyConversions(ir::Model& model,
-                                                      const std::string& quantize,
+Result<std::vector<ConversionStats>> ApplyConversions(ir::Model& model, const std::string& quantize,
                                                       const std::string& precision,
                                                       const TargetProfile& target) {
   RETURN_IF_ERROR(CheckConversions(quantize, precision, target));

@@ -17,8 +17,7 @@ Status CheckConversions(const std::string& quantize, const std::string& precisio
                         const TargetProfile& target);
 
 // Runs the requested conversions (CheckConversions first); none requested: nothing changes.
-Result<std::vector<ConversionStats>> ApplyConversions(ir::Model& model,
-                                                      const std::string& quantize,
+Result<std::vector<ConversionStats>> ApplyConversions(ir::Model& model, const std::string& quantize,
                                                       const std::string& precision,
                                                       const TargetProfile& target);
 

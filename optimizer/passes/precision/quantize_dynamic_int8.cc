@@ -29,7 +29,9 @@ QuantizedWeights QuantizePerColumn(const Tensor& w, bool transposed) {
   const int64_t rows = w.shape()[0], cols = w.shape()[1];
   const int64_t k = transposed ? cols : rows, n = transposed ? rows : cols;
   const float* src = w.data<float>();
-  auto at = [&](int64_t i, int64_t j) { return transposed ? src[j * cols + i] : src[i * cols + j]; };
+  auto at = [&](int64_t i, int64_t j) {
+    return transposed ? src[j * cols + i] : src[i * cols + j];
+  };
   std::vector<float> scale(static_cast<size_t>(n), 1.0f);
   for (int64_t j = 0; j < n; ++j) {
     float max_abs = 0;
@@ -56,7 +58,7 @@ struct Candidate {
   ir::Value* a = nullptr;
   const Tensor* w = nullptr;
   bool w_transposed = false;
-  ir::Value* bias = nullptr;   // float [N] constant
+  ir::Value* bias = nullptr;     // float [N] constant
   ir::Node* bias_add = nullptr;  // the Add folded in, if any
   ir::Value* result = nullptr;
 };
@@ -108,8 +110,8 @@ ir::Value* EmitStandard(ir::Graph& g, const Candidate& c, ir::Value* wq, ir::Val
                         ir::Value* wzero) {
   const std::string hint = c.node->name().empty() ? "matmul" : c.node->name();
   ir::Node* dq = g.AddNode("DynamicQuantizeLinear", {c.a}, 3, hint + "_quant_a");
-  ir::Node* mm = g.AddNode("MatMulInteger", {dq->output(0), wq, dq->output(2), wzero}, 1,
-                           hint + "_int8");
+  ir::Node* mm =
+      g.AddNode("MatMulInteger", {dq->output(0), wq, dq->output(2), wzero}, 1, hint + "_int8");
   ir::Node* cast = g.AddNode("Cast", {mm->output(0)}, 1, hint + "_to_float");
   cast->SetInt("to", static_cast<int64_t>(DataType::kFloat));
   ir::Node* by_a = g.AddNode("Mul", {cast->output(0), dq->output(1)}, 1, hint + "_a_scale");
