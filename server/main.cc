@@ -275,11 +275,14 @@ int Run(const ServerConfig& config, sigset_t signals) {
     std::this_thread::sleep_for(std::chrono::milliseconds(
         static_cast<int64_t>(config.drain_delay_seconds * 1000)));
   }
-  // 2. Jobs get the grace period (queued ones stay queued for the next start or replica), while
-  //    the listener stays up so watchers of running jobs see them end.
+  // 2. Open streams (WatchJob, Health.Watch) end with UNAVAILABLE, which clients act on by
+  //    watching again elsewhere, instead of holding the shutdown; new ones are refused.
+  const int streams_ended = (*grpc_server)->EndStreams();
+  LogEvent(spdlog::level::info, "streams_ended", {{"streams", streams_ended}});
+  // 3. Jobs get the grace period (queued ones stay queued for the next start or replica), while
+  //    unary calls (GetJob, DownloadArtifact...) are still answered.
   const bool workers_stopped = jobs.Shutdown(grace);
-  // 3. Then the listener closes; a stream still open after a second (a health watch, a watcher
-  //    of a job another replica runs) is cancelled rather than holding the pod.
+  // 4. Then the listener closes; a call still running after a second is cancelled.
   (*grpc_server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   blocking_pool.join();
 #ifdef GRAPHOPT_HAVE_METRICS

@@ -12,6 +12,7 @@
 #include "server/config/logging.h"
 #include "server/jobs/local_job_queue.h"
 #include "server/jobs/shared_store_queue.h"
+#include "server/jobs/timed_store_call.h"
 #include "server/store/sha256.h"
 
 namespace graphopt::server {
@@ -146,7 +147,9 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   if (existing) return *existing;
   record.id = NewJobId();
   if (!params.fresh) {
-    ASSIGN_OR_RETURN(auto earlier, jobs_.FindSucceededJob(record.result_key));
+    ASSIGN_OR_RETURN(auto earlier, TimedStoreCall(*observer_, "find_result", [&] {
+                       return jobs_.FindSucceededJob(record.result_key);
+                     }));
     if (earlier && blobs_.Contains(earlier->artifact_digest) &&
         blobs_.Contains(earlier->report_digest)) {
       return CachedJobLocked(params, *earlier, std::move(record));
@@ -320,11 +323,12 @@ Result<JobRecord> JobManager::GetJob(const std::string& id) {
     auto pending = pending_finishes_.find(id);
     if (pending != pending_finishes_.end()) return pending->second.record;
   }
-  return jobs_.GetJob(id);
+  return TimedStoreCall(*observer_, "get_job", [&] { return jobs_.GetJob(id); });
 }
 
 Result<JobPage> JobManager::ListJobs(const JobListQuery& query) {
-  ASSIGN_OR_RETURN(JobPage page, jobs_.ListJobs(query));
+  ASSIGN_OR_RETURN(JobPage page,
+                   TimedStoreCall(*observer_, "list_jobs", [&] { return jobs_.ListJobs(query); }));
   std::lock_guard lock(mu_);
   for (auto& job : page.jobs) {
     auto it = active_.find(job.id);
@@ -531,10 +535,9 @@ void JobManager::RequeueForShutdownLocked(const std::shared_ptr<ActiveJob>& job)
 }
 
 Status JobManager::PersistLocked(const JobRecord& record) {
-  Status st = jobs_.UpdateJob(record);
+  Status st = TimedStoreCall(*observer_, "persist_job", [&] { return jobs_.UpdateJob(record); });
   if (!st.ok()) {
     LogJobEvent(spdlog::level::err, record.id, "job_not_stored", {{"error", st.ToString()}});
-    observer_->OnStoreError("persist_job");
   }
   return st;
 }
@@ -554,11 +557,11 @@ JobEventRecord JobManager::EventOf(const JobRecord& record, JobEventType type) {
 void JobManager::PublishLocked(ActiveJob& job, JobEventType type, bool persist) {
   const JobEventRecord event = EventOf(job.record, type);
   if (persist) {
-    Status st = jobs_.AppendEvent(event);
+    Status st =
+        TimedStoreCall(*observer_, "append_event", [&] { return jobs_.AppendEvent(event); });
     if (!st.ok()) {
       LogJobEvent(spdlog::level::warn, job.record.id, "event_not_stored",
                   {{"error", st.ToString()}});
-      observer_->OnStoreError("append_event");
     }
   }
   for (auto& [token, listener] : job.listeners) listener(event, job.record, /*snapshot=*/false);

@@ -3,6 +3,7 @@
 // writes again; meanwhile store_writable() is false and the server reports not-ready.
 #include "server/config/logging.h"
 #include "server/jobs/job_manager.h"
+#include "server/jobs/timed_store_call.h"
 
 namespace graphopt::server {
 
@@ -28,7 +29,9 @@ void JobManager::StoreWatchLoop() {
 }
 
 void JobManager::CheckStoreOnce() {
-  Status probe = options_.write_probe ? options_.write_probe() : Status::Ok();
+  Status probe = options_.write_probe
+                     ? TimedStoreCall(*observer_, "write_probe", options_.write_probe)
+                     : Status::Ok();
   std::lock_guard lock(mu_);
   if (probe.ok()) {
     for (auto it = pending_finishes_.begin(); it != pending_finishes_.end();) {
@@ -53,7 +56,6 @@ void JobManager::CheckStoreOnce() {
                 {"pending_results", static_cast<int64_t>(pending_finishes_.size())}});
     }
   }
-  if (!probe.ok()) observer_->OnStoreError("write_probe");
 }
 
 void JobManager::StopStoreWatch() {

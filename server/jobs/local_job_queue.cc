@@ -5,6 +5,7 @@
 
 #include "server/config/logging.h"
 #include "server/jobs/job_manager.h"
+#include "server/jobs/timed_store_call.h"
 
 namespace graphopt::server {
 
@@ -55,7 +56,7 @@ void LocalJobQueue::StartLocked() {
 }
 
 Result<JobRecord> LocalJobQueue::InsertQueuedLocked(const JobRecord& record) {
-  return m_.jobs_.InsertJob(record);
+  return TimedStoreCall(*m_.observer_, "insert_job", [&] { return m_.jobs_.InsertJob(record); });
 }
 
 Status LocalJobQueue::HoldQueuedLocked(const std::shared_ptr<ActiveJob>& job) {

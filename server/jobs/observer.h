@@ -66,6 +66,9 @@ class ServerObserver {
   virtual void OnJobRequeued(std::string_view reason, int64_t jobs) {}
   // A store operation ("append_event", "persist_job", "finish_job", "release_job") failed.
   virtual void OnStoreError(std::string_view operation) {}
+  // A job-store operation ("claim_job", "persist_job", ...) took `seconds`; `ok` false when it
+  // failed (which counts as an error too; see timed_store_call.h).
+  virtual void OnStoreOperation(std::string_view operation, double seconds, bool ok) {}
   // Gauges, pushed whenever they change.
   virtual void OnQueueDepth(int64_t depth) {}
   virtual void OnBusyWorkers(int64_t busy, int64_t total) {}

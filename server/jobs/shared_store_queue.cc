@@ -9,6 +9,7 @@
 #include "server/jobs/job_manager.h"
 #include "server/jobs/progress_event_writer.h"
 #include "server/jobs/store_event_feed.h"
+#include "server/jobs/timed_store_call.h"
 #include "server/store/lease_keeper.h"
 
 namespace graphopt::server {
@@ -31,6 +32,10 @@ void SharedStoreQueue::StartLocked() {
         // takes them over from the queue.
         LogEvent(spdlog::level::warn, "jobs_taken_over",
                  {{"jobs", static_cast<int64_t>(ids.size())}, {"first_job", ids.front()}});
+        for (const std::string& id : ids) {
+          LogJobEvent(spdlog::level::warn, id, "job_requeued",
+                      {{"reason", "lease_expired"}, {"by", m_.options_.shared.owner}});
+        }
         m_.observer_->OnJobRequeued("lease_expired", static_cast<int64_t>(ids.size()));
         Wake();
       });
@@ -55,7 +60,8 @@ void SharedStoreQueue::Stop() {
 
 Result<JobRecord> SharedStoreQueue::InsertQueuedLocked(const JobRecord& record) {
   // Written with its queued event: other replicas may claim it at once.
-  return m_.options_.shared.store->EnqueueJob(record);
+  return TimedStoreCall(*m_.observer_, "enqueue_job",
+                        [&] { return m_.options_.shared.store->EnqueueJob(record); });
 }
 
 Status SharedStoreQueue::HoldQueuedLocked(const std::shared_ptr<ActiveJob>&) {
@@ -87,7 +93,8 @@ void SharedStoreQueue::ClaimLoop() {
     claim_wanted_ = false;
     while (!m_.draining_ && worker_free()) {
       lock.unlock();
-      auto claimed = s.store->ClaimNextJob(s.owner, s.lease);
+      auto claimed = TimedStoreCall(*m_.observer_, "claim_job",
+                                    [&] { return s.store->ClaimNextJob(s.owner, s.lease); });
       lock.lock();
       if (!claimed.ok()) {
         if (!failing) {
@@ -190,10 +197,11 @@ void SharedStoreQueue::FlushProgress() { progress_writer_->Flush(); }
 void SharedStoreQueue::RequeueLocked(ActiveJob& job) {
   // The store re-queues it with its event; if that fails, the lease expires instead.
   const std::string& id = job.record.id;
-  Status released = m_.options_.shared.store->ReleaseJob(id, m_.options_.shared.owner);
+  Status released = TimedStoreCall(*m_.observer_, "release_job", [&] {
+    return m_.options_.shared.store->ReleaseJob(id, m_.options_.shared.owner);
+  });
   if (!released.ok()) {
     LogJobEvent(spdlog::level::warn, id, "job_not_released", {{"error", released.ToString()}});
-    m_.observer_->OnStoreError("release_job");
   }
 }
 
@@ -202,12 +210,12 @@ bool SharedStoreQueue::StoreFinalStateLocked(const std::shared_ptr<ActiveJob>& j
   // follow the store): a job cancelled, or finished by another replica after this one stalled,
   // keeps its first result, and this run ends here without an event.
   JobRecord& r = job->record;
-  auto outcome = m_.options_.shared.store->FinishJob(r);
+  auto outcome = TimedStoreCall(*m_.observer_, "finish_job",
+                                [&] { return m_.options_.shared.store->FinishJob(r); });
   if (outcome.ok() && outcome->finished_by_this_call) return true;
   LogFields fields = {{"state", JobStateName(r.state)}};
   if (!outcome.ok()) {
     fields.push_back({"error", outcome.status().ToString()});  // the lease will expire
-    m_.observer_->OnStoreError("finish_job");
   } else {
     fields.push_back({"stored_state", JobStateName(outcome->stored.state)});
     r = outcome->stored;

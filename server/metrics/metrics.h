@@ -46,6 +46,9 @@ class ServerMetrics {
   void JobsRequeued(std::string_view reason, int64_t jobs);
   // A store operation failed: graphopt_store_errors_total{operation}.
   void StoreError(std::string_view operation);
+  // A store operation took `seconds`: graphopt_store_operation_duration_seconds{operation}, and
+  // StoreError(operation) when it failed.
+  void StoreOperation(std::string_view operation, double seconds, bool ok);
   // Creates every job outcome series at 0 for these levels and targets, so rates and ratios over
   // them read 0 (not "no data") before the first job of a kind, and the requeue and store error
   // series for every known reason and operation.
@@ -62,12 +65,16 @@ class ServerMetrics {
   // --- uploads and RPCs ---------------------------------------------------------------
   // Model bytes received by UploadModel (count chunks as they arrive, accepted or not).
   void UploadBytesReceived(uint64_t bytes);
-  // One RPC finished: graphopt_grpc_requests_total{method,code} and
-  // graphopt_grpc_request_duration_seconds{method}. `method` is the short RPC name
-  // ("CreateJob"), `code` a canonical name (see GrpcStatusCodeName).
-  void GrpcRequestFinished(std::string_view method, std::string_view code, double seconds);
-  void GrpcRequestFinished(std::string_view method, int code, double seconds) {
-    GrpcRequestFinished(method, GrpcStatusCodeName(code), seconds);
+  // One RPC finished: graphopt_grpc_requests_total{method,grpc_type,code} and
+  // graphopt_grpc_request_duration_seconds{method,grpc_type}. `method` is the short RPC name
+  // ("CreateJob"), `grpc_type` "unary", "client_stream", "server_stream" or "bidi_stream" (a
+  // stream's duration is its lifetime, so dashboards keep the two apart), `code` a canonical
+  // name (see GrpcStatusCodeName).
+  void GrpcRequestFinished(std::string_view method, std::string_view grpc_type,
+                           std::string_view code, double seconds);
+  void GrpcRequestFinished(std::string_view method, std::string_view grpc_type, int code,
+                           double seconds) {
+    GrpcRequestFinished(method, grpc_type, GrpcStatusCodeName(code), seconds);
   }
 
   // The text GET /metrics serves.
@@ -90,6 +97,7 @@ class ServerMetrics {
   Family<Histogram>& job_queue_wait_seconds;
   Family<Counter>& jobs_requeued_total;
   Family<Counter>& store_errors_total;
+  Family<Histogram>& store_operation_duration_seconds;
 };
 
 }  // namespace graphopt::metrics

@@ -2,13 +2,13 @@
 #include "server/service/grpc_server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
 
 #include "server/service/reflection_service.h"
+#include "server/service/status_mapping.h"
 
 namespace graphopt::server {
 
@@ -43,13 +43,18 @@ std::shared_ptr<grpc::ServerCredentials> Credentials(const GrpcServerOptions& op
 Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(ServiceContext& context,
                                                       const GrpcServerOptions& options) {
   std::unique_ptr<GrpcServer> server(new GrpcServer());
-  server->service_ = std::make_unique<OptimizerService>(context);
-  grpc::EnableDefaultHealthCheckService(true);
+  server->service_ = std::make_unique<OptimizerService>(context, server->streams_);
+  // Our own health service rather than gRPC's, whose Watch streams would stay open until the
+  // listener closes.
+  grpc::EnableDefaultHealthCheckService(false);
+  server->health_ =
+      std::make_unique<HealthService>(std::vector<std::string>{kServiceName}, server->streams_);
   // The plugin, once initialised, adds reflection to every server this process builds.
   if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, Credentials(options), &server->port_);
   builder.RegisterService(server->service_.get());
+  builder.RegisterService(server->health_.get());
   // gRPC's plugin adds reflection v1alpha; v1 is ours. Both describe every service listed.
   if (options.reflection) {
     server->reflection_v1_ = std::make_unique<ReflectionV1Service>(std::vector<std::string>{
@@ -76,11 +81,14 @@ GrpcServer::~GrpcServer() {
   }
 }
 
-void GrpcServer::SetServing(bool serving) {
-  auto* health = server_->GetHealthCheckService();
-  if (health == nullptr) return;
-  health->SetServingStatus(serving);
-  health->SetServingStatus(kServiceName, serving);
+void GrpcServer::SetServing(bool serving) { health_->SetServing(serving); }
+
+int GrpcServer::EndStreams() {
+  // Through the one status mapping, so the refusal carries what every UNAVAILABLE carries.
+  return streams_.EndAll(ToGrpcStatus(
+      Status(StatusCode::kUnavailable,
+             "the server is shutting down: watch again to continue (on another replica, or "
+             "here once it has restarted)")));
 }
 
 void GrpcServer::Shutdown(std::chrono::system_clock::time_point deadline) {

@@ -10,6 +10,8 @@
 #include <grpcpp/server.h>
 
 #include "optimizer/util/status.h"
+#include "server/service/health_service.h"
+#include "server/service/open_streams.h"
 #include "server/service/optimizer_service.h"
 
 namespace graphopt::server {
@@ -40,13 +42,19 @@ class GrpcServer {
   ~GrpcServer();
 
   void SetServing(bool serving);
+  // Finishes every open WatchJob and Health.Watch stream with UNAVAILABLE (the client watches
+  // again elsewhere, or here after the restart) and refuses new ones; unary calls go on.
+  // Returns how many streams were open.
+  int EndStreams();
   // Stops accepting calls; calls still running get until `deadline`, then are cancelled.
   void Shutdown(std::chrono::system_clock::time_point deadline);
   int port() const { return port_; }
 
  private:
   GrpcServer() = default;
+  OpenStreams streams_;
   std::unique_ptr<OptimizerService> service_;
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<ReflectionV1Service> reflection_v1_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

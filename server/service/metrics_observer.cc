@@ -1,17 +1,40 @@
 // Maps the server's events onto metrics::ServerMetrics' instruments.
 #include "server/service/metrics_observer.h"
 
+#include <map>
+
+#include <google/protobuf/descriptor.h>
+
+#include "graphopt/v1/optimizer.pb.h"
+
 namespace graphopt::server {
 
 namespace {
 
+// "unary", "client_stream", "server_stream" or "bidi_stream" for each method of
+// graphopt.v1.OptimizerService, read from its descriptor so new methods need no list here.
+std::map<std::string, std::string, std::less<>> GrpcTypesOfMethods() {
+  std::map<std::string, std::string, std::less<>> types;
+  const auto* service =
+      graphopt::v1::Job::descriptor()->file()->FindServiceByName("OptimizerService");
+  for (int i = 0; service != nullptr && i < service->method_count(); ++i) {
+    const auto* m = service->method(i);
+    types[m->name()] = m->client_streaming()
+                           ? (m->server_streaming() ? "bidi_stream" : "client_stream")
+                           : (m->server_streaming() ? "server_stream" : "unary");
+  }
+  return types;
+}
+
 class MetricsObserver : public ServerObserver {
  public:
   explicit MetricsObserver(std::shared_ptr<metrics::ServerMetrics> metrics)
-      : metrics_(std::move(metrics)) {}
+      : metrics_(std::move(metrics)), grpc_types_(GrpcTypesOfMethods()) {}
 
   void OnRpc(std::string_view method, std::string_view code, double seconds) override {
-    metrics_->GrpcRequestFinished(method, code, seconds);
+    auto type = grpc_types_.find(method);
+    metrics_->GrpcRequestFinished(method, type == grpc_types_.end() ? "unary" : type->second, code,
+                                  seconds);
   }
   void OnUploadBytes(int64_t bytes) override {
     metrics_->UploadBytesReceived(static_cast<uint64_t>(bytes));
@@ -43,6 +66,9 @@ class MetricsObserver : public ServerObserver {
     metrics_->JobsRequeued(reason, jobs);
   }
   void OnStoreError(std::string_view operation) override { metrics_->StoreError(operation); }
+  void OnStoreOperation(std::string_view operation, double seconds, bool ok) override {
+    metrics_->StoreOperation(operation, seconds, ok);
+  }
   void OnQueueDepth(int64_t depth) override { metrics_->SetQueueDepth(depth); }
   void OnBusyWorkers(int64_t busy, int64_t total) override {
     metrics_->SetWorkers(total);
@@ -51,6 +77,7 @@ class MetricsObserver : public ServerObserver {
 
  private:
   std::shared_ptr<metrics::ServerMetrics> metrics_;
+  const std::map<std::string, std::string, std::less<>> grpc_types_;
 };
 
 }  // namespace

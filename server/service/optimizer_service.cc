@@ -200,7 +200,7 @@ grpc::ServerWriteReactor<graphopt::v1::JobEvent>* OptimizerService::WatchJob(
   grpc::Status refused = Identify(call, &tenant);
   if (refused.ok()) {
     auto owned = OwnJob(tenant, request->job_id());
-    if (owned.ok()) return NewWatchJobReactor(context_, *request);
+    if (owned.ok()) return NewWatchJobReactor(context_, streams_, *request);
     refused = ToGrpcStatus(owned.status());
   }
   RpcTimer(*context_.observer, "WatchJob").Finished(refused);

@@ -3,13 +3,16 @@
 #pragma once
 
 #include "graphopt/v1/optimizer.grpc.pb.h"
+#include "server/service/open_streams.h"
 #include "server/service/service_context.h"
 
 namespace graphopt::server {
 
 class OptimizerService : public graphopt::v1::OptimizerService::CallbackService {
  public:
-  explicit OptimizerService(ServiceContext& context) : context_(context) {}
+  // WatchJob streams register with `streams`, which ends them when the server drains.
+  OptimizerService(ServiceContext& context, OpenStreams& streams)
+      : context_(context), streams_(streams) {}
 
   grpc::ServerReadReactor<graphopt::v1::UploadModelRequest>* UploadModel(
       grpc::CallbackServerContext* call, graphopt::v1::Model* response) override;
@@ -42,6 +45,7 @@ class OptimizerService : public graphopt::v1::OptimizerService::CallbackService 
   // Job `id` when `tenant` owns it; kNotFound otherwise (whether or not it exists).
   Result<JobRecord> OwnJob(const std::string& tenant, const std::string& id);
   ServiceContext& context_;
+  OpenStreams& streams_;
 };
 
 }  // namespace graphopt::server

@@ -15,8 +15,22 @@ using graphopt::v1::JobEvent;
 
 class WatchJobReactor : public grpc::ServerWriteReactor<JobEvent> {
  public:
-  WatchJobReactor(ServiceContext& context, const graphopt::v1::WatchJobRequest& request)
+  WatchJobReactor(ServiceContext& context, OpenStreams& streams,
+                  const graphopt::v1::WatchJobRequest& request)
       : timer_(*context.observer, "WatchJob") {
+    // Registered first, so a draining server refuses the watch before it sends anything. Outside
+    // mu_: the streams' lock is taken before ours when the server drains.
+    auto added = streams.Add([this](const grpc::Status& status) {
+      std::lock_guard lock(mu_);
+      FinishLocked(status);
+    });
+    if (auto* refused = std::get_if<grpc::Status>(&added)) {
+      std::lock_guard lock(mu_);
+      FinishLocked(*refused);
+      return;
+    }
+    streams_ = &streams;
+    token_ = std::get<int64_t>(added);
     auto subscription = context.jobs.Watch(
         request.job_id(), [this](const JobEventRecord& event, const JobRecord& job, bool snapshot) {
           Enqueue(EventToProto(event, job, snapshot), IsTerminal(event.state));
@@ -43,6 +57,7 @@ class WatchJobReactor : public grpc::ServerWriteReactor<JobEvent> {
   }
 
   void OnDone() override {
+    if (streams_ != nullptr) streams_->Remove(token_);
     subscription_.reset();  // no more events can arrive after this
     delete this;
   }
@@ -83,13 +98,15 @@ class WatchJobReactor : public grpc::ServerWriteReactor<JobEvent> {
   bool saw_terminal_ = false;
   bool finished_ = false;
   std::unique_ptr<JobSubscription> subscription_;
+  OpenStreams* streams_ = nullptr;
+  int64_t token_ = 0;
 };
 
 }  // namespace
 
 grpc::ServerWriteReactor<JobEvent>* NewWatchJobReactor(
-    ServiceContext& context, const graphopt::v1::WatchJobRequest& request) {
-  return new WatchJobReactor(context, request);
+    ServiceContext& context, OpenStreams& streams, const graphopt::v1::WatchJobRequest& request) {
+  return new WatchJobReactor(context, streams, request);
 }
 
 }  // namespace graphopt::server

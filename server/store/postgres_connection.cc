@@ -1,6 +1,8 @@
 // libpq plumbing for the PostgreSQL stores (see postgres_connection.h).
 #include "server/store/postgres_connection.h"
 
+#include <poll.h>
+
 #include <cstdlib>
 
 namespace graphopt::server {
@@ -64,6 +66,17 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& d
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
+
+bool PgConnection::UsableAfterIdle() {
+  if (!healthy()) return false;
+  // Between statements PostgreSQL sends nothing unprompted to a pooled connection (none LISTENs),
+  // except what precedes a close: the FATAL "terminating connection" error and EOF. So anything
+  // readable means the connection is gone or going, and the statement we would send next on it
+  // would fail.
+  pollfd fd{PQsocket(conn_), POLLIN, 0};
+  const int ready = ::poll(&fd, 1, 0);
+  return ready == 0;
+}
 
 Status PgConnection::ResultStatus(PGresult* result, const std::string& sql) {
   const ExecStatusType status = PQresultStatus(result);
@@ -129,8 +142,15 @@ Result<PgConnectionPool::Handle> PgConnectionPool::Acquire() {
     auto conn = std::move(idle_.back());
     idle_.pop_back();
     lock.unlock();
-    if (!conn->healthy()) conn->Reset();
-    return Handle(this, std::move(conn));
+    if (conn->UsableAfterIdle() || conn->Reset()) return Handle(this, std::move(conn));
+    // PostgreSQL is down: drop this connection (a later Acquire opens a fresh one).
+    std::string message = PQerrorMessage(conn->raw());
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    conn.reset();
+    std::lock_guard relock(mu_);
+    --open_;
+    available_.notify_one();
+    return Status(StatusCode::kUnavailable, "cannot reconnect to PostgreSQL: " + message);
   }
   ++open_;
   lock.unlock();

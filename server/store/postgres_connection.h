@@ -66,8 +66,14 @@ class PgConnection {
   // Runs `body` between BEGIN and COMMIT; ROLLBACK when it fails.
   Status InTransaction(const std::function<Status()>& body);
   bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
-  // Re-establishes a broken connection.
-  void Reset() { PQreset(conn_); }
+  // False when the connection died while it sat idle in the pool (PostgreSQL restarted, the
+  // backend was terminated, a proxy closed it). Costs one poll(2), no round trip.
+  bool UsableAfterIdle();
+  // Re-establishes a broken connection; false when PostgreSQL cannot be reached.
+  bool Reset() {
+    PQreset(conn_);
+    return healthy();
+  }
   PGconn* raw() { return conn_; }
 
  private:
@@ -98,7 +104,8 @@ class PgConnectionPool {
     std::unique_ptr<PgConnection> conn_;
   };
 
-  // Waits for a free connection; kUnavailable when none can be opened.
+  // Waits for a free connection, reconnecting one that died while idle, so the first call after
+  // a PostgreSQL restart succeeds; kUnavailable when PostgreSQL cannot be reached.
   Result<Handle> Acquire();
   const std::string& dsn() const { return dsn_; }
 

@@ -255,6 +255,18 @@ Status PostgresJobStore::UpdateJob(const JobRecord& job) {
   return Status::Ok();  // terminal: the first result stays
 }
 
+Status PostgresJobStore::CheckWritable() {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  // A committed write that changes nothing: PostgreSQL still writes a new row version and its
+  // WAL, so this fails when the database is unreachable, read-only (a standby after a
+  // fail-over) or out of disk, and needs no table of its own.
+  return conn
+      ->Exec(
+          "UPDATE graphopt_schema_migrations SET description = description "
+          "WHERE version = (SELECT MIN(version) FROM graphopt_schema_migrations)")
+      .status();
+}
+
 Result<std::vector<JobRecord>> PostgresJobStore::QueryJobs(const std::string& where_and_order,
                                                            const PgParams& params) {
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());

@@ -41,6 +41,7 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
   // the first result and a late progress write cannot revive a cancelled job. Leaving the
   // running state drops the lease.
   Status UpdateJob(const JobRecord& job) override;
+  Status CheckWritable() override;
   Result<JobRecord> GetJob(const std::string& id) override;
   Result<std::optional<JobRecord>> FindJobByIdempotencyKey(const std::string& tenant,
                                                            const std::string& key) override;

@@ -170,7 +170,8 @@ TEST_F(CliClientTest, TheServerCountsWhatTheClientsDid) {
                               "target=\"generic\"} "),
             std::string::npos)
       << metrics.body;
-  EXPECT_NE(metrics.body.find("graphopt_grpc_requests_total{method=\"UploadModel\",code=\"OK\"}"),
+  EXPECT_NE(metrics.body.find("graphopt_grpc_requests_total{method=\"UploadModel\",grpc_type="
+                              "\"client_stream\",code=\"OK\"}"),
             std::string::npos);
   // The live server's exposition passes Prometheus' own linter.
   if (RunCommand("command -v promtool") != 0) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <regex>
 #include <set>
 
 #include "clients/client_server_fixture.h"
@@ -69,6 +70,24 @@ const nlohmann::json& ServerContainer(const nlohmann::json& deployment) {
   return deployment["spec"]["template"]["spec"]["containers"][0];
 }
 
+// Seconds of the container's preStop `sleep N` (0 without one); kubelet counts them in the
+// termination grace period before it sends SIGTERM.
+double PreStopSleepOf(const nlohmann::json& container) {
+  const auto command =
+      container.value("/lifecycle/preStop/exec/command"_json_pointer, nlohmann::json::array());
+  if (command.size() != 2 || command[0] != "sleep") return 0;
+  return std::stod(command[1].get<std::string>());
+}
+
+// Resources that are not pods still carry the app's labels, so `kubectl get -l` and cost or
+// ownership reports find them.
+void ExpectAppLabels(const nlohmann::json& object) {
+  ASSERT_TRUE(object.is_object());
+  const auto& labels = object["metadata"].value("labels", nlohmann::json::object());
+  EXPECT_EQ(labels.value("app.kubernetes.io/name", ""), "graphopt") << object["kind"];
+  EXPECT_EQ(labels.value("app.kubernetes.io/component", ""), "optimizer") << object["kind"];
+}
+
 // What both overlays must get right.
 void ExpectCommonShape(const Rendered& r) {
   for (const std::string kind :
@@ -103,13 +122,25 @@ void ExpectCommonShape(const Rendered& r) {
   EXPECT_EQ(container["readinessProbe"]["grpc"].value("service", ""),
             "graphopt.v1.OptimizerService");
 
-  // Kubernetes must not kill a pod before the server's own grace period is over.
-  const double grace = GracePeriodOf(config);
+  // Kubernetes must not kill a pod before the server's own grace period is over; the preStop
+  // sleep comes first and counts too.
+  const double pre_stop = PreStopSleepOf(container);
+  EXPECT_GT(pre_stop, 0) << "a preStop sleep keeps the pod serving while endpoints update";
+  EXPECT_EQ(pre_stop, std::stod(config["data"].value("GRAPHOPT_DRAIN_DELAY", "0")))
+      << "the preStop sleep and the drain delay are meant to match";
+  const double grace = pre_stop + GracePeriodOf(config);
   EXPECT_GE(pod.value("terminationGracePeriodSeconds", 30), grace + 10)
-      << "terminationGracePeriodSeconds must exceed GRAPHOPT_DRAIN_DELAY + GRAPHOPT_GRACE_PERIOD "
-         "with a margin";
+      << "terminationGracePeriodSeconds must exceed the preStop sleep + GRAPHOPT_DRAIN_DELAY + "
+         "GRAPHOPT_GRACE_PERIOD with a margin";
   EXPECT_GT(std::stod(config["data"].value("GRAPHOPT_DRAIN_DELAY", "0")), 0)
       << "pods should keep serving a few seconds after SIGTERM while endpoints update";
+
+  // The image is pinned by digest: a tag may move between two pods of one rollout.
+  const std::string image = container.value("image", "");
+  EXPECT_TRUE(std::regex_match(image, std::regex(R"([^@:]+(:[^@]+)?@sha256:[0-9a-f]{64})")))
+      << image;
+  ExpectAppLabels(r.One("ServiceMonitor"));
+  ExpectAppLabels(r.One("PrometheusRule"));
 
   for (const std::string kind : {"requests", "limits"}) {
     EXPECT_TRUE(container["resources"][kind].contains("cpu")) << kind;
@@ -180,7 +211,8 @@ TEST(Kubernetes, ScaledOverlayRunsReplicasOnPostgres) {
   RENDER_OR_SKIP(r, "scaled");
   ExpectCommonShape(r);
   const auto deployment = r.One("Deployment");
-  EXPECT_GT(deployment["spec"]["replicas"].get<int>(), 1);
+  // The HPA owns the count: a `replicas` field would undo its scaling on every apply.
+  EXPECT_FALSE(deployment["spec"].contains("replicas"));
   EXPECT_EQ(deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0);
   const auto& container = ServerContainer(deployment);
   // The DSN (with its password) comes from a Secret, never from the ConfigMap.
@@ -195,14 +227,33 @@ TEST(Kubernetes, ScaledOverlayRunsReplicasOnPostgres) {
   EXPECT_EQ(hpa["spec"]["scaleTargetRef"]["kind"], "Deployment");
   EXPECT_EQ(hpa["spec"]["scaleTargetRef"]["name"], deployment["metadata"]["name"]);
   EXPECT_GE(hpa["spec"]["minReplicas"].get<int>(), 2);
+  ExpectAppLabels(hpa);
   EXPECT_GT(hpa["spec"]["maxReplicas"].get<int>(), hpa["spec"]["minReplicas"].get<int>());
 
   const auto pdb = r.One("PodDisruptionBudget");
   ASSERT_TRUE(pdb.is_object());
+  ExpectAppLabels(pdb);
   const auto& pod_labels = deployment["spec"]["template"]["metadata"]["labels"];
   for (const auto& [key, value] : pdb["spec"]["selector"]["matchLabels"].items()) {
     EXPECT_EQ(pod_labels.value(key, ""), value) << key;
   }
+}
+
+// The PrometheusRule is deploy/prometheus/graphopt-rules.yml (which promtool checks and unit
+// tests), not a copy drifting from it.
+TEST(Kubernetes, PrometheusRuleHasTheRulesOfTheRulesFile) {
+  RENDER_OR_SKIP(r, "scaled");
+  const auto rule = r.One("PrometheusRule");
+  ASSERT_TRUE(rule.is_object());
+  std::string error;
+  const auto rules =
+      YamlDocuments(ReadText(SourcePath("deploy/prometheus/graphopt-rules.yml")), &error);
+  ASSERT_TRUE(error.empty()) << error;
+  ASSERT_TRUE(rules.is_array() && rules.size() == 1);
+  EXPECT_EQ(rule["spec"], rules[0])
+      << "deploy/k8s/components/prometheus-operator/prometheusrule.yaml differs from the rules "
+         "file; regenerate its spec from deploy/prometheus/graphopt-rules.yml";
+  EXPECT_GE(rule["spec"]["groups"].size(), 2u);
 }
 
 // Every GRAPHOPT_* variable the manifests set is a flag of graphopt-server.

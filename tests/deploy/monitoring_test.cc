@@ -224,6 +224,32 @@ TEST(GrafanaDashboard, CoversThroughputQueueLatencyFailuresAndMemory) {
   EXPECT_TRUE(quantiles);
 }
 
+// A stream's duration is its lifetime (a WatchJob lasts as long as its job), so a p99 mixing
+// them with unary calls says nothing: each latency panel selects one kind by grpc_type. And every
+// quantile of a *_seconds histogram is drawn in seconds.
+TEST(GrafanaDashboard, SplitsUnaryFromStreamingRpcsAndDrawsDurationsInSeconds) {
+  int unary = 0, streaming = 0;
+  const auto dashboard = Dashboard();
+  for (const auto& panel : dashboard["panels"]) {
+    for (const auto& target : panel.value("targets", nlohmann::json::array())) {
+      const std::string expr = target["expr"].get<std::string>();
+      if (expr.find("graphopt_grpc_request_duration_seconds_bucket") != std::string::npos) {
+        const bool is_unary = expr.find("grpc_type=\"unary\"") != std::string::npos;
+        const bool is_stream = expr.find("grpc_type!=\"unary\"") != std::string::npos;
+        EXPECT_TRUE(is_unary != is_stream) << panel["title"] << ": " << expr;
+        unary += is_unary;
+        streaming += is_stream;
+      }
+      if (expr.find("histogram_quantile(") != std::string::npos &&
+          expr.find("_seconds_bucket") != std::string::npos) {
+        EXPECT_EQ(panel["fieldConfig"]["defaults"].value("unit", ""), "s") << panel["title"];
+      }
+    }
+  }
+  EXPECT_EQ(unary, 1);
+  EXPECT_EQ(streaming, 1);
+}
+
 // Runs one job through a real server (so labelled families have series), then compares every
 // name the dashboard and the rules query with the names its /metrics exposition declares.
 TEST(MonitoringMetricNames, AreAllExportedByARealServer) {
@@ -236,10 +262,22 @@ TEST(MonitoringMetricNames, AreAllExportedByARealServer) {
   // Outcome series exist at 0 before the first job, so failure ratios read 0, not "no data".
   const HttpResponse at_start = HttpRequest(running->metrics_port(), "GET", "/metrics");
   ASSERT_EQ(at_start.status, 200) << at_start.error;
-  EXPECT_NE(at_start.body.find(
-                "graphopt_jobs_total{state=\"failed\",level=\"basic\",target=\"generic\"} 0\n"),
-            std::string::npos)
-      << at_start.body;
+  // Every terminal state, requeue reason and store operation, likewise.
+  for (const std::string line : {
+           "graphopt_jobs_total{state=\"failed\",level=\"basic\",target=\"generic\"} 0",
+           "graphopt_jobs_total{state=\"succeeded\",level=\"basic\",target=\"generic\"} 0",
+           "graphopt_jobs_total{state=\"cancelled\",level=\"extended\",target=\"generic\"} 0",
+           "graphopt_jobs_total{state=\"cached\",level=\"basic\",target=\"generic\"} 0",
+           "graphopt_jobs_requeued_total{reason=\"lease_expired\"} 0",
+           "graphopt_jobs_requeued_total{reason=\"shutdown\"} 0",
+           "graphopt_store_errors_total{operation=\"finish_job\"} 0",
+           "graphopt_store_errors_total{operation=\"write_probe\"} 0",
+           "graphopt_store_operation_duration_seconds_count{operation=\"claim_job\"} 0",
+       }) {
+    EXPECT_NE(at_start.body.find("\n" + line + "\n"), std::string::npos)
+        << "missing at start: " << line << "\n"
+        << at_start.body;
+  }
 
   const std::string model = SharedModel("squeezenet1_1.raw.onnx");
   std::string out, err;
@@ -251,6 +289,12 @@ TEST(MonitoringMetricNames, AreAllExportedByARealServer) {
 
   const HttpResponse metrics = HttpRequest(running->metrics_port(), "GET", "/metrics");
   ASSERT_EQ(metrics.status, 200) << metrics.error;
+  // The label the dashboard splits RPC latency by, on the calls the job made.
+  for (const std::string series :
+       {"graphopt_grpc_requests_total{method=\"UploadModel\",grpc_type=\"client_stream\",",
+        "graphopt_grpc_requests_total{method=\"CreateJob\",grpc_type=\"unary\","}) {
+    EXPECT_NE(metrics.body.find(series), std::string::npos) << series << "\n" << metrics.body;
+  }
   const std::set<std::string> exported = ExportedSeries(metrics.body);
   ASSERT_TRUE(exported.count("graphopt_jobs_total")) << metrics.body;
 

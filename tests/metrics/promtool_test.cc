@@ -35,7 +35,7 @@ TEST(Promtool, AcceptsTheFullServerExposition) {
   m.SetWorkers(4);
   m.WorkerStarted();
   m.UploadBytesReceived(12345);
-  m.GrpcRequestFinished("UploadModel", 8, 0.5);
+  m.GrpcRequestFinished("UploadModel", "client_stream", 8, 0.5);
   std::string output;
   const std::string text = m.RenderText();
   EXPECT_EQ(Promtool(text, &output), 0) << output << "\n--- exposition ---\n" << text;

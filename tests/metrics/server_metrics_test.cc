@@ -33,9 +33,10 @@ TEST(ServerMetrics, EventsMoveTheirSeries) {
   m.WorkerFinished();
   m.UploadBytesReceived(1 << 20);
   m.UploadBytesReceived(10);
-  m.GrpcRequestFinished("CreateJob", 0, 0.003);
-  m.GrpcRequestFinished("GetJob", 5, 0.001);
-  m.GrpcRequestFinished("GetJob", "NOT_FOUND", 0.002);
+  m.GrpcRequestFinished("CreateJob", "unary", 0, 0.003);
+  m.GrpcRequestFinished("GetJob", "unary", 5, 0.001);
+  m.GrpcRequestFinished("GetJob", "unary", "NOT_FOUND", 0.002);
+  m.GrpcRequestFinished("WatchJob", "server_stream", "OK", 42);
 
   const std::string text = m.RenderText();
   for (const std::string line : {
@@ -57,15 +58,19 @@ TEST(ServerMetrics, EventsMoveTheirSeries) {
            "graphopt_workers 2",
            "graphopt_workers_busy 1",
            "graphopt_upload_bytes_total 1048586",
-           "graphopt_grpc_requests_total{method=\"CreateJob\",code=\"OK\"} 1",
-           "graphopt_grpc_requests_total{method=\"GetJob\",code=\"NOT_FOUND\"} 2",
-           "graphopt_grpc_request_duration_seconds_count{method=\"GetJob\"} 2",
+           "graphopt_grpc_requests_total{method=\"CreateJob\",grpc_type=\"unary\",code=\"OK\"} 1",
+           "graphopt_grpc_requests_total{method=\"GetJob\",grpc_type=\"unary\","
+           "code=\"NOT_FOUND\"} 2",
+           "graphopt_grpc_request_duration_seconds_count{method=\"GetJob\",grpc_type=\"unary\"} 2",
+           "graphopt_grpc_request_duration_seconds_count{method=\"WatchJob\","
+           "grpc_type=\"server_stream\"} 1",
        }) {
     EXPECT_TRUE(HasLine(text, line)) << "missing: " << line << "\n" << text;
   }
   // Exactly these label sets exist: nothing was created as a side effect.
   EXPECT_EQ(text.find("state=\"running\""), std::string::npos);
-  EXPECT_EQ(text.find("graphopt_grpc_requests_total{method=\"GetJob\",code=\"OK\"}"),
+  EXPECT_EQ(text.find("graphopt_grpc_requests_total{method=\"GetJob\",grpc_type=\"unary\","
+                      "code=\"OK\"}"),
             std::string::npos);
 }
 
@@ -93,6 +98,32 @@ TEST(ServerMetrics, OutcomeSeriesExistAtZeroBeforeAnyJob) {
   EXPECT_TRUE(HasLine(after, "graphopt_jobs_requeued_total{reason=\"shutdown\"} 2"));
   EXPECT_TRUE(HasLine(after, "graphopt_jobs_requeued_total{reason=\"restart\"} 0"));
   EXPECT_TRUE(HasLine(after, "graphopt_store_errors_total{operation=\"append_event\"} 1"));
+}
+
+TEST(ServerMetrics, StoreOperationsAreTimedAndFailuresCounted) {
+  ServerMetrics m;
+  m.PrecreateSeries({"basic"}, {"generic"});
+  EXPECT_TRUE(
+      HasLine(m.RenderText(),
+              "graphopt_store_operation_duration_seconds_count{operation=\"claim_job\"} 0"));
+  m.StoreOperation("claim_job", 0.003, true);
+  m.StoreOperation("claim_job", 2.0, false);
+  m.StoreOperation("write_probe", 0.0002, true);
+  const std::string text = m.RenderText();
+  for (const std::string line : {
+           "graphopt_store_operation_duration_seconds_count{operation=\"claim_job\"} 2",
+           "graphopt_store_operation_duration_seconds_sum{operation=\"claim_job\"} 2.003",
+           "graphopt_store_operation_duration_seconds_bucket{operation=\"claim_job\",le=\"0.0025\"}"
+           " 0",
+           "graphopt_store_operation_duration_seconds_bucket{operation=\"claim_job\",le=\"0.005\"} "
+           "1",
+           "graphopt_store_operation_duration_seconds_bucket{operation=\"claim_job\",le=\"2.5\"} 2",
+           "graphopt_store_errors_total{operation=\"claim_job\"} 1",
+           "graphopt_store_operation_duration_seconds_count{operation=\"write_probe\"} 1",
+           "graphopt_store_errors_total{operation=\"write_probe\"} 0",
+       }) {
+    EXPECT_TRUE(HasLine(text, line)) << "missing: " << line << "\n" << text;
+  }
 }
 
 TEST(ServerMetrics, QueueWaitIsAHistogramByLevelAndTarget) {

@@ -70,6 +70,7 @@ class Replica {
   }
   std::string Flag() const { return " --server " + address_; }
   std::string Log() const { return ReadFileOrEmpty(log_); }
+  std::string Metrics() const { return HttpRequest(metrics_port_, "GET", "/metrics").body; }
 
  private:
   ChildProcess process_;
@@ -171,6 +172,14 @@ TEST_F(ReplicasTest, KilledReplicasJobFinishesElsewhereAndIsWatchedFromAThird) {
   }
   ASSERT_EQ(Query("SELECT lease_owner FROM jobs WHERE id = '" + id + "'"), "replica-b") << b.Log();
   EXPECT_EQ(Query("SELECT attempts FROM jobs WHERE id = '" + id + "'"), "2");
+  // The take-over is logged for the job (B was the only replica alive to sweep) and counted.
+  const std::string b_log = b.Log();
+  EXPECT_TRUE(std::regex_search(
+      b_log, std::regex("job_requeued job_id=" + id + " reason=lease_expired by=replica-b")))
+      << b_log;
+  EXPECT_NE(b.Metrics().find("graphopt_jobs_requeued_total{reason=\"lease_expired\"} 1\n"),
+            std::string::npos)
+      << b.Metrics();
 
   // C starts while B holds the job, so C cannot take it: C's watcher sees B's run to the end.
   Replica c;

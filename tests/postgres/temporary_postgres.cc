@@ -70,18 +70,39 @@ std::unique_ptr<TemporaryPostgres> TemporaryPostgres::Start(std::string* error, 
   }
   pg->port_ = FreeLoopbackPort();
   // fsync off unless asked: a test cluster need not survive a power cut.
-  const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(pg->port_) +
-                              " -k " + pg->dir_ + " -c max_connections=100" +
-                              (durable ? "" : " -c fsync=off -c synchronous_commit=off");
-  if (pg->RunAsOwner(pg->bin_dir_ + "/pg_ctl -D " + ShellQuote(pg->dir_ + "/data") + " -l " +
-                         ShellQuote(pg->dir_ + "/postgres.log") + " -w -t 60 -o " +
-                         ShellQuote(options) + " start",
-                     &out) != 0) {
+  pg->options_ = "-c listen_addresses=127.0.0.1 -p " + std::to_string(pg->port_) + " -k " +
+                 pg->dir_ + " -c max_connections=100" +
+                 (durable ? "" : " -c fsync=off -c synchronous_commit=off");
+  if (!pg->StartServer(&out)) {
     *error = "pg_ctl start failed:\n" + out + "\n" + ReadFileOrEmpty(pg->dir_ + "/postgres.log");
     return nullptr;
   }
   pg->started_ = true;
   return pg;
+}
+
+bool TemporaryPostgres::StartServer(std::string* output) {
+  return RunAsOwner(bin_dir_ + "/pg_ctl -D " + ShellQuote(dir_ + "/data") + " -l " +
+                        ShellQuote(dir_ + "/postgres.log") + " -w -t 60 -o " +
+                        ShellQuote(options_) + " start",
+                    output) == 0;
+}
+
+bool TemporaryPostgres::Stop(const std::string& mode) {
+  std::string out;
+  if (!started_) return true;
+  if (RunAsOwner(bin_dir_ + "/pg_ctl -D " + ShellQuote(dir_ + "/data") + " -m " + mode + " -w stop",
+                 &out) != 0) {
+    return false;
+  }
+  started_ = false;
+  return true;
+}
+
+bool TemporaryPostgres::StartAgain() {
+  std::string out;
+  if (!started_) started_ = StartServer(&out);
+  return started_;
 }
 
 TemporaryPostgres::~TemporaryPostgres() {

@@ -20,13 +20,20 @@ class TemporaryPostgres {
   // Creates database `name` and returns a libpq connection string for it.
   std::string CreateDatabase(const std::string& name);
   int port() const { return port_; }
+  // Stops the server (`mode`: pg_ctl's smart, fast or immediate) and starts it again on the same
+  // port and data, as an outage or a restart of the database does to its clients.
+  bool Stop(const std::string& mode = "fast");
+  bool StartAgain();
+  bool Restart() { return Stop() && StartAgain(); }
 
  private:
   TemporaryPostgres() = default;
   // Runs `command` as the cluster's owner; returns the exit code.
   int RunAsOwner(const std::string& command, std::string* output);
 
-  std::string bin_dir_, dir_, run_as_;
+  bool StartServer(std::string* output);
+
+  std::string bin_dir_, dir_, run_as_, options_;
   int port_ = 0;
   bool started_ = false;
 };
