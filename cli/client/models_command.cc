@@ -70,7 +70,7 @@ CommandSetup UploadSetup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--name", a->name, "name of the model ([A-Za-z0-9._/-], up to 128)");
   cmd->add_option("--version", a->version, "version of --name ([A-Za-z0-9._+-], up to 64)");
   cmd->add_option("--label", a->labels, "KEY=VALUE (repeatable; replaces earlier labels)")
-      ->expected(1);
+      ->allow_extra_args(false);  // one KEY=VALUE per --label, any number of --label
   cmd->add_flag("--external-data", a->external_data, "the file is external data, not a model");
   cmd->add_flag("--json", a->json, "print the model as one JSON line");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress on stderr");

@@ -182,7 +182,7 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--name", a->name, "name the uploaded model (see `graphopt upload`)");
   cmd->add_option("--version", a->version, "version of --name");
   cmd->add_option("--label", a->labels, "label of the job: KEY=VALUE (repeatable)")
-      ->expected(1);
+      ->allow_extra_args(false);  // one KEY=VALUE per --label, any number of --label
   cmd->add_flag("--fresh", a->fresh, "run even if an identical job already succeeded");
   cmd->add_option("--idempotency-key", a->idempotency_key,
                   "retrying with the same key returns the same job");
