@@ -50,6 +50,14 @@ TEST_F(PostgresStoreTest, ResourcesCollectorRetentionGarbageAndLimit) {
   resources::CheckCollector(*store, **blobs);
 }
 
+TEST_F(PostgresStoreTest, ResourcesConcurrentUploadsSurviveCollector) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  auto blobs = server::PostgresBlobStore::Create(store->pool(), TempDir() + "/spool");
+  ASSERT_TRUE(blobs.ok());
+  resources::CheckConcurrentUploadsSurviveCollector(*store, **blobs);
+}
+
 TEST_F(PostgresStoreTest, OneCollectorAtATimeAcrossReplicas) {
   auto a = OpenStore();
   auto b = OpenStore();

@@ -142,6 +142,13 @@ TEST(SqliteResourcesTest, CollectorRetentionGarbageAndLimit) {
   resources::CheckCollector(*store, *blobs);
 }
 
+TEST(SqliteResourcesTest, ConcurrentUploadsSurviveCollector) {
+  auto store = OpenSqlite();
+  auto blobs = OpenBlobs();
+  ASSERT_TRUE(store && blobs);
+  resources::CheckConcurrentUploadsSurviveCollector(*store, *blobs);
+}
+
 TEST(SqliteResourcesTest, SchemaFourAddsColumnsToExistingRows) {
   const std::string path = TempDir() + "/old.db";
   {
