@@ -29,7 +29,21 @@ std::map<std::string, std::string, std::less<>> GrpcTypesOfMethods() {
 class MetricsObserver : public ServerObserver {
  public:
   explicit MetricsObserver(std::shared_ptr<metrics::ServerMetrics> metrics)
-      : metrics_(std::move(metrics)), grpc_types_(GrpcTypesOfMethods()) {}
+      : metrics_(std::move(metrics)),
+        grpc_types_(GrpcTypesOfMethods()),
+        reclaimed_bytes_(metrics_->registry()
+                             .AddCounter("graphopt_storage_reclaimed_bytes_total",
+                                         "Blob bytes freed by deletes and garbage collection.", {})
+                             .Get()),
+        gc_runs_(metrics_->registry()
+                     .AddCounter("graphopt_gc_runs_total",
+                                 "Storage collector runs (retention, limits, unreferenced blobs).",
+                                 {})
+                     .Get()),
+        storage_bytes_(metrics_->registry()
+                           .AddGauge("graphopt_storage_bytes",
+                                     "Bytes in the blob store after the last collector run.", {})
+                           .Get()) {}
 
   void OnRpc(std::string_view method, std::string_view code, double seconds) override {
     auto type = grpc_types_.find(method);
@@ -70,6 +84,11 @@ class MetricsObserver : public ServerObserver {
     metrics_->StoreOperation(operation, seconds, ok);
   }
   void OnQueueDepth(int64_t depth) override { metrics_->SetQueueDepth(depth); }
+  void OnStorageReclaimed(int64_t bytes) override {
+    if (bytes > 0) reclaimed_bytes_.Increment(static_cast<double>(bytes));
+  }
+  void OnCollectorRun() override { gc_runs_.Increment(); }
+  void OnStorageBytes(int64_t bytes) override { storage_bytes_.Set(static_cast<double>(bytes)); }
   void OnBusyWorkers(int64_t busy, int64_t total) override {
     metrics_->SetWorkers(total);
     metrics_->SetWorkersBusy(busy);
@@ -78,6 +97,9 @@ class MetricsObserver : public ServerObserver {
  private:
   std::shared_ptr<metrics::ServerMetrics> metrics_;
   const std::map<std::string, std::string, std::less<>> grpc_types_;
+  metrics::Counter& reclaimed_bytes_;
+  metrics::Counter& gc_runs_;
+  metrics::Gauge& storage_bytes_;
 };
 
 }  // namespace
