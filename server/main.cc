@@ -21,6 +21,7 @@
 #include "server/config/logging.h"
 #include "server/config/server_config.h"
 #include "server/jobs/job_manager.h"
+#include "server/jobs/storage_collector.h"
 #include "server/jobs/pipeline_job_runner.h"
 #include "server/service/authenticator.h"
 #include "server/service/grpc_server.h"
@@ -203,11 +204,20 @@ int Run(const ServerConfig& config, sigset_t signals) {
   Status started = jobs.Start();
   if (!started.ok()) return Fail("job_recovery_failed", started);
 
+  StorageCollectorOptions gc_options;
+  gc_options.retention = std::chrono::milliseconds(config.retention_ms);
+  gc_options.max_storage_bytes = config.max_storage_bytes;
+  gc_options.interval = std::chrono::milliseconds(config.gc_interval_ms);
+  gc_options.grace = std::chrono::milliseconds(config.gc_grace_ms);
+  StorageCollector collector(job_store, blob_store, observer, gc_options);
+  collector.Start();
+
   boost::asio::thread_pool blocking_pool(2);
   ServiceContext context{jobs,     job_store, blob_store, observer, config.max_upload_bytes,
                          blocking_pool};
   context.auth = auth->get();
   context.max_storage_bytes_per_tenant = config.tenant_max_storage_bytes;
+  context.collector = &collector;
   GrpcServerOptions grpc_options;
   grpc_options.listen = config.listen;
   grpc_options.max_concurrent_streams = config.max_concurrent_streams;
@@ -277,6 +287,7 @@ int Run(const ServerConfig& config, sigset_t signals) {
   }
   // 2. Jobs get the grace period (queued ones stay queued for the next start or replica), while
   //    the listener stays up so watchers of running jobs see them end.
+  collector.Stop();
   const bool workers_stopped = jobs.Shutdown(grace);
   // 3. Then the listener closes; a stream still open after a second (a health watch, a watcher
   //    of a job another replica runs) is cancelled rather than holding the pod.

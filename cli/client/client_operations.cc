@@ -1,6 +1,8 @@
 // Upload, follow and download, as used by submit, watch and download.
 #include "cli/client/client_operations.h"
 
+#include "resource_labels.h"
+
 #include <google/protobuf/util/json_util.h>
 #include <onnx/onnx_pb.h>
 
@@ -69,8 +71,29 @@ void PrintJsonLine(const google::protobuf::Message& message) {
   std::cout << json << "\n" << std::flush;
 }
 
+std::string ParseLabelSpecs(const std::vector<std::string>& specs,
+                            std::map<std::string, std::string>* out) {
+  for (const auto& spec : specs) {
+    std::string key, value;
+    if (std::string error = ParseLabelArgument(spec, &key, &value); !error.empty()) return error;
+    (*out)[key] = value;
+  }
+  return CheckLabels(*out, "--label");
+}
+
+std::string ParseModelIdentity(const std::string& name, const std::string& version,
+                               const std::vector<std::string>& label_specs, ModelIdentity* out) {
+  if (std::string error = CheckModelName(name, "--name"); !error.empty()) return error;
+  if (std::string error = CheckModelVersion(version, "--version"); !error.empty()) return error;
+  if (name.empty() && !version.empty()) return "--version needs --name";
+  out->name = name;
+  out->version = version;
+  return ParseLabelSpecs(label_specs, &out->labels);
+}
+
 int UploadFile(api::OptimizerService::Stub& stub, const std::string& server,
-               const std::string& path, api::FileKind kind, bool quiet, api::Model* model) {
+               const std::string& path, api::FileKind kind, bool quiet, api::Model* model,
+               const ModelIdentity& identity) {
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
@@ -85,6 +108,9 @@ int UploadFile(api::OptimizerService::Stub& stub, const std::string& server,
   metadata->set_file_name(fs::path(path).filename().string());
   metadata->set_declared_size(static_cast<int64_t>(size));
   metadata->set_kind(kind);
+  metadata->set_name(identity.name);
+  metadata->set_version(identity.version);
+  metadata->mutable_labels()->insert(identity.labels.begin(), identity.labels.end());
   ProgressBar bar("upload " + fs::path(path).filename().string(), quiet);
   bool open = writer->Write(request);
   std::string buffer(kUploadChunkBytes, '\0');

@@ -4,14 +4,29 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cli/client/client_common.h"
 
 namespace graphopt::cli {
 
+// A model's optional name, version and labels (--name, --version, --label).
+struct ModelIdentity {
+  std::string name, version;
+  std::map<std::string, std::string> labels;
+};
+
+// Checks --name/--version and parses --label KEY=VALUE specs with the functions the server
+// validates with (resource_labels.h); "" or the reason.
+std::string ParseModelIdentity(const std::string& name, const std::string& version,
+                               const std::vector<std::string>& label_specs, ModelIdentity* out);
+std::string ParseLabelSpecs(const std::vector<std::string>& specs,
+                            std::map<std::string, std::string>* out);
+
 // Streams `path` to UploadModel (as `kind`), with an upload progress bar unless `quiet`.
 int UploadFile(api::OptimizerService::Stub& stub, const std::string& server,
-               const std::string& path, api::FileKind kind, bool quiet, api::Model* model);
+               const std::string& path, api::FileKind kind, bool quiet, api::Model* model,
+               const ModelIdentity& identity = {});
 
 // The external-data locations the ONNX model at `path` refers to (relative to its folder);
 // empty for a self-contained model or one that does not parse (the server judges those).

@@ -18,7 +18,8 @@ namespace {
 
 struct SubmitArgs {
   std::string server, input, output, report, report_html, level = "basic", target, idempotency_key;
-  std::vector<std::string> dims, enable, disable;
+  std::string name, version;
+  std::vector<std::string> dims, enable, disable, labels;
   bool no_verify = false, fresh = false, wait = false, quiet = false;
   std::optional<double> atol, rtol;
   int priority = 0;
@@ -73,13 +74,25 @@ int RunSubmit(const SubmitArgs& a) {
   }
   request.set_fresh(a.fresh);
   request.set_idempotency_key(a.idempotency_key);
+  ModelIdentity identity;
+  if (std::string bad = ParseModelIdentity(a.name, a.version, {}, &identity); !bad.empty()) {
+    std::cerr << "graphopt: " << bad << "\n";
+    return kExitError;
+  }
+  std::map<std::string, std::string> labels;
+  if (std::string bad = ParseLabelSpecs(a.labels, &labels); !bad.empty()) {
+    std::cerr << "graphopt: " << bad << "\n";
+    return kExitError;
+  }
+  request.mutable_labels()->insert(labels.begin(), labels.end());
 
   std::vector<std::string> locations;
   if (int rc = ExternalDataLocations(a.input, &locations); rc != kExitOk) return rc;
 
   auto stub = MakeStub(a.server);
   api::Model model;
-  if (int rc = UploadFile(*stub, a.server, a.input, api::FILE_KIND_ONNX_MODEL, a.quiet, &model);
+  if (int rc = UploadFile(*stub, a.server, a.input, api::FILE_KIND_ONNX_MODEL, a.quiet, &model,
+                          identity);
       rc != kExitOk) {
     return rc;
   }
@@ -166,6 +179,10 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--atol", a->atol, "absolute tolerance of verification");
   cmd->add_option("--rtol", a->rtol, "relative tolerance of verification");
   cmd->add_option("--priority", a->priority, "higher runs first (default 0)");
+  cmd->add_option("--name", a->name, "name the uploaded model (see `graphopt upload`)");
+  cmd->add_option("--version", a->version, "version of --name");
+  cmd->add_option("--label", a->labels, "label of the job: KEY=VALUE (repeatable)")
+      ->expected(1);
   cmd->add_flag("--fresh", a->fresh, "run even if an identical job already succeeded");
   cmd->add_option("--idempotency-key", a->idempotency_key,
                   "retrying with the same key returns the same job");

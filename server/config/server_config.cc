@@ -2,10 +2,12 @@
 #include "server/config/server_config.h"
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <sstream>
 #include <thread>
 
 #include "optimizer/util/finite_range.h"
+#include "resource_labels.h"
 
 namespace graphopt::server {
 
@@ -189,6 +191,35 @@ ConfigParseResult ParseServerConfig(const std::vector<std::string>& args) {
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
       ->capture_default_str();
+  auto duration = CLI::Validator(
+      [](std::string& value) {
+        const int64_t ms = ParseDurationMillis(value);
+        if (ms < 0) return "expected a duration such as 7d, 12h, 30m, 45s or 500ms, got '" + value + "'";
+        value = std::to_string(ms);
+        return std::string();
+      },
+      "DURATION");
+  app.add_option("--retention", c.retention_ms,
+                 "finished jobs (and their events) older than this are deleted, then their "
+                 "artifacts collected: 7d, 12h, 30m (0: kept)")
+      ->envname("GRAPHOPT_RETENTION")
+      ->transform(duration);
+  app.add_option("--max-storage", c.max_storage_bytes,
+                 "blob store limit: beyond it the oldest finished jobs, then uploads no "
+                 "unfinished job uses, are deleted (suffixes KiB, MiB, GiB; 0: no limit)")
+      ->envname("GRAPHOPT_MAX_STORAGE")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 56));
+  app.add_option("--gc-interval", c.gc_interval_ms,
+                 "how often retention, the storage limit and garbage collection run (0: only "
+                 "after deletes)")
+      ->envname("GRAPHOPT_GC_INTERVAL")
+      ->transform(duration);
+  app.add_option("--gc-grace", c.gc_grace_ms,
+                 "a blob committed or referenced this recently is never collected (covers the "
+                 "moment between storing bytes and recording who uses them)")
+      ->envname("GRAPHOPT_GC_GRACE")
+      ->transform(duration);
   app.add_option("--tls-refresh-seconds", c.tls_refresh_seconds)
       ->envname("GRAPHOPT_TLS_REFRESH_SECONDS")
       ->check(CLI::Range(1, 86400))

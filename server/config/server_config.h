@@ -46,7 +46,13 @@ struct ServerConfig {
   int64_t tenant_max_queued_jobs = 0;     // 0: no limit
   int64_t tenant_max_storage_bytes = 0;   // 0: no limit
   int tls_refresh_seconds = 5;        // hidden: how often certificate files are checked
+  // Storage collection (docs/DEPLOY.md "Retention and garbage collection"); milliseconds.
+  int64_t retention_ms = 0;           // finished jobs older than this are deleted; 0: kept
+  int64_t max_storage_bytes = 0;      // blob store limit; 0: none
+  int64_t gc_interval_ms = 5 * 60 * 1000;
+  int64_t gc_grace_ms = 60 * 1000;    // blobs touched this recently are never collected
 };
+
 
 // True for a listen host only this machine can reach (127.0.0.0/8, ::1, localhost).
 bool IsLoopbackHost(const std::string& host);

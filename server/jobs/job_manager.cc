@@ -137,6 +137,15 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   RETURN_IF_ERROR(runner_.Validate(params.options));
   RETURN_IF_ERROR(CheckModelForOptions(params));
   JobRecord record = NewJobRecord(params);
+  ASSIGN_OR_RETURN(ModelRecord model, jobs_.GetModel(params.tenant, params.model_digest));
+  record.model_name = model.name;
+  record.model_version = model.version;
+  // Touched before the job is stored: a storage collector running meanwhile spares them (or
+  // has already deleted them, and the job is refused here instead of failing later).
+  RETURN_IF_ERROR(blobs_.Touch(params.model_digest));
+  for (const auto& [location, digest] : params.external_data) {
+    RETURN_IF_ERROR(blobs_.Touch(digest));
+  }
 
   std::lock_guard lock(mu_);
   if (draining_ || !started_) {
@@ -147,8 +156,10 @@ Result<JobRecord> JobManager::CreateJob(const CreateJobParams& params) {
   record.id = NewJobId();
   if (!params.fresh) {
     ASSIGN_OR_RETURN(auto earlier, jobs_.FindSucceededJob(record.result_key));
-    if (earlier && blobs_.Contains(earlier->artifact_digest) &&
-        blobs_.Contains(earlier->report_digest)) {
+    // Touch, not Contains: the collector must not take them before this job references them.
+    if (earlier && blobs_.Touch(earlier->artifact_digest).ok() &&
+        blobs_.Touch(earlier->report_digest).ok() &&
+        (earlier->report_html_digest.empty() || blobs_.Touch(earlier->report_html_digest).ok())) {
       return CachedJobLocked(params, *earlier, std::move(record));
     }
   }
@@ -208,10 +219,14 @@ JobRecord JobManager::NewJobRecord(const CreateJobParams& params) const {
   record.external_data = params.external_data;
   record.options = params.options;
   record.idempotency_key = params.idempotency_key;
+  record.labels = params.labels;
   record.result_key = ResultKey(params);
+  // Labels are part of the request (a retry must send the same), not of the result.
+  const std::string labels =
+      params.labels.empty() ? "" : "\nlabels " + nlohmann::json(params.labels).dump();
   record.request_key = DigestFromHex(Sha256Hex(record.result_key + "\npriority " +
                                                std::to_string(params.options.priority) +
-                                               "\nfresh " + (params.fresh ? "1" : "0")));
+                                               "\nfresh " + (params.fresh ? "1" : "0") + labels));
   record.created_at_ms = NowMillis();
   return record;
 }

@@ -68,6 +68,7 @@ struct CreateJobParams {
   JobOptionsRecord options;
   std::string idempotency_key;
   bool fresh = false;
+  std::map<std::string, std::string> labels;  // validated by the caller
 };
 
 class JobManager;

@@ -71,6 +71,11 @@ class ServerObserver {
   virtual void OnBusyWorkers(int64_t busy, int64_t total) {}
   // Set to true once stores are open and jobs recovered; false when shutting down.
   virtual void OnReady(bool ready) {}
+  // Storage collection: bytes freed (after a delete or a collector run), one collector run
+  // (periodic or not), and the bytes the blob store holds after a run.
+  virtual void OnStorageReclaimed(int64_t bytes) {}
+  virtual void OnCollectorRun() {}
+  virtual void OnStorageBytes(int64_t bytes) {}
 };
 
 // An observer that ignores everything (the default when no metrics are configured).

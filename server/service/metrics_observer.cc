@@ -8,7 +8,20 @@ namespace {
 class MetricsObserver : public ServerObserver {
  public:
   explicit MetricsObserver(std::shared_ptr<metrics::ServerMetrics> metrics)
-      : metrics_(std::move(metrics)) {}
+      : metrics_(std::move(metrics)),
+        reclaimed_bytes_(metrics_->registry()
+                             .AddCounter("graphopt_storage_reclaimed_bytes_total",
+                                         "Blob bytes freed by deletes and garbage collection.", {})
+                             .Get()),
+        gc_runs_(metrics_->registry()
+                     .AddCounter("graphopt_gc_runs_total",
+                                 "Storage collector runs (retention, limits, unreferenced blobs).",
+                                 {})
+                     .Get()),
+        storage_bytes_(metrics_->registry()
+                           .AddGauge("graphopt_storage_bytes",
+                                     "Bytes in the blob store after the last collector run.", {})
+                           .Get()) {}
 
   void OnRpc(std::string_view method, std::string_view code, double seconds) override {
     metrics_->GrpcRequestFinished(method, code, seconds);
@@ -44,6 +57,11 @@ class MetricsObserver : public ServerObserver {
   }
   void OnStoreError(std::string_view operation) override { metrics_->StoreError(operation); }
   void OnQueueDepth(int64_t depth) override { metrics_->SetQueueDepth(depth); }
+  void OnStorageReclaimed(int64_t bytes) override {
+    if (bytes > 0) reclaimed_bytes_.Increment(static_cast<double>(bytes));
+  }
+  void OnCollectorRun() override { gc_runs_.Increment(); }
+  void OnStorageBytes(int64_t bytes) override { storage_bytes_.Set(static_cast<double>(bytes)); }
   void OnBusyWorkers(int64_t busy, int64_t total) override {
     metrics_->SetWorkers(total);
     metrics_->SetWorkersBusy(busy);
@@ -51,6 +69,9 @@ class MetricsObserver : public ServerObserver {
 
  private:
   std::shared_ptr<metrics::ServerMetrics> metrics_;
+  metrics::Counter& reclaimed_bytes_;
+  metrics::Counter& gc_runs_;
+  metrics::Gauge& storage_bytes_;
 };
 
 }  // namespace

@@ -30,6 +30,18 @@ class OptimizerService : public graphopt::v1::OptimizerService::CallbackService 
   grpc::ServerWriteReactor<graphopt::v1::ArtifactChunk>* DownloadArtifact(
       grpc::CallbackServerContext* call,
       const graphopt::v1::DownloadArtifactRequest* request) override;
+  grpc::ServerUnaryReactor* DeleteJob(grpc::CallbackServerContext* call,
+                                      const graphopt::v1::DeleteJobRequest* request,
+                                      graphopt::v1::DeleteJobResponse* response) override;
+  grpc::ServerUnaryReactor* GetModel(grpc::CallbackServerContext* call,
+                                     const graphopt::v1::GetModelRequest* request,
+                                     graphopt::v1::Model* response) override;
+  grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* call,
+                                       const graphopt::v1::ListModelsRequest* request,
+                                       graphopt::v1::ListModelsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteModel(grpc::CallbackServerContext* call,
+                                        const graphopt::v1::DeleteModelRequest* request,
+                                        graphopt::v1::DeleteModelResponse* response) override;
 
  private:
   // Finishes a unary call with `status` and reports it.
@@ -41,6 +53,8 @@ class OptimizerService : public graphopt::v1::OptimizerService::CallbackService 
   grpc::Status Identify(const grpc::CallbackServerContext* call, std::string* tenant) const;
   // Job `id` when `tenant` owns it; kNotFound otherwise (whether or not it exists).
   Result<JobRecord> OwnJob(const std::string& tenant, const std::string& id);
+  // Bytes freed at once among `digests` (0 without a collector or when still referenced).
+  int64_t ReclaimNow(const std::vector<std::string>& digests);
   ServiceContext& context_;
 };
 

@@ -167,6 +167,9 @@ void JobToProto(const JobRecord& j, v1::Job* out) {
   ProgressToProto(j.progress, out->mutable_progress());
   out->set_cached_from_job_id(j.cached_from_job_id);
   out->set_attempts(j.attempts);
+  out->mutable_labels()->insert(j.labels.begin(), j.labels.end());
+  out->set_model_name(j.model_name);
+  out->set_model_version(j.model_version);
 }
 
 v1::Model ModelToProto(const ModelRecord& m) {
@@ -176,6 +179,9 @@ v1::Model ModelToProto(const ModelRecord& m) {
   out.set_file_name(m.file_name);
   out.set_kind(static_cast<v1::FileKind>(m.kind));
   SetTimestamp(m.created_at_ms, out.mutable_created_at());
+  out.set_name(m.name);
+  out.set_version(m.version);
+  out.mutable_labels()->insert(m.labels.begin(), m.labels.end());
   return out;
 }
 

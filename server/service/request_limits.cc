@@ -26,6 +26,32 @@ Status CheckNames(const Names& names, const std::string& what) {
 
 }  // namespace
 
+Status CheckModelIdentity(const graphopt::v1::UploadModelRequest::Metadata& metadata) {
+  std::string error = CheckModelName(metadata.name(), "metadata.name");
+  if (error.empty()) error = CheckModelVersion(metadata.version(), "metadata.version");
+  if (error.empty() && metadata.name().empty() && !metadata.version().empty()) {
+    error = "metadata.version needs metadata.name";
+  }
+  if (!error.empty()) return InvalidArgument(error);
+  return LabelsFromProto(metadata.labels(), "metadata.labels").status();
+}
+
+Result<std::map<std::string, std::string>> LabelsFromProto(
+    const google::protobuf::Map<std::string, std::string>& labels, const std::string& field) {
+  std::map<std::string, std::string> out(labels.begin(), labels.end());
+  std::string error = CheckLabels(out, field);
+  if (!error.empty()) return InvalidArgument(error);
+  return out;
+}
+
+Result<std::vector<LabelRequirement>> SelectorFromProto(const std::string& selector) {
+  if (selector.size() > 4096) return InvalidArgument("label_selector is longer than 4096 bytes");
+  std::vector<LabelRequirement> out;
+  std::string error = ParseLabelSelector(selector, &out);
+  if (!error.empty()) return InvalidArgument(error);
+  return out;
+}
+
 Status CheckIdLength(const std::string& value, const char* what) {
   return CheckLength(value, kMaxIdBytes, what);
 }

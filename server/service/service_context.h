@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "server/jobs/job_manager.h"
+#include "server/jobs/storage_collector.h"
 #include "server/jobs/observer.h"
 #include "server/service/authenticator.h"
 #include "server/service/status_mapping.h"
@@ -32,6 +33,8 @@ struct ServiceContext {
   const Authenticator* auth = nullptr;
   // Bytes of uploads plus artifacts one tenant may hold; more uploads are refused (0: no limit).
   int64_t max_storage_bytes_per_tenant = 0;
+  // Frees the bytes of deleted jobs and models at once; null: left to a later collection.
+  StorageCollector* collector = nullptr;
 };
 
 // One structured "audit" line: who (tenant, peer) did what (method, job or digest), how it ended.

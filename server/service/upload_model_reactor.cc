@@ -68,6 +68,7 @@ class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
       return InvalidArgument("metadata.file_name is longer than " + std::to_string(kMaxNameBytes) +
                              " bytes");
     }
+    RETURN_IF_ERROR(CheckModelIdentity(metadata_));
     RETURN_IF_ERROR(CheckStorageQuota(metadata_.declared_size()));
     if (!metadata_.sha256().empty()) {
       expected_digest_ = NormalizeDigest(metadata_.sha256());
@@ -123,6 +124,25 @@ class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
                              std::to_string(usage.stored_bytes) + " in use)");
   }
 
+  // ALREADY_EXISTS before the bytes are committed, so a refused upload leaves no blob behind
+  // (PutModel's unique index stays the authority when two uploads race).
+  Status CheckNameFree(const std::string& digest) {
+    if (metadata_.name().empty()) return Status::Ok();
+    ModelListQuery query;
+    query.tenant = tenant_;
+    query.name = metadata_.name();
+    query.page_size = 1000;
+    ASSIGN_OR_RETURN(ModelPage page, context_.job_store.ListModels(query));
+    for (const auto& m : page.models) {
+      if (m.version == metadata_.version() && m.digest != digest) {
+        return Status(StatusCode::kAlreadyExists,
+                      "model name '" + m.name + "' version '" + m.version + "' already names " +
+                          m.digest + "; upload these bytes under another version");
+      }
+    }
+    return Status::Ok();
+  }
+
   Result<ModelRecord> Store() {
     if (metadata_.declared_size() > 0 && writer_->size() != metadata_.declared_size()) {
       return InvalidArgument("the upload declared " + std::to_string(metadata_.declared_size()) +
@@ -137,11 +157,20 @@ class UploadModelReactor : public grpc::ServerReadReactor<UploadModelRequest> {
     if (is_model) {
       RETURN_IF_ERROR(ValidateOnnxModel([this] { return writer_->ReadBack(); }));
     }
+    RETURN_IF_ERROR(CheckNameFree(digest));
     auto existing = context_.job_store.GetModel(tenant_, digest);
     if (!existing.ok()) RETURN_IF_ERROR(CheckStorageQuota(writer_->size()));
     ASSIGN_OR_RETURN(BlobInfo blob, writer_->Commit());
-    ModelRecord record{blob.digest, metadata_.file_name(), blob.size, is_model ? 1 : 2,
-                       NowMillis(),  tenant_};
+    ModelRecord record;
+    record.digest = blob.digest;
+    record.file_name = metadata_.file_name();
+    record.size = blob.size;
+    record.kind = is_model ? 1 : 2;
+    record.created_at_ms = NowMillis();
+    record.tenant = tenant_;
+    record.name = metadata_.name();
+    record.version = metadata_.version();
+    record.labels.insert(metadata_.labels().begin(), metadata_.labels().end());
     RETURN_IF_ERROR(context_.job_store.PutModel(record));
     return context_.job_store.GetModel(tenant_, blob.digest);
   }

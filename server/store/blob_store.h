@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "optimizer/util/status.h"
 
@@ -17,6 +18,7 @@ namespace graphopt::server {
 struct BlobInfo {
   std::string digest;  // "sha256:<hex>"
   int64_t size = 0;
+  int64_t touched_at_ms = 0;  // last commit of these bytes (ListBlobs only)
 };
 
 // Reads a blob (or a writer's uncommitted bytes) from the start.
@@ -38,7 +40,9 @@ class BlobWriter {
   virtual std::string Digest() = 0;
   // Reads back the bytes appended so far (to validate them before committing).
   virtual Result<std::unique_ptr<BlobReader>> ReadBack() = 0;
-  // Makes the blob durable and visible under its digest.
+  // Makes the blob durable and visible under its digest. Committing bytes that are already
+  // stored refreshes their touched_at, which keeps garbage collection off them for its grace
+  // period while the caller records its reference.
   virtual Result<BlobInfo> Commit() = 0;
 };
 
@@ -54,6 +58,15 @@ class BlobStore {
   // Makes the blob available as a read-only local file at `path` (workers run the optimizer on
   // files). The file must not be modified.
   virtual Status MaterializeAt(const std::string& digest, const std::string& path) = 0;
+
+  // Refreshes the blob's touched_at (a job about to reference it); kNotFound when absent.
+  virtual Status Touch(const std::string& digest) = 0;
+  // Every stored blob with its size and touched_at (for garbage collection).
+  virtual Result<std::vector<BlobInfo>> ListBlobs() = 0;
+  // Deletes the blob unless it was touched at or after `touched_before_ms` (a commit racing
+  // with the collector wins). Returns the bytes freed: 0 when absent or spared.
+  virtual Result<int64_t> DeleteIfUntouchedSince(const std::string& digest,
+                                                 int64_t touched_before_ms) = 0;
 };
 
 }  // namespace graphopt::server

@@ -161,9 +161,13 @@ Result<BlobInfo> FileBlobStore::Publish(const std::string& temp_path, const std:
     if (ec) return Internal("cannot create " + folder + ": " + ec.message());
     RETURN_IF_ERROR(FsyncPath(root_ + "/sha256", /*directory=*/true));
   }
+  std::lock_guard lock(touch_mu_);
   if (fs::exists(target, ec)) {
-    // Same bytes already stored: keep the first copy.
+    // Same bytes already stored: keep the first copy, touched so a collector spares it.
     ::unlink(temp_path.c_str());
+    if (::utimensat(AT_FDCWD, target.c_str(), nullptr, 0) != 0) {
+      return ErrnoStatus("cannot touch", target);
+    }
     return BlobInfo{digest, size};
   }
   ::chmod(temp_path.c_str(), 0400);  // immutable, and the tenants' data: the server's alone
@@ -225,6 +229,59 @@ Status FileBlobStore::MaterializeAt(const std::string& digest, const std::string
   fs::copy_file(PathOf(digest), path, fs::copy_options::overwrite_existing, ec);
   if (ec) return Internal("cannot copy blob to " + path + ": " + ec.message());
   return Status::Ok();
+}
+
+namespace {
+
+int64_t ModifiedMillis(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+Status FileBlobStore::Touch(const std::string& digest) {
+  if (!IsValidDigest(digest)) return InvalidArgument("not a sha256 digest: '" + digest + "'");
+  const std::string path = PathOf(digest);
+  std::lock_guard lock(touch_mu_);
+  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return Status::Ok();
+  if (errno == ENOENT) return NotFound("blob " + digest + " is not stored");
+  return ErrnoStatus("cannot touch", path);
+}
+
+Result<std::vector<BlobInfo>> FileBlobStore::ListBlobs() {
+  std::vector<BlobInfo> blobs;
+  std::error_code ec;
+  const std::string base = root_ + "/sha256";
+  if (!fs::exists(base, ec)) return blobs;
+  for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string digest = DigestFromHex(it->path().filename().string());
+    if (!IsValidDigest(digest)) continue;
+    struct stat st {};
+    if (::stat(it->path().c_str(), &st) != 0) continue;  // deleted meanwhile
+    blobs.push_back(BlobInfo{digest, st.st_size, ModifiedMillis(st)});
+  }
+  if (ec) return Internal("cannot list " + base + ": " + ec.message());
+  return blobs;
+}
+
+Result<int64_t> FileBlobStore::DeleteIfUntouchedSince(const std::string& digest,
+                                                      int64_t touched_before_ms) {
+  if (!IsValidDigest(digest)) return InvalidArgument("not a sha256 digest: '" + digest + "'");
+  const std::string path = PathOf(digest);
+  std::lock_guard lock(touch_mu_);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return int64_t{0};
+    return ErrnoStatus("cannot stat", path);
+  }
+  if (ModifiedMillis(st) >= touched_before_ms) return int64_t{0};
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return int64_t{0};
+    return ErrnoStatus("cannot delete", path);
+  }
+  return static_cast<int64_t>(st.st_size);
 }
 
 }  // namespace graphopt::server

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "server/store/blob_store.h"
@@ -20,6 +21,11 @@ class FileBlobStore : public BlobStore {
   Result<std::unique_ptr<BlobReader>> Open(const std::string& digest) override;
   bool Contains(const std::string& digest) override;
   Status MaterializeAt(const std::string& digest, const std::string& path) override;
+  // touched_at is the file's modification time (set again when the same bytes are committed).
+  Status Touch(const std::string& digest) override;
+  Result<std::vector<BlobInfo>> ListBlobs() override;
+  Result<int64_t> DeleteIfUntouchedSince(const std::string& digest,
+                                         int64_t touched_before_ms) override;
 
   // Where a blob with this digest lives (whether or not it exists).
   std::string PathOf(const std::string& digest) const;
@@ -31,6 +37,9 @@ class FileBlobStore : public BlobStore {
  private:
   explicit FileBlobStore(std::string root) : root_(std::move(root)) {}
   std::string root_;
+  // Orders a commit of existing bytes (which touches the file) against a collector's delete,
+  // so the delete sees the touch or the commit sees the file gone and writes it again.
+  std::mutex touch_mu_;
 };
 
 }  // namespace graphopt::server

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "optimizer/util/status.h"
+#include "resource_labels.h"
 
 namespace graphopt::server {
 
@@ -83,6 +84,9 @@ struct JobRecord {
   std::string cached_from_job_id;
   int attempts = 0;
   JobProgressRecord progress;  // kept in memory while the job runs; the stage is stored
+  std::map<std::string, std::string> labels;
+  std::string model_name;  // the model's name and version when the job was created
+  std::string model_version;
 };
 
 enum class JobEventType {
@@ -118,6 +122,11 @@ struct ModelRecord {
   // Who uploaded it: a tenant reaches only the digests it uploaded itself (the bytes underneath
   // are shared and content-addressed).
   std::string tenant = kDefaultTenant;
+  // Optional identity: (tenant, name, version) names at most one digest.
+  std::string name;
+  std::string version;
+  std::map<std::string, std::string> labels;
+  int64_t seq = 0;  // assigned by the store; orders listings (newest first)
 };
 
 // What one tenant holds, for its quotas.
@@ -133,6 +142,23 @@ struct JobListQuery {
   int page_size = 50;
   // Opaque to clients: the seq below which the next page starts (0 = first page).
   int64_t before_seq = 0;
+  std::vector<LabelRequirement> selector;  // all must hold
+  std::string model_name;                  // exact; empty: any
+  int64_t created_after_ms = 0;            // inclusive; 0: no bound
+  int64_t created_before_ms = 0;           // exclusive; 0: no bound
+};
+
+struct ModelListQuery {
+  std::string tenant = kDefaultTenant;
+  std::string name;  // exact; empty: any
+  std::vector<LabelRequirement> selector;
+  int page_size = 50;
+  int64_t before_seq = 0;  // 0: first page
+};
+
+struct ModelPage {
+  std::vector<ModelRecord> models;  // newest first
+  int64_t next_before_seq = 0;      // 0 = no more pages
 };
 
 struct JobPage {

@@ -22,8 +22,30 @@ class JobStore {
   virtual ~JobStore() = default;
 
   // Records an uploaded file for `model.tenant`; the same tenant storing the same digest again
-  // keeps its first record.
+  // keeps its first record, except that a non-empty name, version or label set replaces the
+  // stored one. kAlreadyExists when (tenant, name, version) already names another digest.
   virtual Status PutModel(const ModelRecord& model) = 0;
+  virtual Result<ModelPage> ListModels(const ModelListQuery& query) = 0;
+  // Forgets `tenant`'s upload of `digest` (its bytes are left to garbage collection).
+  // kFailedPrecondition while a queued or running job of the tenant uses it as its model or as
+  // an external data file; kNotFound when there is no such upload.
+  virtual Status DeleteModel(const std::string& tenant, const std::string& digest) = 0;
+  // Removes a finished job and its events; kFailedPrecondition when it is queued or running.
+  virtual Status DeleteJob(const std::string& id) = 0;
+
+  // --- storage collection ---
+  // Every digest something still needs: uploads, inputs of unfinished jobs, and the artifacts,
+  // reports and HTML reports of every stored job.
+  virtual Result<std::vector<std::string>> ListReferencedDigests() = 0;
+  // Finished jobs (every tenant) that finished before `finished_before_ms`, oldest first.
+  virtual Result<std::vector<JobRecord>> ListOldestFinishedJobs(int64_t finished_before_ms,
+                                                                int limit) = 0;
+  // Uploads no queued or running job uses, oldest first.
+  virtual Result<std::vector<ModelRecord>> ListUnusedModels(int limit) = 0;
+  // One collector at a time across every replica sharing the store: false when another holds
+  // it. A store used by one process only always grants it.
+  virtual Result<bool> TryLockCollector() { return true; }
+  virtual void UnlockCollector() {}
   // kNotFound when `tenant` never uploaded `digest` (whoever else did).
   virtual Result<ModelRecord> GetModel(const std::string& tenant, const std::string& digest) = 0;
   Result<ModelRecord> GetModel(const std::string& digest) {

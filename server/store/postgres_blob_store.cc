@@ -199,9 +199,12 @@ Result<BlobInfo> PostgresBlobStore::CommitFile(const std::string& path, const st
         auto claimed,
         conn->Exec("INSERT INTO blobs (digest, size, chunk_size, "
                    "created_at) VALUES ($1, $2, $3, $4) "
-                   "ON CONFLICT (digest) DO NOTHING RETURNING 1",
+                   "ON CONFLICT (digest) DO UPDATE SET created_at = EXCLUDED.created_at "
+                   "RETURNING xmax = 0",
                    PgParams().Text(digest).Int(size).Int(chunk_bytes_).Int(NowMillis())));
-    if (claimed.rows() == 0) return Status::Ok();
+    // Already stored (xmax set by the update): only its touch time moved, which keeps a
+    // collector's conditional delete off it while the caller records its reference.
+    if (claimed.rows() == 0 || claimed.Text(0, 0) != "t") return Status::Ok();
     std::ifstream in(path, std::ios::binary);
     if (!in) return Internal("cannot read " + path);
     std::vector<char> chunk(static_cast<size_t>(chunk_bytes_));
@@ -272,6 +275,36 @@ Status PostgresBlobStore::MaterializeAt(const std::string& digest, const std::st
   fs::rename(temp, path, ec);
   if (ec) return Internal("cannot move " + temp + " to " + path + ": " + ec.message());
   return Status::Ok();
+}
+
+Status PostgresBlobStore::Touch(const std::string& digest) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  // Waits on the row lock of a collector deleting it, then finds it gone (kNotFound).
+  ASSIGN_OR_RETURN(auto r, conn->Exec("UPDATE blobs SET created_at = $2 WHERE digest = $1",
+                                      PgParams().Text(digest).Int(NowMillis())));
+  if (r.affected() == 0) return NotFound("blob " + digest + " is not stored");
+  return Status::Ok();
+}
+
+Result<std::vector<BlobInfo>> PostgresBlobStore::ListBlobs() {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT digest, size, created_at FROM blobs"));
+  std::vector<BlobInfo> blobs;
+  for (int row = 0; row < r.rows(); ++row) {
+    blobs.push_back(BlobInfo{r.Text(row, 0), r.Int(row, 1), r.Int(row, 2)});
+  }
+  return blobs;
+}
+
+Result<int64_t> PostgresBlobStore::DeleteIfUntouchedSince(const std::string& digest,
+                                                          int64_t touched_before_ms) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  // One statement: a concurrent commit of the same bytes either touched the row first (spared)
+  // or waits on the row lock and then inserts it again. Chunks go by ON DELETE CASCADE.
+  ASSIGN_OR_RETURN(auto r, conn->Exec("DELETE FROM blobs WHERE digest = $1 AND created_at < $2 "
+                                      "RETURNING size",
+                                      PgParams().Text(digest).Int(touched_before_ms)));
+  return r.rows() == 0 ? int64_t{0} : r.Int(0, 0);
 }
 
 }  // namespace graphopt::server

@@ -27,6 +27,11 @@ class PostgresBlobStore : public BlobStore {
   Result<std::unique_ptr<BlobReader>> Open(const std::string& digest) override;
   bool Contains(const std::string& digest) override;
   Status MaterializeAt(const std::string& digest, const std::string& path) override;
+  // touched_at is blobs.created_at, set again when the same bytes are committed.
+  Status Touch(const std::string& digest) override;
+  Result<std::vector<BlobInfo>> ListBlobs() override;
+  Result<int64_t> DeleteIfUntouchedSince(const std::string& digest,
+                                         int64_t touched_before_ms) override;
 
   // Stores the complete local file `path` (already hashed to `digest`) unless the digest exists.
   Result<BlobInfo> CommitFile(const std::string& path, const std::string& digest, int64_t size);

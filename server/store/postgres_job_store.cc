@@ -15,8 +15,8 @@ constexpr const char* kJobColumns =
     "idempotency_key, created_at, started_at, finished_at, error_code, error_message, "
     "artifact_digest, artifact_size, report_digest, report_size, nodes_before, nodes_after, "
     "bytes_before, bytes_after, verification_status, graphopt_version, cached_from, attempts, "
-    "stage, tenant, report_html_digest";
-constexpr int kJobColumnCount = 29;  // the columns of kJobColumns; ReadJob reads them in order
+    "stage, tenant, report_html_digest, labels, model_name, model_version";
+constexpr int kJobColumnCount = 32;  // the columns of kJobColumns; ReadJob reads them in order
 
 // Written columns, in the order JobParams binds them ($1 = id).
 const std::vector<std::string>& WritableColumns() {
@@ -48,7 +48,10 @@ const std::vector<std::string>& WritableColumns() {
                                                     "attempts",
                                                     "stage",
                                                     "tenant",
-                                                    "report_html_digest"};
+                                                    "report_html_digest",
+                                                    "labels",
+                                                    "model_name",
+                                                    "model_version"};
   return kColumns;
 }
 
@@ -85,9 +88,80 @@ PgParams JobParams(const JobRecord& j) {
       .Int(j.attempts)
       .Text(j.progress.stage)
       .Text(j.tenant)
-      .Text(j.report_html_digest);
+      .Text(j.report_html_digest)
+      .Text(nlohmann::json(j.labels).dump())
+      .Text(j.model_name)
+      .Text(j.model_version);
   return p;
 }
+
+Result<std::map<std::string, std::string>> StringMapFromJson(const std::string& text) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return Internal("stored labels are corrupt");
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : json.items()) {
+    if (!value.is_string()) return Internal("stored labels are corrupt");
+    out[key] = value.get<std::string>();
+  }
+  return out;
+}
+
+// " AND ..." for each requirement of `selector` on the JSONB column `column`, with its values
+// appended to `params` (placeholders numbered after those already there).
+std::string SelectorSql(const std::vector<LabelRequirement>& selector, const std::string& column,
+                        PgParams* params) {
+  std::string sql;
+  for (const auto& req : selector) {
+    params->Text(req.key);
+    const std::string value =
+        "(" + column + " ->> $" + std::to_string(params->size()) + "::text)";
+    switch (req.op) {
+      case LabelRequirement::Op::kEquals:
+        params->Text(req.value);
+        sql += " AND " + value + " = $" + std::to_string(params->size());
+        break;
+      case LabelRequirement::Op::kNotEquals:
+        params->Text(req.value);
+        sql += " AND " + value + " IS DISTINCT FROM $" + std::to_string(params->size());
+        break;
+      case LabelRequirement::Op::kExists:
+        sql += " AND " + value + " IS NOT NULL";
+        break;
+      case LabelRequirement::Op::kNotExists:
+        sql += " AND " + value + " IS NULL";
+        break;
+    }
+  }
+  return sql;
+}
+
+constexpr const char* kModelColumns =
+    "digest, file_name, size, kind, created_at, tenant, name, version, labels, seq";
+
+Result<std::vector<ModelRecord>> ReadModels(const PgResult& r) {
+  std::vector<ModelRecord> models;
+  for (int row = 0; row < r.rows(); ++row) {
+    ModelRecord m;
+    m.digest = r.Text(row, 0);
+    m.file_name = r.Text(row, 1);
+    m.size = r.Int(row, 2);
+    m.kind = static_cast<int>(r.Int(row, 3));
+    m.created_at_ms = r.Int(row, 4);
+    m.tenant = r.Text(row, 5);
+    m.name = r.Text(row, 6);
+    m.version = r.Text(row, 7);
+    ASSIGN_OR_RETURN(m.labels, StringMapFromJson(r.Text(row, 8)));
+    m.seq = r.Int(row, 9);
+    models.push_back(std::move(m));
+  }
+  return models;
+}
+
+// A queued or running job of tenant $1 reads digest $2 (as its model or an external data
+// file, whose JSON holds the digest quoted).
+constexpr const char* kDigestInUse =
+    "EXISTS (SELECT 1 FROM jobs WHERE jobs.tenant = $1 AND jobs.state IN (1, 2) AND "
+    "(jobs.model_digest = $2 OR strpos(jobs.external_data, '\"' || $2 || '\"') > 0))";
 
 Result<JobRecord> ReadJob(const PgResult& r, int row) {
   JobRecord j;
@@ -127,6 +201,9 @@ Result<JobRecord> ReadJob(const PgResult& r, int row) {
   j.progress.stage = r.Text(row, 26);
   j.tenant = r.Text(row, 27);
   j.report_html_digest = r.Text(row, 28);
+  ASSIGN_OR_RETURN(j.labels, StringMapFromJson(r.Text(row, 29)));
+  j.model_name = r.Text(row, 30);
+  j.model_version = r.Text(row, 31);
   return j;
 }
 
@@ -184,33 +261,172 @@ PostgresJobStore::~PostgresJobStore() {
 
 Status PostgresJobStore::PutModel(const ModelRecord& m) {
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
-  return conn
-      ->Exec(
-          // Also into the table of schema 1, which replicas of the previous release read
-          // during a rolling upgrade.
-          "WITH legacy AS (INSERT INTO models (digest, file_name, size, kind, created_at) "
-          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING) "
-          "INSERT INTO tenant_models (digest, file_name, size, kind, created_at, tenant) "
-          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, digest) DO NOTHING",
-          PgParams()
-              .Text(m.digest)
-              .Text(m.file_name)
-              .Int(m.size)
-              .Int(m.kind)
-              .Int(m.created_at_ms)
-              .Text(m.tenant))
-      .status();
+  Status status =
+      conn->Exec(
+              // Also into the table of schema 1, which replicas of the previous release read
+              // during a rolling upgrade. The first record stays; a name (with its version) or
+              // labels sent again replace the stored ones.
+              "WITH legacy AS (INSERT INTO models (digest, file_name, size, kind, created_at) "
+              "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING) "
+              "INSERT INTO tenant_models (digest, file_name, size, kind, created_at, tenant, "
+              "name, version, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) "
+              "ON CONFLICT (tenant, digest) DO UPDATE SET "
+              "name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name "
+              "ELSE tenant_models.name END, "
+              "version = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.version "
+              "ELSE tenant_models.version END, "
+              "labels = CASE WHEN EXCLUDED.labels <> '{}'::jsonb THEN EXCLUDED.labels "
+              "ELSE tenant_models.labels END",
+              PgParams()
+                  .Text(m.digest)
+                  .Text(m.file_name)
+                  .Int(m.size)
+                  .Int(m.kind)
+                  .Int(m.created_at_ms)
+                  .Text(m.tenant)
+                  .Text(m.name)
+                  .Text(m.version)
+                  .Text(nlohmann::json(m.labels).dump()))
+          .status();
+  if (status.code() == StatusCode::kAlreadyExists) {
+    return {StatusCode::kAlreadyExists, "model name '" + m.name + "' version '" + m.version +
+                                            "' already names another upload"};
+  }
+  return status;
 }
 
 Result<ModelRecord> PostgresJobStore::GetModel(const std::string& tenant,
                                                const std::string& digest) {
   ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
-  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT digest, file_name, size, kind, created_at, tenant "
-                                      "FROM tenant_models WHERE tenant = $1 AND digest = $2",
+  ASSIGN_OR_RETURN(auto r, conn->Exec(std::string("SELECT ") + kModelColumns +
+                                          " FROM tenant_models WHERE tenant = $1 AND digest = $2",
                                       PgParams().Text(tenant).Text(digest)));
-  if (r.rows() == 0) return NotFound("no uploaded model with digest " + digest);
-  return ModelRecord{r.Text(0, 0), r.Text(0, 1), r.Int(0, 2), static_cast<int>(r.Int(0, 3)),
-                     r.Int(0, 4),  r.Text(0, 5)};
+  ASSIGN_OR_RETURN(auto models, ReadModels(r));
+  if (models.empty()) return NotFound("no uploaded model with digest " + digest);
+  return models.front();
+}
+
+Result<ModelPage> PostgresJobStore::ListModels(const ModelListQuery& query) {
+  PgParams params;
+  params.Text(query.tenant).Int(query.before_seq > 0 ? query.before_seq : INT64_MAX);
+  std::string where = "WHERE tenant = $1 AND seq < $2";
+  if (!query.name.empty()) {
+    params.Text(query.name);
+    where += " AND name = $" + std::to_string(params.size());
+  }
+  where += SelectorSql(query.selector, "labels", &params);
+  params.Int(query.page_size + 1);
+  where += " ORDER BY seq DESC LIMIT $" + std::to_string(params.size());
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(auto r, conn->Exec(std::string("SELECT ") + kModelColumns +
+                                          " FROM tenant_models " + where,
+                                      params));
+  ASSIGN_OR_RETURN(auto models, ReadModels(r));
+  ModelPage page;
+  if (static_cast<int>(models.size()) > query.page_size) {
+    models.resize(query.page_size);
+    page.next_before_seq = models.back().seq;
+  }
+  page.models = std::move(models);
+  return page;
+}
+
+Status PostgresJobStore::DeleteModel(const std::string& tenant, const std::string& digest) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  // The check and the delete in one statement. A CreateJob racing with it may still queue a
+  // job on the model; the collector keeps every unfinished job's inputs, so that job runs.
+  ASSIGN_OR_RETURN(
+      auto r, conn->Exec(std::string("WITH gone AS (DELETE FROM tenant_models WHERE tenant = $1 "
+                                     "AND digest = $2 AND NOT ") +
+                             kDigestInUse +
+                             " RETURNING digest), legacy AS (DELETE FROM models WHERE digest = $2 "
+                             "AND EXISTS (SELECT 1 FROM gone) AND NOT EXISTS (SELECT 1 FROM "
+                             "tenant_models WHERE digest = $2 AND tenant <> $1)) "
+                             "SELECT (SELECT COUNT(*) FROM gone), " +
+                             kDigestInUse,
+                         PgParams().Text(tenant).Text(digest)));
+  if (r.Int(0, 0) > 0) return Status::Ok();
+  if (r.Text(0, 1) == "t") {
+    return FailedPrecondition("model " + digest +
+                              " is used by a queued or running job; cancel it or wait");
+  }
+  return NotFound("no uploaded model with digest " + digest);
+}
+
+Status PostgresJobStore::DeleteJob(const std::string& id) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  // A finished job is immutable, so deleting it cannot race with its worker.
+  ASSIGN_OR_RETURN(auto r, conn->Exec("WITH gone AS (DELETE FROM jobs WHERE id = $1 AND " +
+                                          std::string("state IN (3, 4, 5) RETURNING id), ") +
+                                          "events_gone AS (DELETE FROM events WHERE job_id IN "
+                                          "(SELECT id FROM gone)) "
+                                          "SELECT (SELECT COUNT(*) FROM gone), "
+                                          "(SELECT state FROM jobs WHERE id = $1)",
+                                      PgParams().Text(id)));
+  if (r.Int(0, 0) > 0) return Status::Ok();
+  if (r.IsNull(0, 1)) return NotFound("no job with id '" + id + "'");
+  return FailedPrecondition("job " + id + " is " +
+                            JobStateName(static_cast<JobState>(r.Int(0, 1))) +
+                            "; cancel it before deleting it");
+}
+
+Result<std::vector<std::string>> PostgresJobStore::ListReferencedDigests() {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(
+      auto r,
+      conn->Exec("SELECT digest FROM tenant_models UNION SELECT digest FROM models "
+                 "UNION SELECT model_digest FROM jobs WHERE state IN (1, 2) "
+                 "UNION SELECT value FROM jobs, jsonb_each_text(external_data::jsonb) "
+                 "WHERE state IN (1, 2) "
+                 "UNION SELECT artifact_digest FROM jobs UNION SELECT report_digest FROM jobs "
+                 "UNION SELECT report_html_digest FROM jobs"));
+  std::vector<std::string> digests;
+  for (int row = 0; row < r.rows(); ++row) {
+    if (!r.Text(row, 0).empty()) digests.push_back(r.Text(row, 0));
+  }
+  return digests;
+}
+
+Result<std::vector<JobRecord>> PostgresJobStore::ListOldestFinishedJobs(
+    int64_t finished_before_ms, int limit) {
+  return QueryJobs("WHERE state IN (3, 4, 5) AND finished_at < $1 ORDER BY finished_at, seq "
+                   "LIMIT $2",
+                   PgParams().Int(finished_before_ms).Int(limit));
+}
+
+Result<std::vector<ModelRecord>> PostgresJobStore::ListUnusedModels(int limit) {
+  ASSIGN_OR_RETURN(auto conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(
+      auto r,
+      conn->Exec(std::string("SELECT ") + kModelColumns +
+                     " FROM tenant_models m WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE "
+                     "jobs.tenant = m.tenant AND jobs.state IN (1, 2) AND "
+                     "(jobs.model_digest = m.digest OR "
+                     "strpos(jobs.external_data, '\"' || m.digest || '\"') > 0)) "
+                     "ORDER BY created_at, seq LIMIT $1",
+                 PgParams().Int(limit)));
+  return ReadModels(r);
+}
+
+Result<bool> PostgresJobStore::TryLockCollector() {
+  // A session lock on a connection of its own: held across the collector's many statements,
+  // and released by PostgreSQL if this replica dies.
+  ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(options_.dsn));
+  ASSIGN_OR_RETURN(auto r, conn->Exec("SELECT pg_try_advisory_lock($1)",
+                                      PgParams().Int(kCollectorLockKey)));
+  if (r.Text(0, 0) != "t") return false;
+  std::lock_guard lock(collector_mu_);
+  collector_conn_ = std::move(conn);
+  return true;
+}
+
+void PostgresJobStore::UnlockCollector() {
+  std::lock_guard lock(collector_mu_);
+  if (collector_conn_) {
+    (void)collector_conn_->Exec("SELECT pg_advisory_unlock($1)",
+                                PgParams().Int(kCollectorLockKey));
+  }
+  collector_conn_.reset();
 }
 
 Result<JobRecord> PostgresJobStore::InsertJob(const JobRecord& job) {
@@ -298,6 +514,19 @@ Result<JobPage> PostgresJobStore::ListJobs(const JobListQuery& query) {
     params.Text(*query.tenant);
     where += " AND tenant = $" + std::to_string(params.size());
   }
+  if (!query.model_name.empty()) {
+    params.Text(query.model_name);
+    where += " AND model_name = $" + std::to_string(params.size());
+  }
+  if (query.created_after_ms > 0) {
+    params.Int(query.created_after_ms);
+    where += " AND created_at >= $" + std::to_string(params.size());
+  }
+  if (query.created_before_ms > 0) {
+    params.Int(query.created_before_ms);
+    where += " AND created_at < $" + std::to_string(params.size());
+  }
+  where += SelectorSql(query.selector, "labels", &params);
   // One extra row tells whether another page follows.
   params.Int(query.page_size + 1);
   where += " ORDER BY seq DESC LIMIT $" + std::to_string(params.size());

@@ -33,6 +33,16 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
 
   // --- JobStore ---
   Status PutModel(const ModelRecord& model) override;
+  Result<ModelPage> ListModels(const ModelListQuery& query) override;
+  Status DeleteModel(const std::string& tenant, const std::string& digest) override;
+  Status DeleteJob(const std::string& id) override;
+  Result<std::vector<std::string>> ListReferencedDigests() override;
+  Result<std::vector<JobRecord>> ListOldestFinishedJobs(int64_t finished_before_ms,
+                                                        int limit) override;
+  Result<std::vector<ModelRecord>> ListUnusedModels(int limit) override;
+  // A PostgreSQL advisory lock (session-level, on a connection of its own).
+  Result<bool> TryLockCollector() override;
+  void UnlockCollector() override;
   using JobStore::FindJobByIdempotencyKey;
   using JobStore::GetModel;
   Result<ModelRecord> GetModel(const std::string& tenant, const std::string& digest) override;
@@ -92,6 +102,11 @@ class PostgresJobStore : public JobStore, public LeasedJobStore {
   std::condition_variable event_cv_;
   std::atomic<bool> stopping_{false};
   std::thread listener_;
+
+  // The first 8 bytes of "graphgc!": graphopt's alone, distinct from the migration lock.
+  static constexpr int64_t kCollectorLockKey = 0x6772617068676321;
+  std::mutex collector_mu_;
+  std::unique_ptr<PgConnection> collector_conn_;
 };
 
 }  // namespace graphopt::server

@@ -132,6 +132,20 @@ ALTER TABLE events ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
       {4, "the report as an HTML page beside the JSON report", R"sql(
 ALTER TABLE jobs ADD COLUMN report_html_digest TEXT NOT NULL DEFAULT '';
 )sql"},
+      {5, "model names, versions and labels; job labels and model name", R"sql(
+ALTER TABLE tenant_models ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE tenant_models ADD COLUMN version TEXT NOT NULL DEFAULT '';
+ALTER TABLE tenant_models ADD COLUMN labels JSONB NOT NULL DEFAULT '{}';
+ALTER TABLE tenant_models ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY;
+CREATE UNIQUE INDEX tenant_models_by_name ON tenant_models (tenant, name, version)
+  WHERE name <> '';
+CREATE INDEX tenant_models_by_seq ON tenant_models (tenant, seq);
+ALTER TABLE jobs ADD COLUMN labels JSONB NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN model_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN model_version TEXT NOT NULL DEFAULT '';
+CREATE INDEX jobs_by_model_name ON jobs (tenant, model_name, seq);
+CREATE INDEX jobs_by_finish ON jobs (state, finished_at);
+)sql"},
   };
   return kMigrations;
 }

@@ -178,12 +178,87 @@ constexpr const char* kSchemaV3 = R"sql(
 ALTER TABLE jobs ADD COLUMN report_html_digest TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Names, versions and labels (issue 17). Labels are JSON objects, selected with json_extract;
+// (tenant, name, version) names one digest.
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE tenant_models ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE tenant_models ADD COLUMN version TEXT NOT NULL DEFAULT '';
+ALTER TABLE tenant_models ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+CREATE UNIQUE INDEX tenant_models_by_name ON tenant_models(tenant, name, version) WHERE name != '';
+ALTER TABLE jobs ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN model_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN model_version TEXT NOT NULL DEFAULT '';
+CREATE INDEX jobs_by_model_name ON jobs(tenant, model_name, seq);
+CREATE INDEX jobs_by_finish ON jobs(state, finished_at);
+)sql";
+
 constexpr const char* kJobColumns =
     "seq, id, state, model_digest, external_data, options, result_key, request_key, "
     "idempotency_key, created_at, started_at, finished_at, error_code, error_message, "
     "artifact_digest, artifact_size, report_digest, report_size, nodes_before, nodes_after, "
     "bytes_before, bytes_after, verification_status, graphopt_version, cached_from, attempts, "
-    "stage, tenant, report_html_digest";
+    "stage, tenant, report_html_digest, labels, model_name, model_version";
+
+constexpr const char* kModelColumns =
+    "digest, file_name, size, kind, created_at, tenant, name, version, labels, rowid";
+
+std::string LabelsJson(const std::map<std::string, std::string>& labels) {
+  return nlohmann::json(labels).dump();
+}
+
+Result<std::map<std::string, std::string>> LabelsFromJson(const std::string& text) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  std::map<std::string, std::string> labels;
+  if (json.is_discarded() || !json.is_object()) return Internal("stored labels are corrupt");
+  for (const auto& [key, value] : json.items()) {
+    if (!value.is_string()) return Internal("stored labels are corrupt");
+    labels[key] = value.get<std::string>();
+  }
+  return labels;
+}
+
+// " AND ..." for each requirement of `selector` on the JSON column `column`, appending the
+// bound texts. Keys are validated ([A-Za-z0-9._/-]), so quoting them in the path is safe.
+std::string SelectorSql(const std::vector<LabelRequirement>& selector, const std::string& column,
+                        std::vector<std::string>* args) {
+  std::string sql;
+  for (const auto& req : selector) {
+    const std::string value = "json_extract(" + column + ", ?)";
+    args->push_back("$.\"" + req.key + "\"");
+    switch (req.op) {
+      case LabelRequirement::Op::kEquals:
+        sql += " AND " + value + " = ?";
+        args->push_back(req.value);
+        break;
+      case LabelRequirement::Op::kNotEquals:
+        sql += " AND " + value + " IS NOT ?";
+        args->push_back(req.value);
+        break;
+      case LabelRequirement::Op::kExists:
+        sql += " AND " + value + " IS NOT NULL";
+        break;
+      case LabelRequirement::Op::kNotExists:
+        sql += " AND " + value + " IS NULL";
+        break;
+    }
+  }
+  return sql;
+}
+
+Result<ModelRecord> ReadModel(const Statement& st) {
+  ModelRecord m;
+  m.digest = st.Text(0);
+  m.file_name = st.Text(1);
+  m.size = st.Int(2);
+  m.kind = static_cast<int>(st.Int(3));
+  m.created_at_ms = st.Int(4);
+  m.tenant = st.Text(5);
+  m.name = st.Text(6);
+  m.version = st.Text(7);
+  ASSIGN_OR_RETURN(m.labels, LabelsFromJson(st.Text(8)));
+  m.seq = st.Int(9);
+  return m;
+}
 
 std::string ExternalDataJson(const std::map<std::string, std::string>& m) {
   return nlohmann::json(m).dump();
@@ -222,6 +297,9 @@ Result<JobRecord> ReadJob(const Statement& st) {
   j.progress.stage = st.Text(26);
   j.tenant = st.Text(27);
   j.report_html_digest = st.Text(28);
+  ASSIGN_OR_RETURN(j.labels, LabelsFromJson(st.Text(29)));
+  j.model_name = st.Text(30);
+  j.model_version = st.Text(31);
   return j;
 }
 
@@ -256,6 +334,9 @@ void BindJob(Statement& st, const JobRecord& j, int first) {
   st.Bind(i++, j.progress.stage);
   st.Bind(i++, j.tenant);
   st.Bind(i++, j.report_html_digest);
+  st.Bind(i++, LabelsJson(j.labels));
+  st.Bind(i++, j.model_name);
+  st.Bind(i++, j.model_version);
 }
 
 }  // namespace
@@ -306,7 +387,7 @@ Status SqliteJobStore::Migrate() {
                               " is newer than this server (" + std::to_string(kSchemaVersion) +
                               "); upgrade graphopt-server");
   }
-  const char* migrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+  const char* migrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
   for (int next = static_cast<int>(version) + 1; next <= kSchemaVersion; ++next) {
     RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
     Status st = Exec(db_, migrations[next - 1]);
@@ -324,9 +405,16 @@ Status SqliteJobStore::Migrate() {
 
 Status SqliteJobStore::PutModel(const ModelRecord& m) {
   std::lock_guard lock(mu_);
+  // The first record of an upload stays; a name (with its version) or labels sent again
+  // replace the stored ones. The partial unique index refuses a (name, version) taken by
+  // another digest: SQLITE_CONSTRAINT, kAlreadyExists.
   Statement st(db_,
-               "INSERT OR IGNORE INTO tenant_models (tenant, digest, file_name, size, kind, "
-               "created_at) VALUES (?, ?, ?, ?, ?, ?)");
+               "INSERT INTO tenant_models (tenant, digest, file_name, size, kind, created_at, "
+               "name, version, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+               "ON CONFLICT (tenant, digest) DO UPDATE SET "
+               "name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END, "
+               "version = CASE WHEN excluded.name != '' THEN excluded.version ELSE version END, "
+               "labels = CASE WHEN excluded.labels != '{}' THEN excluded.labels ELSE labels END");
   RETURN_IF_ERROR(st.prepared());
   st.Bind(1, m.tenant);
   st.Bind(2, m.digest);
@@ -334,29 +422,168 @@ Status SqliteJobStore::PutModel(const ModelRecord& m) {
   st.Bind(4, m.size);
   st.Bind(5, static_cast<int64_t>(m.kind));
   st.Bind(6, m.created_at_ms);
-  return StepDone(db_, st);
+  st.Bind(7, m.name);
+  st.Bind(8, m.version);
+  st.Bind(9, LabelsJson(m.labels));
+  Status status = StepDone(db_, st);
+  if (status.code() == StatusCode::kAlreadyExists) {
+    return {StatusCode::kAlreadyExists, "model name '" + m.name + "' version '" + m.version +
+                                            "' already names another upload"};
+  }
+  return status;
+}
+
+Result<std::vector<ModelRecord>> SqliteJobStore::QueryModels(
+    const std::string& where_and_order, const std::vector<std::string>& text_args,
+    const std::vector<int64_t>& int_args) {
+  Statement st(db_, std::string("SELECT ") + kModelColumns + " FROM tenant_models " +
+                        where_and_order);
+  RETURN_IF_ERROR(st.prepared());
+  int i = 1;
+  for (const auto& t : text_args) st.Bind(i++, t);
+  for (int64_t v : int_args) st.Bind(i++, v);
+  std::vector<ModelRecord> models;
+  while (true) {
+    int rc = st.Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    ASSIGN_OR_RETURN(ModelRecord m, ReadModel(st));
+    models.push_back(std::move(m));
+  }
+  return models;
 }
 
 Result<ModelRecord> SqliteJobStore::GetModel(const std::string& tenant,
                                              const std::string& digest) {
   std::lock_guard lock(mu_);
-  Statement st(db_,
-               "SELECT digest, file_name, size, kind, created_at, tenant FROM tenant_models "
-               "WHERE tenant = ? AND digest = ?");
+  ASSIGN_OR_RETURN(auto models, QueryModels("WHERE tenant = ? AND digest = ?", {tenant, digest}, {}));
+  if (models.empty()) return NotFound("no uploaded model with digest " + digest);
+  return models.front();
+}
+
+Result<ModelPage> SqliteJobStore::ListModels(const ModelListQuery& query) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> texts = {query.tenant};
+  std::string where = "WHERE tenant = ?";
+  if (!query.name.empty()) {
+    where += " AND name = ?";
+    texts.push_back(query.name);
+  }
+  where += SelectorSql(query.selector, "labels", &texts);
+  where += " AND rowid < ? ORDER BY rowid DESC LIMIT ?";
+  ASSIGN_OR_RETURN(auto models,
+                   QueryModels(where, texts,
+                               {query.before_seq > 0 ? query.before_seq : INT64_MAX,
+                                static_cast<int64_t>(query.page_size) + 1}));
+  ModelPage page;
+  if (static_cast<int>(models.size()) > query.page_size) {
+    models.resize(query.page_size);
+    page.next_before_seq = models.back().seq;
+  }
+  page.models = std::move(models);
+  return page;
+}
+
+// A queued or running job of `tenant` reads `digest` (as its model or an external data file,
+// whose JSON holds the digest quoted).
+constexpr const char* kDigestInUse =
+    "EXISTS (SELECT 1 FROM jobs WHERE jobs.tenant = ?1 AND jobs.state IN (1, 2) AND "
+    "(jobs.model_digest = ?2 OR instr(jobs.external_data, '\"' || ?2 || '\"') > 0))";
+
+Status SqliteJobStore::DeleteModel(const std::string& tenant, const std::string& digest) {
+  std::lock_guard lock(mu_);
+  // One connection behind mu_: the check and the delete see the same jobs.
+  Statement st(db_, std::string("SELECT ") + kDigestInUse +
+                        ", EXISTS (SELECT 1 FROM tenant_models WHERE tenant = ?1 AND digest = ?2)");
   RETURN_IF_ERROR(st.prepared());
   st.Bind(1, tenant);
   st.Bind(2, digest);
-  int rc = st.Step();
-  if (rc == SQLITE_DONE) return NotFound("no uploaded model with digest " + digest);
-  if (rc != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
-  return ModelRecord{st.Text(0), st.Text(1), st.Int(2), static_cast<int>(st.Int(3)), st.Int(4),
-                     st.Text(5)};
+  if (st.Step() != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  if (st.Int(1) == 0) return NotFound("no uploaded model with digest " + digest);
+  if (st.Int(0) != 0) {
+    return FailedPrecondition("model " + digest +
+                              " is used by a queued or running job; cancel it or wait");
+  }
+  Statement del(db_, "DELETE FROM tenant_models WHERE tenant = ? AND digest = ?");
+  RETURN_IF_ERROR(del.prepared());
+  del.Bind(1, tenant);
+  del.Bind(2, digest);
+  return StepDone(db_, del);
+}
+
+Status SqliteJobStore::DeleteJob(const std::string& id) {
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    Statement del(db_, "DELETE FROM jobs WHERE id = ? AND state IN (3, 4, 5)");
+    RETURN_IF_ERROR(del.prepared());
+    del.Bind(1, id);
+    RETURN_IF_ERROR(StepDone(db_, del));
+    if (sqlite3_changes(db_) == 0) {
+      Statement find(db_, "SELECT state FROM jobs WHERE id = ?");
+      RETURN_IF_ERROR(find.prepared());
+      find.Bind(1, id);
+      if (find.Step() != SQLITE_ROW) return NotFound("no job with id '" + id + "'");
+      return FailedPrecondition("job " + id + " is " +
+                                JobStateName(static_cast<JobState>(find.Int(0))) +
+                                "; cancel it before deleting it");
+    }
+    Statement events(db_, "DELETE FROM events WHERE job_id = ?");
+    RETURN_IF_ERROR(events.prepared());
+    events.Bind(1, id);
+    return StepDone(db_, events);
+  };
+  Status status = body();
+  if (!status.ok()) {
+    (void)Exec(db_, "ROLLBACK");
+    return status;
+  }
+  return Exec(db_, "COMMIT");
+}
+
+Result<std::vector<std::string>> SqliteJobStore::ListReferencedDigests() {
+  std::lock_guard lock(mu_);
+  Statement st(db_,
+               "SELECT digest, '' FROM tenant_models "
+               "UNION SELECT model_digest, external_data FROM jobs WHERE state IN (1, 2) "
+               "UNION SELECT artifact_digest, '' FROM jobs "
+               "UNION SELECT report_digest, '' FROM jobs "
+               "UNION SELECT report_html_digest, '' FROM jobs");
+  RETURN_IF_ERROR(st.prepared());
+  std::vector<std::string> digests;
+  while (true) {
+    int rc = st.Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return Internal(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    if (!st.Text(0).empty()) digests.push_back(st.Text(0));
+    if (!st.Text(1).empty()) {
+      ASSIGN_OR_RETURN(auto external, LabelsFromJson(st.Text(1)));  // location -> digest
+      for (const auto& [location, digest] : external) digests.push_back(digest);
+    }
+  }
+  return digests;
+}
+
+Result<std::vector<JobRecord>> SqliteJobStore::ListOldestFinishedJobs(int64_t finished_before_ms,
+                                                                      int limit) {
+  return QueryJobs("WHERE state IN (3, 4, 5) AND finished_at < ? ORDER BY finished_at, seq LIMIT ?",
+                   {}, {finished_before_ms, static_cast<int64_t>(limit)});
+}
+
+Result<std::vector<ModelRecord>> SqliteJobStore::ListUnusedModels(int limit) {
+  std::lock_guard lock(mu_);
+  return QueryModels(
+      "WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.tenant = tenant_models.tenant AND "
+      "jobs.state IN (1, 2) AND (jobs.model_digest = tenant_models.digest OR "
+      "instr(jobs.external_data, '\"' || tenant_models.digest || '\"') > 0)) "
+      "ORDER BY created_at, rowid LIMIT ?",
+      {}, {static_cast<int64_t>(limit)});
 }
 
 Result<JobRecord> SqliteJobStore::InsertJob(const JobRecord& job) {
   std::lock_guard lock(mu_);
   Statement st(db_, std::string("INSERT INTO jobs (") + (kJobColumns + 5) +
-                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   RETURN_IF_ERROR(st.prepared());
   BindJob(st, job, 1);
   RETURN_IF_ERROR(StepDone(db_, st));
@@ -373,10 +600,11 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job) {
                "finished_at=?, error_code=?, error_message=?, artifact_digest=?, "
                "artifact_size=?, report_digest=?, report_size=?, nodes_before=?, nodes_after=?, "
                "bytes_before=?, bytes_after=?, verification_status=?, graphopt_version=?, "
-               "cached_from=?, attempts=?, stage=?, tenant=?, report_html_digest=? WHERE id=?");
+               "cached_from=?, attempts=?, stage=?, tenant=?, report_html_digest=?, labels=?, "
+               "model_name=?, model_version=? WHERE id=?");
   RETURN_IF_ERROR(st.prepared());
   BindJob(st, job, 1);
-  st.Bind(29, job.id);
+  st.Bind(32, job.id);
   RETURN_IF_ERROR(StepDone(db_, st));
   if (sqlite3_changes(db_) == 0) return NotFound("no job " + job.id);
   return Status::Ok();
@@ -425,16 +653,29 @@ Result<std::optional<JobRecord>> SqliteJobStore::FindSucceededJob(const std::str
 }
 
 Result<JobPage> SqliteJobStore::ListJobs(const JobListQuery& query) {
-  std::string where = "WHERE seq < ?";
+  // Texts are bound before integers: every text condition comes first.
   std::vector<std::string> texts;
-  if (query.tenant) {
-    where = "WHERE tenant = ? AND seq < ?";
-    texts.push_back(*query.tenant);
+  if (query.tenant) texts.push_back(*query.tenant);
+  std::string text_where;
+  if (!query.model_name.empty()) {
+    text_where += " AND model_name = ?";
+    texts.push_back(query.model_name);
   }
+  text_where += SelectorSql(query.selector, "labels", &texts);
+  std::string where =
+      std::string(query.tenant ? "WHERE tenant = ?" : "WHERE 1") + text_where + " AND seq < ?";
   std::vector<int64_t> ints = {query.before_seq > 0 ? query.before_seq : INT64_MAX};
   if (query.state) {
     where += " AND state = ?";
     ints.push_back(static_cast<int64_t>(*query.state));
+  }
+  if (query.created_after_ms > 0) {
+    where += " AND created_at >= ?";
+    ints.push_back(query.created_after_ms);
+  }
+  if (query.created_before_ms > 0) {
+    where += " AND created_at < ?";
+    ints.push_back(query.created_before_ms);
   }
   // One extra row tells whether another page follows.
   ints.push_back(query.page_size + 1);

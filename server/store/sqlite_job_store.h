@@ -19,6 +19,13 @@ class SqliteJobStore : public JobStore {
   ~SqliteJobStore() override;
 
   Status PutModel(const ModelRecord& model) override;
+  Result<ModelPage> ListModels(const ModelListQuery& query) override;
+  Status DeleteModel(const std::string& tenant, const std::string& digest) override;
+  Status DeleteJob(const std::string& id) override;
+  Result<std::vector<std::string>> ListReferencedDigests() override;
+  Result<std::vector<JobRecord>> ListOldestFinishedJobs(int64_t finished_before_ms,
+                                                        int limit) override;
+  Result<std::vector<ModelRecord>> ListUnusedModels(int limit) override;
   using JobStore::FindJobByIdempotencyKey;
   using JobStore::GetModel;
   Result<ModelRecord> GetModel(const std::string& tenant, const std::string& digest) override;
@@ -35,7 +42,7 @@ class SqliteJobStore : public JobStore {
   Result<std::vector<JobEventRecord>> ListEvents(const std::string& job_id) override;
   Status CheckWritable() override;
 
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
  private:
   explicit SqliteJobStore(sqlite3* db) : db_(db) {}
@@ -43,6 +50,10 @@ class SqliteJobStore : public JobStore {
   Result<std::vector<JobRecord>> QueryJobs(const std::string& where_and_order,
                                            const std::vector<std::string>& text_args,
                                            const std::vector<int64_t>& int_args);
+  // Callers hold mu_.
+  Result<std::vector<ModelRecord>> QueryModels(const std::string& where_and_order,
+                                               const std::vector<std::string>& text_args,
+                                               const std::vector<int64_t>& int_args);
 
   std::mutex mu_;  // one connection, used by one thread at a time
   sqlite3* db_;
