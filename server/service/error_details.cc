@@ -60,6 +60,11 @@ constexpr Rule kRules[] = {
     {Code::INVALID_ARGUMENT, "metadata may only be sent once", "METADATA_OUT_OF_ORDER", "metadata",
      0},
     {Code::INVALID_ARGUMENT, "unknown file kind", "UNKNOWN_FILE_KIND", "metadata.kind", 0},
+    // Names and labels (resource_labels.h words: they start with the field's path).
+    {Code::INVALID_ARGUMENT, "label_selector", "INVALID_LABEL_SELECTOR", nullptr, 0},
+    {Code::INVALID_ARGUMENT, "metadata.name", "INVALID_MODEL_NAME", nullptr, 0},
+    {Code::INVALID_ARGUMENT, "metadata.version", "INVALID_MODEL_VERSION", nullptr, 0},
+    {Code::INVALID_ARGUMENT, "labels", "INVALID_LABELS", nullptr, 0},
     // Reads.
     {Code::INVALID_ARGUMENT, "unknown artifact kind", "UNKNOWN_ARTIFACT_KIND", "kind", 0},
     {Code::INVALID_ARGUMENT, "unknown job state", "UNKNOWN_JOB_STATE", "state", 0},
@@ -70,6 +75,10 @@ constexpr Rule kRules[] = {
     {Code::NOT_FOUND, "external data '", "EXTERNAL_DATA_NOT_FOUND", nullptr, 0},
     {Code::NOT_FOUND, "model ", "MODEL_NOT_FOUND", nullptr, 0},
 
+    {Code::ALREADY_EXISTS, "model name '", "MODEL_VERSION_TAKEN", nullptr, 0},
+
+    {Code::FAILED_PRECONDITION, "is used by a queued or running job", "MODEL_IN_USE", nullptr, 0},
+    {Code::FAILED_PRECONDITION, "cancel it before deleting it", "JOB_NOT_FINISHED", nullptr, 0},
     {Code::FAILED_PRECONDITION, "idempotency key", "IDEMPOTENCY_KEY_REUSED", nullptr, 0},
     {Code::FAILED_PRECONDITION, "already finished", "JOB_ALREADY_FINISHED", nullptr, 0},
     {Code::FAILED_PRECONDITION, "models exist only for succeeded jobs", "ARTIFACT_NOT_AVAILABLE",

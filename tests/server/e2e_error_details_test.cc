@@ -4,6 +4,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "optimizer/pipeline.h"
+#include "resource_labels.h"
 #include "server/e2e_fixture.h"
 #include "server/service/error_details.h"
 #include "server/service/request_limits.h"
@@ -116,6 +117,17 @@ TEST_F(ServerE2eTest, NotFoundNamesTheJobInErrorInfo) {
   EXPECT_EQ(d.info->metadata().at("jobId"), "job-0123456789abcdef");
   EXPECT_FALSE(d.bad_request.has_value());
   EXPECT_FALSE(d.retry.has_value());
+
+  grpc::ClientContext context;
+  v1::GetModelRequest request;
+  request.set_digest("sha256:" + std::string(64, '0'));
+  v1::Model model;
+  const grpc::Status missing = stub->GetModel(&context, request, &model);
+  ASSERT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
+  const Decoded m = Decode(missing);
+  ASSERT_TRUE(m.info);
+  EXPECT_EQ(m.info->reason(), "MODEL_NOT_FOUND");
+  EXPECT_EQ(m.info->metadata().at("digest"), request.digest());
 }
 
 TEST_F(ServerE2eTest, FullQueueSaysWhenToRetry) {
@@ -188,6 +200,25 @@ TEST(ErrorDetails, ClassifiesWhatTheProducersSay) {
   d = classify(server::CheckCreateJobRequest(request));
   EXPECT_EQ(d.reason, "FIELD_TOO_LONG");
   EXPECT_EQ(d.field, "external_data");
+
+  // Names, labels and selectors, in the words of resource_labels.h.
+  v1::UploadModelRequest::Metadata metadata;
+  (*metadata.mutable_labels())["_bad"] = "x";
+  d = classify(server::CheckModelIdentity(metadata));
+  EXPECT_EQ(d.reason, "INVALID_LABELS");
+  EXPECT_EQ(d.field, "metadata.labels");
+  metadata.Clear();
+  metadata.set_name("no spaces allowed");
+  d = classify(server::CheckModelIdentity(metadata));
+  EXPECT_EQ(d.reason, "INVALID_MODEL_NAME");
+  EXPECT_EQ(d.field, "metadata.name");
+  d = classify(server::SelectorFromProto("team=a=b").status());
+  EXPECT_EQ(d.reason, "INVALID_LABEL_SELECTOR");
+  EXPECT_EQ(d.field, "label_selector");
+  std::map<std::string, std::string> labels = {{"", "x"}};
+  d = classify(InvalidArgument(CheckLabels(labels, "labels")));
+  EXPECT_EQ(d.reason, "INVALID_LABELS");
+  EXPECT_EQ(d.field, "labels");
 
   // A message starting with a field of a nested request message gets its parent's path.
   d = server::ClassifyError(grpc::StatusCode::INVALID_ARGUMENT,
