@@ -5,6 +5,7 @@
 
 #include <regex>
 #include <string_view>
+#include <vector>
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -120,13 +121,19 @@ std::optional<std::string> LeadingFieldPath(const std::string& message) {
   const std::string word = message.substr(0, end);
   if (word.empty()) return std::nullopt;
   const pb::FileDescriptor* file = graphopt::v1::CreateJobRequest::descriptor()->file();
+  std::vector<const pb::Descriptor*> requests;
   for (int i = 0; i < file->message_type_count(); ++i) {
-    const pb::Descriptor* request = file->message_type(i);
-    if (request->name().size() < 7 ||
-        request->name().compare(request->name().size() - 7, 7, "Request") != 0) {
-      continue;
+    const std::string& name = file->message_type(i)->name();
+    if (name.size() > 7 && name.compare(name.size() - 7, 7, "Request") == 0) {
+      requests.push_back(file->message_type(i));
     }
+  }
+  // A field of a request itself first ("labels" of CreateJobRequest), then one level down
+  // ("labels" of UploadModelRequest.metadata).
+  for (const pb::Descriptor* request : requests) {
     if (IsFieldPath(request, word)) return word;
+  }
+  for (const pb::Descriptor* request : requests) {
     for (int f = 0; f < request->field_count(); ++f) {
       const pb::FieldDescriptor* field = request->field(f);
       if (field->message_type() == nullptr || field->is_map() || field->is_repeated()) continue;

@@ -168,7 +168,8 @@ TEST_F(CliClientTest, EveryClientCommandExitsThreeWhenTheServerIsUnreachable) {
        {"submit " + SharedModel(kModel), std::string("watch job-0123456789abcdef"),
         "download job-0123456789abcdef -o " + TempDir() + "/x.onnx",
         std::string("status job-0123456789abcdef"), std::string("cancel job-0123456789abcdef"),
-        std::string("jobs")}) {
+        std::string("jobs"), std::string("jobs delete job-0123456789abcdef"),
+        "upload " + SharedModel(kModel), std::string("models list")}) {
     std::string out, err;
     EXPECT_EQ(RunCommand(CliPath() + " " + command + dead, &out, &err), 3)
         << command << ": " << err;
