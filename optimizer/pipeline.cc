@@ -29,10 +29,13 @@ Status ValidatePipelineOptions(const PipelineOptions& options) {
     }
     return InvalidArgument("unknown target '" + options.target + "' (known: " + known + ")");
   }
-  for (const auto* names : {&options.enable, &options.disable}) {
+  // "to enable"/"to disable" says which list holds it (the server's error details name the field).
+  for (const auto& [names, verb] :
+       {std::pair{&options.enable, "enable"}, {&options.disable, "disable"}}) {
     for (const auto& name : *names) {
       if (PassRegistry::Get().Find(name) == nullptr) {
-        return InvalidArgument("unknown pass '" + name + "' (graphopt passes lists them)");
+        return InvalidArgument("unknown pass '" + name + "' to " + verb +
+                               " (graphopt passes lists them)");
       }
     }
   }

@@ -15,7 +15,7 @@ PKGS=(
   prometheus
   postgresql python3-yaml
   clang libclang-rt-dev
-  python3-grpcio python3-grpc-tools python3-protobuf
+  python3-grpcio python3-grpc-tools python3-protobuf python3-venv  # python3-venv: the Python client test
   chromium  # the HTML report test renders the page in headless chromium
   )
 # ortbench (ONNX Runtime comparison) needs node and npm; install them only when absent, since

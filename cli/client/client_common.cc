@@ -1,6 +1,8 @@
 // Shared pieces of the client subcommands.
 #include "cli/client/client_common.h"
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpc_code_name.h"
 
 #include <CLI/CLI.hpp>
@@ -13,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 #include <grpcpp/support/client_interceptor.h>
 
@@ -118,12 +121,43 @@ void SetUnaryDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
 }
 
+std::string DescribeErrorDetails(const std::string& encoded) {
+  google::rpc::Status status;
+  if (encoded.empty() || !status.ParseFromString(encoded)) return "";
+  std::vector<std::string> parts;
+  for (const auto& any : status.details()) {
+    google::rpc::ErrorInfo info;
+    google::rpc::BadRequest bad_request;
+    google::rpc::RetryInfo retry;
+    if (any.UnpackTo(&info)) {
+      parts.insert(parts.begin(), info.reason());
+    } else if (any.UnpackTo(&bad_request)) {
+      for (const auto& violation : bad_request.field_violations()) {
+        if (!violation.field().empty()) parts.push_back("field " + violation.field());
+      }
+    } else if (any.UnpackTo(&retry)) {
+      const double seconds =
+          retry.retry_delay().seconds() + retry.retry_delay().nanos() / 1e9;
+      std::ostringstream text;
+      text << "retry after " << seconds << "s";
+      parts.push_back(text.str());
+    }
+  }
+  std::string out;
+  for (const auto& part : parts) out += (out.empty() ? "" : ", ") + part;
+  return out.empty() ? "" : "[" + out + "]";
+}
+
 int ReportRpcError(const grpc::Status& status, const std::string& server) {
   std::string message = status.error_message();
   for (char& c : message) {
     if (c == '\n') c = ' ';  // one line, whatever the server said
   }
   std::cerr << "graphopt: " << GrpcCodeName(status.error_code()) << ": " << message;
+  if (const std::string details = DescribeErrorDetails(status.error_details());
+      !details.empty()) {
+    std::cerr << " " << details;
+  }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     std::cerr << " (is graphopt-server running at " << server << "? set --server or "
               << "$GRAPHOPT_SERVER; a TLS server needs --tls-ca)";

@@ -41,7 +41,12 @@ std::unique_ptr<api::OptimizerService::Stub> MakeStub(const std::string& server)
 // Unary calls get this deadline; streams (upload, watch, download) get none.
 void SetUnaryDeadline(grpc::ClientContext* context);
 
-// Prints "graphopt: CODE: message" (plus a hint for UNAVAILABLE) on stderr; returns kExitError.
+// The google.rpc details of an error (grpc-status-details-bin) in one bracket: "[QUEUE_FULL,
+// retry after 5s]", "[INVALID_MODEL, field chunk]"; "" when the status carries none.
+std::string DescribeErrorDetails(const std::string& encoded_status);
+
+// Prints "graphopt: CODE: message [details]" (plus a hint for UNAVAILABLE) on stderr; returns
+// kExitUnreachable for UNAVAILABLE, kExitError otherwise.
 int ReportRpcError(const grpc::Status& status, const std::string& server);
 
 // "basic" -> LEVEL_BASIC; nullopt for an unknown name.

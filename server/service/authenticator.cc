@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "server/config/logging.h"
+#include "server/service/error_details.h"
 #include "server/store/job_record.h"
 
 namespace graphopt::server {
@@ -34,7 +35,7 @@ bool ParseHexDigest(const std::string& hex, std::array<unsigned char, 32>* out) 
 }
 
 grpc::Status Unauthenticated(const std::string& message) {
-  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, message);
+  return WithErrorDetails(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, message));
 }
 
 }  // namespace

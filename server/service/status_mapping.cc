@@ -1,6 +1,8 @@
 // Status -> grpc::Status: codes map one to one; messages are passed through unchanged because
-// they are written to tell the user what to do.
+// they are written to tell the user what to do; google.rpc details (error_details.h) ride along.
 #include "server/service/status_mapping.h"
+
+#include "server/service/error_details.h"
 
 namespace graphopt::server {
 
@@ -40,7 +42,9 @@ grpc::Status ToGrpcStatus(const Status& status) {
       code = grpc::StatusCode::UNAVAILABLE;
       break;
   }
-  return grpc::Status(code, RedactServerPaths(status.message()));
+  const std::string message = RedactServerPaths(status.message());
+  return grpc::Status(code, message,
+                      EncodeStatusDetails(code, message, ClassifyError(code, message)));
 }
 
 std::string RedactServerPaths(const std::string& message) {

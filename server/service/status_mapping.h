@@ -10,6 +10,7 @@
 
 namespace graphopt::server {
 
+// Every error carries google.rpc details in `grpc-status-details-bin` (error_details.h).
 // Messages reach clients without the server's file system paths (each absolute path becomes
 // "<server path>"); the logs keep them.
 grpc::Status ToGrpcStatus(const Status& status);

@@ -161,6 +161,37 @@ TEST_F(CliClientTest, RpcErrorsAreOneLineWithTheCodeAndDocumentedExitCodes) {
   EXPECT_NE(err.find("atol must be a finite number"), std::string::npos) << err;
 }
 
+// Exit 3 for an unreachable server from every command that talks to one (docs/API.md).
+TEST_F(CliClientTest, EveryClientCommandExitsThreeWhenTheServerIsUnreachable) {
+  const std::string dead = " --server 127.0.0.1:" + std::to_string(FreeLoopbackPort());
+  for (const std::string command :
+       {"submit " + SharedModel(kModel), std::string("watch job-0123456789abcdef"),
+        "download job-0123456789abcdef -o " + TempDir() + "/x.onnx",
+        std::string("status job-0123456789abcdef"), std::string("cancel job-0123456789abcdef"),
+        std::string("jobs"), std::string("jobs delete job-0123456789abcdef"),
+        "upload " + SharedModel(kModel), std::string("models list")}) {
+    std::string out, err;
+    EXPECT_EQ(RunCommand(CliPath() + " " + command + dead, &out, &err), 3)
+        << command << ": " << err;
+    EXPECT_EQ(err.rfind("graphopt: UNAVAILABLE: ", 0), 0u) << command << ": " << err;
+  }
+}
+
+// A refusal prints the server's google.rpc details after its message, still on one line.
+TEST_F(CliClientTest, RefusalsPrintTheServersErrorDetails) {
+  const std::string bogus = TempDir() + "/bogus.onnx";
+  std::ofstream(bogus) << "this is not protobuf";
+  std::string out, err;
+  EXPECT_EQ(Graphopt("submit " + bogus, &out, &err), 2);
+  EXPECT_NE(err.find("graphopt: INVALID_ARGUMENT: the upload is not an ONNX model"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find(" [INVALID_MODEL, field chunk]\n"), std::string::npos) << err;
+  EXPECT_EQ(Graphopt("status job-0123456789abcdef", &out, &err), 2);
+  EXPECT_NE(err.find("[JOB_NOT_FOUND]"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
 TEST_F(CliClientTest, TheServerCountsWhatTheClientsDid) {
   std::string out, err;
   ASSERT_EQ(Graphopt("submit -q --wait --fresh " + SharedModel(kModel), &out, &err), 0) << err;

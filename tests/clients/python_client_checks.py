@@ -57,6 +57,18 @@ def main(server, model, tmp):
             check(False, "NOT_FOUND expected")
         except g.GraphoptError as e:
             check(e.code == "NOT_FOUND", e.code)
+            check(e.reason == "JOB_NOT_FOUND" and e.domain == "graphopt.dev", e.reason)
+            check(e.request_id == c.last_request_id != "", "request id")
+        # The server's google.rpc details, decoded: the field at fault, in the server's words.
+        try:
+            c.create_job(first.digest, target="ort-cpu")
+            check(False, "INVALID_ARGUMENT expected")
+        except g.GraphoptError as e:
+            check(e.code == "INVALID_ARGUMENT", e.code)
+            check(e.reason == "UNKNOWN_TARGET", e.reason)
+            check(e.field_violations == [("options.target", e.message)], e.field_violations)
+            check("unknown target 'ort-cpu'" in e.message, e.message)
+            print(f"request id {e.request_id}")
         try:
             c.create_job("sha256:" + "0" * 64)
             check(False, "NOT_FOUND expected for an unknown model")

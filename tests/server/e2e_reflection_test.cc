@@ -1,6 +1,6 @@
-// Standard tooling against a real server: a reflection v1 client (what grpcurl and Postman ask
-// for first) lists graphopt.v1 and grpc.health.v1 and can describe both from the descriptors it
-// receives.
+// Standard tooling against a real server: a reflection client on v1 (what grpcurl and Postman
+// ask for first) and on v1alpha (older tools) lists graphopt.v1 and grpc.health.v1 and can
+// describe both, down to their message types, from the descriptors it receives.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 
@@ -15,11 +15,17 @@ namespace {
 namespace refl = grpc::reflection::v1;
 namespace pb = google::protobuf;
 
+// The reflection stream of `service` ("grpc.reflection.v1.ServerReflection" or its v1alpha
+// twin). v1alpha's messages are v1's under another package name, field for field, so one set
+// of generated messages speaks both; the call is made by method path, as the stub would.
 class ReflectionClient {
  public:
-  explicit ReflectionClient(const std::shared_ptr<grpc::Channel>& channel)
-      : stub_(refl::ServerReflection::NewStub(channel)),
-        stream_(stub_->ServerReflectionInfo(&context_)) {}
+  ReflectionClient(const std::shared_ptr<grpc::Channel>& channel, const std::string& service)
+      : method_path_("/" + service + "/ServerReflectionInfo"),
+        method_(method_path_.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING, channel),
+        stream_(grpc::internal::ClientReaderWriterFactory<
+                refl::ServerReflectionRequest,
+                refl::ServerReflectionResponse>::Create(channel.get(), method_, &context_)) {}
   ~ReflectionClient() {
     stream_->WritesDone();
     (void)stream_->Finish();
@@ -61,10 +67,11 @@ class ReflectionClient {
   }
 
  private:
-  std::unique_ptr<refl::ServerReflection::Stub> stub_;
+  std::string method_path_;
+  grpc::internal::RpcMethod method_;
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<refl::ServerReflectionRequest,
-                                           refl::ServerReflectionResponse>>
+  std::unique_ptr<
+      grpc::ClientReaderWriter<refl::ServerReflectionRequest, refl::ServerReflectionResponse>>
       stream_;
 };
 
@@ -74,10 +81,12 @@ std::set<std::string> MethodsOf(const pb::ServiceDescriptor* service) {
   return names;
 }
 
-TEST_F(ServerE2eTest, ReflectionV1ListsAndDescribesTheApiAndHealth) {
+class ReflectionTest : public ServerE2eTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ReflectionTest, ListsAndDescribesTheApiAndHealth) {
   auto server = ServerProcess::Start(DataDir());
   ASSERT_TRUE(server);
-  ReflectionClient client(server->channel());
+  ReflectionClient client(server->channel(), GetParam());
 
   refl::ServerReflectionRequest list;
   list.set_list_services("");
@@ -96,17 +105,28 @@ TEST_F(ServerE2eTest, ReflectionV1ListsAndDescribesTheApiAndHealth) {
   const pb::ServiceDescriptor* api = pool.FindServiceByName("graphopt.v1.OptimizerService");
   ASSERT_NE(api, nullptr);
   const auto methods = MethodsOf(api);
-  for (const std::string m :
-       {"UploadModel", "CreateJob", "GetJob", "ListJobs", "CancelJob", "WatchJob",
-        "DownloadArtifact"}) {
+  for (const std::string m : {"UploadModel", "CreateJob", "GetJob", "ListJobs", "CancelJob",
+                              "WatchJob", "DownloadArtifact"}) {
     EXPECT_TRUE(methods.count(m)) << m;
   }
-  ASSERT_NE(pool.FindMessageTypeByName("graphopt.v1.CreateJobRequest"), nullptr);
+  // Down to the message types: a method's input and a nested field's type resolve.
+  const pb::Descriptor* create = api->FindMethodByName("CreateJob")->input_type();
+  ASSERT_NE(create, nullptr);
+  EXPECT_EQ(create->full_name(), "graphopt.v1.CreateJobRequest");
+  ASSERT_NE(create->FindFieldByName("options"), nullptr);
+  EXPECT_EQ(create->FindFieldByName("options")->message_type()->full_name(),
+            "graphopt.v1.JobOptions");
+  EXPECT_NE(create->FindFieldByName("labels"), nullptr);
+  EXPECT_EQ(api->FindMethodByName("WatchJob")->output_type()->full_name(), "graphopt.v1.JobEvent");
+  EXPECT_TRUE(api->FindMethodByName("WatchJob")->server_streaming());
 
   ASSERT_TRUE(client.Describe("grpc.health.v1.Health", &pool, &error)) << error;
   const pb::ServiceDescriptor* health = pool.FindServiceByName("grpc.health.v1.Health");
   ASSERT_NE(health, nullptr);
   EXPECT_EQ(MethodsOf(health), (std::set<std::string>{"Check", "Watch"}));
+  EXPECT_EQ(health->FindMethodByName("Check")->input_type()->full_name(),
+            "grpc.health.v1.HealthCheckRequest");
+  ASSERT_NE(health->FindMethodByName("Check")->output_type()->FindFieldByName("status"), nullptr);
   const pb::EnumDescriptor* status =
       pool.FindEnumTypeByName("grpc.health.v1.HealthCheckResponse.ServingStatus");
   ASSERT_NE(status, nullptr);
@@ -120,6 +140,14 @@ TEST_F(ServerE2eTest, ReflectionV1ListsAndDescribesTheApiAndHealth) {
   EXPECT_EQ(refused.error_response().error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
   ASSERT_TRUE(client.Describe("graphopt.v1.OptimizerService", &pool, &error)) << error;
 }
+
+INSTANTIATE_TEST_SUITE_P(V1AndV1alpha, ReflectionTest,
+                         ::testing::Values("grpc.reflection.v1.ServerReflection",
+                                           "grpc.reflection.v1alpha.ServerReflection"),
+                         [](const auto& info) {
+                           return info.param.find("v1alpha") != std::string::npos ? "v1alpha"
+                                                                                  : "v1";
+                         });
 
 }  // namespace
 }  // namespace graphopt::testing

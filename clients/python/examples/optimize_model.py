@@ -14,8 +14,10 @@ import json
 import pathlib
 import sys
 
-# Run from a checkout without installing: the package lives one folder up.
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+try:
+    import graphopt_client  # noqa: F401  (installed: pip install clients/python)
+except ImportError:  # run from a checkout without installing: the package lives one folder up
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from graphopt_client import (TERMINAL_STATES, Client, GraphoptError, JobFailed,  # noqa: E402
                              state_name)

@@ -1,4 +1,4 @@
-"""python3 -m graphopt_client.generate_stubs OUT_DIR: generate the gRPC stubs at build time."""
+"""python3 -m graphopt_client.generate_stubs OUT_DIR: generate the gRPC stubs ahead of time."""
 
 import sys
 
@@ -8,4 +8,4 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python3 -m graphopt_client.generate_stubs OUT_DIR")
     generate_stubs(sys.argv[1])
-    print(f"wrote graphopt/v1/optimizer_pb2.py and optimizer_pb2_grpc.py under {sys.argv[1]}")
+    print(f"wrote the graphopt.v1 and google.rpc stubs under {sys.argv[1]}")
