@@ -178,11 +178,14 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   AddServerOption(cmd, &a->server);
   cmd->add_option("--level", a->level, "disabled|basic|extended|layout|all (default basic)");
   cmd->add_option("--target", a->target, "target profile (default: the server's, generic)");
-  // One value per occurrence, so `--dim batch=1 model.onnx` leaves the model positional alone.
-  cmd->add_option("--dim", a->dims, "fix a symbolic dim: NAME=VALUE (repeatable)")->expected(1);
+  // One value per occurrence, any number of occurrences, so `--dim batch=1 model.onnx` leaves
+  // the model positional alone.
+  cmd->add_option("--dim", a->dims, "fix a symbolic dim: NAME=VALUE (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--enable", a->enable, "passes to run in addition (comma separated)")
-      ->expected(1);
-  cmd->add_option("--disable", a->disable, "passes not to run (comma separated)")->expected(1);
+      ->allow_extra_args(false);
+  cmd->add_option("--disable", a->disable, "passes not to run (comma separated)")
+      ->allow_extra_args(false);
   cmd->add_flag("--no-verify", a->no_verify, "skip the numerical check of the result");
   // Tolerances are checked by ValidatePipelineOptions, as the server checks them.
   cmd->add_option("--atol", a->atol, "absolute tolerance of verification");

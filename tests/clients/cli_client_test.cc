@@ -91,6 +91,29 @@ TEST_F(CliClientTest, SubmitWaitDownloadsTheArtifactOfGraphoptOptimize) {
   EXPECT_EQ(out, "succeeded\n");
 }
 
+// Repeatable options take one value per occurrence, any number of times (CLI11's expected(1)
+// used to refuse a second --dim), and the conversion options reach the job.
+TEST_F(CliClientTest, SubmitTakesRepeatedOptionsAndConversions) {
+  std::string out, err;
+  ASSERT_EQ(Graphopt("submit --dim batch=1 --dim seq=16 --enable eliminate_identity --enable "
+                     "eliminate_nop --disable fuse_gelu --disable fuse_layer_norm --label a=1 "
+                     "--label b=2 --target cpu --quantize dynamic-int8 --min-cosine 0.95 " +
+                         SharedModel("text_encoder.raw.onnx") + " --wait",
+                     &out, &err),
+            0)
+      << err << server_->Log();
+  const std::string job_id = FirstLine(out);
+  ASSERT_EQ(Graphopt("status " + job_id + " --json", &out, &err), 0) << err;
+  const auto job = nlohmann::json::parse(out);
+  EXPECT_EQ(job["state"], "JOB_STATE_SUCCEEDED");
+  EXPECT_EQ(job["options"]["dims"].size(), 2u) << out;
+  EXPECT_EQ(job["options"]["enable_passes"].size(), 2u) << out;
+  EXPECT_EQ(job["options"]["disable_passes"].size(), 2u) << out;
+  EXPECT_EQ(job["options"]["quantize"], "dynamic-int8") << out;
+  EXPECT_EQ(job["options"]["min_cosine"], 0.95) << out;
+  EXPECT_EQ(job["labels"].size(), 2u) << out;
+}
+
 // docs/API.md: a model with external data is uploaded as the model plus one upload per data
 // file, named in CreateJob by the location the model uses; submit does that by itself.
 TEST_F(CliClientTest, SubmitUploadsExternalDataFiles) {
