@@ -39,6 +39,15 @@ constexpr Rule kRules[] = {
     {Code::INVALID_ARGUMENT, "must be positive", "INVALID_DIM", "options.dims", 0},
     {Code::INVALID_ARGUMENT, "the model has no symbolic dim", "UNKNOWN_DIM", "options.dims", 0},
     {Code::INVALID_ARGUMENT, "must be a finite number", "INVALID_TOLERANCE", nullptr, 0},
+    {Code::INVALID_ARGUMENT, "min_cosine must be", "INVALID_TOLERANCE", "options.min_cosine", 0},
+    // Conversions (precision_conversion.cc's words).
+    {Code::INVALID_ARGUMENT, "unknown quantization", "UNKNOWN_QUANTIZATION", "options.quantize",
+     0},
+    {Code::INVALID_ARGUMENT, "unknown precision", "UNKNOWN_PRECISION", "options.precision", 0},
+    {Code::INVALID_ARGUMENT, "does not declare float16", "PRECISION_NOT_SUPPORTED",
+     "options.precision", 0},
+    {Code::INVALID_ARGUMENT, "convert the same weights two ways", "CONFLICTING_CONVERSIONS",
+     "options.precision", 0},
     // CreateJob's uploads and limits.
     {Code::INVALID_ARGUMENT, "the CreateJob request is", "REQUEST_TOO_LARGE", "", 0},
     {Code::INVALID_ARGUMENT, " bytes; the limit is ", "FIELD_TOO_LONG", nullptr, 0},

@@ -52,7 +52,9 @@ std::string ViolatedField(const grpc::Status& status, const std::string& reason)
   EXPECT_EQ(d.info->reason(), reason) << status.error_message();
   const auto& violation = d.bad_request->field_violations(0);
   EXPECT_EQ(violation.description(), status.error_message());
-  if (!violation.field().empty()) EXPECT_EQ(d.info->metadata().at("field"), violation.field());
+  if (!violation.field().empty()) {
+    EXPECT_EQ(d.info->metadata().at("field"), violation.field());
+  }
   return violation.field();
 }
 
@@ -194,6 +196,22 @@ TEST(ErrorDetails, ClassifiesWhatTheProducersSay) {
   options.verify_options.rtol = -1;
   d = classify(ValidatePipelineOptions(options));
   EXPECT_EQ(d.field, "options.rtol");
+  options.verify_options.rtol = 1e-3;
+  options.target = "cpu";
+  options.precision = "fp16";
+  d = classify(ValidatePipelineOptions(options));
+  EXPECT_EQ(d.reason, "PRECISION_NOT_SUPPORTED");
+  EXPECT_EQ(d.field, "options.precision");
+  options.target = "cuda";
+  options.quantize = "dynamic-int8";
+  d = classify(ValidatePipelineOptions(options));
+  EXPECT_EQ(d.reason, "CONFLICTING_CONVERSIONS");
+  options.precision = "";
+  options.quantize = "int2";
+  d = classify(ValidatePipelineOptions(options));
+  EXPECT_EQ(d.reason, "UNKNOWN_QUANTIZATION");
+  EXPECT_EQ(d.field, "options.quantize");
+  options.quantize = "";
 
   v1::CreateJobRequest request;
   (*request.mutable_external_data())[std::string(5000, 'w')] = "sha256:x";

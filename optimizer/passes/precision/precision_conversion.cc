@@ -20,8 +20,7 @@ Status CheckConversions(const std::string& quantize, const std::string& precisio
     }
     if (!quantize.empty()) {
       return InvalidArgument(
-          "--quantize and --precision fp16 convert the same weights two "
-          "ways; ask for one of them");
+          "quantize and precision fp16 convert the same weights two ways; ask for one of them");
     }
   }
   return Status::Ok();
