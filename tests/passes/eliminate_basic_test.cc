@@ -65,6 +65,31 @@ TEST(EliminateDropout, KeepsTrainingModeDropout) {
   EXPECT_EQ(testing::CountOp(*model, "Dropout"), 1);
 }
 
+TEST(EliminateDropout, RemovesTrainingModeDropoutWithZeroRatio) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {4});
+  auto* ratio = b.Floats("ratio", {}, {0.0f});
+  auto* training = b.Init("training", Tensor::FromVector<uint8_t>(DataType::kBool, {}, {1}));
+  auto* d = b.Op("Dropout", {x, ratio, training});
+  b.Output(b.Op("Relu", {d}));
+  auto model = b.Build();
+  auto run = RunSinglePass(*model, "eliminate_dropout");
+  EXPECT_EQ(run.applied, 1);
+  EXPECT_EQ(testing::CountOp(*model, "Dropout"), 0);
+  EXPECT_EQ(CompareOutputs(*run.original, *model), "");
+}
+
+TEST(EliminateDropout, KeepsTrainingModeDropoutWithUnknownRatio) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {4});
+  auto* ratio = b.Input("ratio", DataType::kFloat, {});
+  auto* training = b.Init("training", Tensor::FromVector<uint8_t>(DataType::kBool, {}, {1}));
+  b.Output(b.Op("Relu", {b.Op("Dropout", {x, ratio, training})}));
+  auto model = b.Build();
+  EXPECT_EQ(RunSinglePass(*model, "eliminate_dropout").applied, 0);
+  EXPECT_EQ(testing::CountOp(*model, "Dropout"), 1);
+}
+
 TEST(EliminateDeadCode, RemovesUnusedNodesAndInitializers) {
   ModelBuilder b(13);
   auto* x = b.Input("x", DataType::kFloat, {2});
