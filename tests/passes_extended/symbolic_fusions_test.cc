@@ -441,5 +441,145 @@ TEST(SymbolicFusions, SwinWindowAttentionWithRelativePositionBias) {
   ExpectOrtParity(*model, {{"x", RandomFloats({3, 4, D}, 74)}});
 }
 
+// Swin's shifted-window attention: the scores (B, H, N, N) of B = batch * nW windows are viewed
+// as (B/nW, nW, H, N, N), a per-window mask (1, nW, 1, N, N) added, and viewed back. `tokens`
+// is the graph input: (batch, nW*N*per_batch, C) reshaped to (-1, N, C), so B is
+// batch*nW*per_batch, or the attention input itself (`direct`: B is a free symbol that nW need
+// not divide). `mask_input` makes the mask a graph input instead of a constant.
+struct ShiftedWindowCase {
+  int64_t per_batch = 1;
+  bool direct = false;
+  bool mask_input = false;
+  bool rel_pos_bias = true;
+};
+constexpr int64_t kWindows = 3, kWindowTokens = 4;
+
+// Swin-like mask values: 0 inside a window's region, -100 across regions, per window.
+Tensor WindowMask() {
+  std::vector<float> v;
+  for (int64_t w = 0; w < kWindows; ++w)
+    for (int64_t i = 0; i < kWindowTokens; ++i)
+      for (int64_t j = 0; j < kWindowTokens; ++j)
+        v.push_back((w * i + j + w) % 3 == 0 ? -100.0f : 0.0f);
+  return Tensor::FromVector<float>(DataType::kFloat, {1, kWindows, 1, kWindowTokens, kWindowTokens},
+                                   v);
+}
+
+std::unique_ptr<ir::Model> MakeShiftedWindowAttention(const ShiftedWindowCase& c) {
+  constexpr int64_t n = kWindowTokens;
+  ModelBuilder b(14);
+  ir::Value* x = nullptr;
+  if (c.direct) {
+    x = b.InputSymbolic("x", DataType::kFloat, {ir::Dim{-1, "windows"}, N(n), N(D)});
+  } else {
+    auto* tokens =
+        b.InputSymbolic("tokens", DataType::kFloat, {kBatch, N(kWindows * n * c.per_batch), N(D)});
+    x = Reshape(b, tokens, Ints(b, {-1, n, D}));
+  }
+  auto* qkv = b.Op("Add", {b.Op("MatMul", {x, RandomInit(b, "qkv_w", {D, 3 * D}, 81)}),
+                           RandomInit(b, "qkv_b", {3 * D}, 82)});
+  auto* heads = Transpose(b, Reshape(b, qkv, Ints(b, {-1, n, 3, H, kHead})), {2, 0, 3, 1, 4});
+  auto part = [&](int64_t i) {
+    auto* g = b.Op("Gather", {heads, Int(b, i)});
+    b.LastNode()->SetInt("axis", 0);
+    return g;
+  };
+  auto* q = b.Op("Mul", {part(0), testing::Scalar(b, "scale", 0.5f)});
+  ir::Value* scores = b.Op("MatMul", {q, Transpose(b, part(1), {0, 1, 3, 2})});
+  if (c.rel_pos_bias) {
+    scores = b.Op("Add", {scores, RandomInit(b, "rel_pos_bias", {1, H, n, n}, 83)});
+  }
+  ir::Value* mask = c.mask_input ? b.InputSymbolic("mask", DataType::kFloat,
+                                                   {N(1), N(kWindows), N(1), N(n), N(n)})
+                                 : b.graph().NewInitializer("window_mask", WindowMask());
+  auto* viewed = Reshape(b, scores, Ints(b, {-1, kWindows, H, n, n}));
+  scores = Reshape(b, b.Op("Add", {viewed, mask}), Ints(b, {-1, H, n, n}));
+  auto* probs = b.Op("Softmax", {scores});
+  b.LastNode()->SetInt("axis", -1);
+  auto* ctx = Transpose(b, b.Op("MatMul", {probs, part(2)}), {0, 2, 1, 3});
+  b.Output(Reshape(b, ctx, Ints(b, {-1, n, D})));
+  return b.Build();
+}
+
+// The fused model equals the original at two batch sizes (verification's default tolerance,
+// |a-b| <= 1e-4 + 1e-3|b|) and in ONNX Runtime.
+void ExpectShiftedWindowEqual(const ir::Model& original, ir::Model& fused,
+                              const std::string& batch_dim) {
+  for (int64_t batch : {1, 3}) {
+    auto evaluator = MakeReferenceEvaluator();
+    VerifyOptions options;
+    options.dims = {{batch_dim, batch}};
+    auto result = evaluator->Verify(original, fused, options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_TRUE(result->passed) << "batch " << batch << ": " << result->message;
+  }
+}
+
+TEST(SymbolicFusions, SwinShiftedWindowAttentionTilesTheMaskOverTheBatch) {
+  auto model = MakeShiftedWindowAttention({});
+  auto original = ir::CloneModel(*model);
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["packed_heads_attention"], 1);
+  // tokens -> Reshape -> Attention, attention_bias = Tile(rel_pos_bias + mask, [batch, 1, 1, 1])
+  // with batch read from the graph input: Shape, Gather, Concat.
+  EXPECT_EQ(model->graph->num_nodes(), 6u);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 1);
+  EXPECT_EQ(CountFused(*model, "Tile"), 1);
+  EXPECT_EQ(CountFused(*model, "Div"), 0);
+  EXPECT_EQ(CountFused(*model, "Softmax"), 0);
+  ExpectShiftedWindowEqual(*original, *model, "batch");
+  ExpectOrtParity(*model, {{"tokens", RandomFloats({2, kWindows * kWindowTokens, D}, 84)}});
+}
+
+TEST(SymbolicFusions, SwinShiftedWindowAttentionWithoutRelativePositionBias) {
+  ShiftedWindowCase c;
+  c.rel_pos_bias = false;
+  auto model = MakeShiftedWindowAttention(c);
+  auto original = ir::CloneModel(*model);
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["packed_heads_attention"], 1);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 1);
+  ExpectShiftedWindowEqual(*original, *model, "batch");
+}
+
+// B = batch*nW*2: no graph input has B/nW = batch*2, so the repeats are Shape(x)[0] / nW.
+TEST(SymbolicFusions, SwinShiftedWindowAttentionComputesTheRepeatsFromItsInput) {
+  ShiftedWindowCase c;
+  c.per_batch = 2;
+  auto model = MakeShiftedWindowAttention(c);
+  auto original = ir::CloneModel(*model);
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["packed_heads_attention"], 1);
+  EXPECT_EQ(model->graph->num_nodes(), 7u);  // the 6 above and a Div
+  EXPECT_EQ(CountFused(*model, "Div"), 1);
+  EXPECT_EQ(CountFused(*model, "Tile"), 1);
+  ExpectShiftedWindowEqual(*original, *model, "batch");
+  ExpectOrtParity(*model, {{"tokens", RandomFloats({3, 2 * kWindows * kWindowTokens, D}, 85)}});
+}
+
+// A free window count that nW need not divide, and a mask known only at run time: not fused.
+TEST(SymbolicFusions, SwinShiftedWindowAttentionNearMisses) {
+  ShiftedWindowCase direct;
+  direct.direct = true;
+  auto model = MakeShiftedWindowAttention(direct);
+  const size_t before = model->graph->num_nodes();
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["packed_heads_attention"], 0);
+  EXPECT_EQ(model->graph->num_nodes(), before);
+  EXPECT_EQ(run.record.match_failures["packed_heads_attention: shifted-window view is not "
+                                      "(B/nW, nW, H, N, N) of the (B, H, N, N) scores"],
+            1);
+
+  ShiftedWindowCase computed;
+  computed.mask_input = true;
+  model = MakeShiftedWindowAttention(computed);
+  run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["packed_heads_attention"], 0);
+  EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 0);
+  EXPECT_EQ(run.record.match_failures["packed_heads_attention: shifted-window mask is not a float "
+                                      "constant"],
+            1);
+}
+
 }  // namespace
 }  // namespace graphopt

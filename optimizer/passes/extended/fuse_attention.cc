@@ -862,11 +862,167 @@ RewriteResult SeqFirstAttentionRule(PassContext& ctx, Rewriter& rw, ir::Node* ro
   return rw.ReplaceNode(root, {out_add->output(0)});
 }
 
+// Swin's shifted windows: the scores (B, H, N, N) of B = batches * nW windows are viewed as
+// (B/nW, nW, H, N, N), a constant per-window mask is added, and the sum is viewed back. Window b
+// of the batch reads mask entry b % nW, so the relative position bias plus the mask is one
+// constant (nW, H or 1, N, N) that Tile repeats B/nW times along the batch at run time.
+struct WindowedBias {
+  Tensor combined;  // (nW or 1, H or 1, N, N)
+  ir::Dim repeats;  // B/nW, the view's first dim
+};
+
+// `t`'s shape left-padded with 1s to `rank`, or nullopt when it is longer.
+std::optional<Shape> PaddedShape(const Tensor& t, size_t rank) {
+  if (t.shape().size() > rank) return std::nullopt;
+  Shape s(rank - t.shape().size(), 1);
+  s.insert(s.end(), t.shape().begin(), t.shape().end());
+  return s;
+}
+
+// Each check's failure says why; `bias` may be null (no relative position bias).
+std::optional<WindowedBias> MatchWindowedBias(const pattern::Match& m, const ir::Value* bias,
+                                              const ir::Dim& B, int64_t H, const ir::Dim& N,
+                                              std::string* why) {
+  auto fail = [&](const std::string& reason) {
+    *why = "shifted-window " + reason;
+    return std::nullopt;
+  };
+  if (!N.known()) return fail("attention needs a static window size N");
+  const int64_t n = N.value;
+  auto vs = SymbolicShapeOf(m.node("window_view")->output(0));
+  if (!vs || vs->size() != 5 || !KnownDim(vs, 1) || (*vs)[2] != DimOf(H) || (*vs)[3] != N ||
+      (*vs)[4] != N || DimProduct({(*vs)[0], (*vs)[1]}) != B) {
+    return fail("view is not (B/nW, nW, H, N, N) of the (B, H, N, N) scores");
+  }
+  const int64_t nw = *KnownDim(vs, 1);
+  if (SymbolicShapeOf(m.node("window_reshape")->output(0)) != DimShape{B, DimOf(H), N, N}) {
+    return fail("scores are not viewed back to (B, H, N, N)");
+  }
+  // Broadcast dims of the mask (1, nW, H, N, N) and the bias (1, H, N, N): the full size or 1.
+  auto fits = [](const std::optional<Shape>& s, const Shape& full) {
+    if (!s) return false;
+    for (size_t i = 0; i < full.size(); ++i) {
+      if ((*s)[i] != 1 && (*s)[i] != full[i]) return false;
+    }
+    return true;
+  };
+  const Tensor* mask = ConstantValue(m.value("window_mask"));
+  if (!mask || mask->dtype() != DataType::kFloat) return fail("mask is not a float constant");
+  const auto ms = PaddedShape(*mask, 5);
+  if (!fits(ms, {1, nw, H, n, n})) return fail("mask does not broadcast to (1, nW, H, N, N)");
+  const Tensor* b = bias ? ConstantValue(bias) : nullptr;
+  if (bias && (!b || b->dtype() != DataType::kFloat)) return fail("bias is not a float constant");
+  const auto bs = b ? PaddedShape(*b, 4) : Shape{1, 1, 1, 1};
+  if (!fits(bs, {1, H, n, n})) return fail("bias does not broadcast to (1, H, N, N)");
+
+  const int64_t w_out = (*ms)[1], h_out = std::max((*ms)[2], (*bs)[1]);
+  WindowedBias wb{Tensor(DataType::kFloat, Shape{w_out, h_out, n, n}), (*vs)[0]};
+  // Row-major index of (w, h, i, j) in a broadcast operand: 0 along its dims of size 1.
+  auto index = [](const Shape& s, std::vector<int64_t> at) {
+    int64_t k = 0;
+    for (size_t d = 0; d < s.size(); ++d) k = k * s[d] + (s[d] == 1 ? 0 : at[d]);
+    return k;
+  };
+  float* out = wb.combined.mutable_data<float>();
+  const float* mv = mask->data<float>();
+  const float* bv = b ? b->data<float>() : nullptr;
+  for (int64_t w = 0; w < w_out; ++w)
+    for (int64_t h = 0; h < h_out; ++h)
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          *out++ = mv[index(*ms, {0, w, h, i, j})] + (bv ? bv[index(*bs, {0, h, i, j})] : 0.0f);
+        }
+  return wb;
+}
+
+// The reader of `v` that `pred` accepts, so repeated rewrites share one node; null if none.
+ir::Node* FindReader(const ir::Value* v, const std::function<bool(const ir::Node*)>& pred) {
+  for (const ir::Use& u : v->uses()) {
+    if (u.node && pred(u.node)) return u.node;
+  }
+  return nullptr;
+}
+
+// Tile's repeats [B/nW, 1, 1, 1] at run time: B/nW read from a graph input that has that dim
+// (shared by every block: Concat(Gather(Shape(input), [axis]), [1, 1, 1])), else computed as
+// Shape(x)[0] / nW from the attention's input.
+ir::Value* WindowRepeats(Rewriter& rw, const ir::Graph& g, const ir::Dim& repeats, ir::Value* x,
+                         int64_t nw) {
+  ir::Value* source = x;
+  int64_t axis = 0, divisor = nw;
+  for (ir::Value* in : g.inputs()) {
+    if (ConstantValue(in)) continue;
+    auto s = SymbolicShapeOf(in);
+    if (!s) continue;
+    auto it = std::find(s->begin(), s->end(), repeats);
+    if (it == s->end()) continue;
+    source = in;
+    axis = it - s->begin();
+    divisor = 1;
+    break;
+  }
+  auto is_ints = [](const ir::Value* v, const std::vector<int64_t>& want) {
+    auto c = ConstantInts(v);
+    return c && *c == want && ConstantValue(v)->rank() == 1;
+  };
+  const int64_t rank = static_cast<int64_t>(SymbolicShapeOf(source)->size());
+  ir::Node* shape = FindReader(source, [](const ir::Node* n) {
+    return n->Is("Shape") && !n->attr("start") && !n->attr("end");
+  });
+  if (!shape) {
+    shape = rw.CreateNode("Shape", {source}, 1, source->name() + "_shape");
+    shape->output(0)->type() = ir::ValueType::FromShape(DataType::kInt64, {rank});
+  }
+  ir::Node* dim = FindReader(shape->output(0), [&](const ir::Node* n) {
+    return n->Is("Gather") && n->GetInt("axis", 0) == 0 && is_ints(n->input(1), {axis});
+  });
+  if (!dim) {
+    dim = rw.CreateNode(
+        "Gather",
+        {shape->output(0), rw.CreateInitializer(source->name() + "_axis", Tensor::Int64s({axis}))},
+        1, source->name() + "_dim");
+    dim->output(0)->type() = ir::ValueType::FromShape(DataType::kInt64, {1});
+  }
+  if (divisor != 1) {
+    dim = rw.CreateNode(
+        "Div",
+        {dim->output(0), rw.CreateInitializer(x->name() + "_windows", Tensor::Int64s({divisor}))},
+        1, x->name() + "_batches");
+    dim->output(0)->type() = ir::ValueType::FromShape(DataType::kInt64, {1});
+  }
+  ir::Node* concat = FindReader(dim->output(0), [&](const ir::Node* n) {
+    return n->Is("Concat") && n->GetInt("axis", 0) == 0 && n->inputs().size() == 2 &&
+           n->input(0) == dim->output(0) && is_ints(n->input(1), {1, 1, 1});
+  });
+  if (!concat) {
+    concat = rw.CreateNode(
+        "Concat",
+        {dim->output(0), rw.CreateInitializer("window_repeats_ones", Tensor::Int64s({1, 1, 1}))}, 1,
+        source->name() + "_window_repeats");
+    concat->SetInt("axis", 0);
+    concat->output(0)->type() = ir::ValueType::FromShape(DataType::kInt64, {4});
+  }
+  return concat->output(0);
+}
+
+// attention_bias of the shifted-window attention: the combined constant, tiled over the batch
+// when the mask differs per window.
+ir::Value* CreateWindowedBias(Rewriter& rw, const ir::Graph& g, const WindowedBias& wb,
+                              ir::Value* x, const ir::Dim& B, const std::string& base) {
+  ir::Value* combined = rw.CreateInitializer(base + "_window_bias", wb.combined);
+  const Shape& s = wb.combined.shape();
+  if (s[0] == 1) return combined;  // one mask for every window: broadcast, no Tile
+  ir::Value* repeats = WindowRepeats(rw, g, wb.repeats, x, s[0]);
+  ir::Node* tile = rw.CreateNode("Tile", {combined, repeats}, 1, base + "_window_bias_tiled");
+  tile->output(0)->type() = TypeOf(DataType::kFloat, {B, DimOf(s[1]), DimOf(s[2]), DimOf(s[3])});
+  return tile->output(0);
+}
+
 // Window attention of Swin (torchvision) and timm-style ViT blocks: one packed projection of
 // (B, N, C) tokens reshaped to (B, N, 3, H, d), transposed to (3, B, H, N, d) and split by
 // Gather(0/1/2); softmax(scale * Q K^T [+ bias]) [Dropout] V merged back to (B, N, C). A
 // constant (1 or B, 1 or H, N, N) bias (Swin's relative position bias) becomes Attention's
-// attention_bias.
+// attention_bias; with a shifted-window mask, that bias plus the mask, tiled over the batch.
 const Pattern& PackedHeadsAttention() {
   static const Pattern p = [] {
     auto gather = [](const std::string& which) {
@@ -880,14 +1036,16 @@ const Pattern& PackedHeadsAttention() {
         OneOf({Op("MatMul", {q, Transposed(gather("k"), {0, 1, 3, 2})}, "qk"),
                Op("FusedMatMul", {q, gather("k")}, "qk_fused").InDomain(kMs)});
     Pattern scaled = OneOf({Op("Mul", {scores, Const("post_scale")}), scores});
-    // Shifted windows add a per-window mask through a (B/nW, nW, H, N, N) view: matched only to
-    // say why it is not fused.
-    Pattern windowed = Op(
-        "Reshape",
-        {Op("Add", {Op("Reshape", {Op("Add", {scaled, Any("bias")}), Any("window_view")}),
-                    Any("window_mask")}),
-         Any("window_merge")},
-        "window_reshape");
+    // Shifted windows add a per-window mask through a (B/nW, nW, H, N, N) view of the scores.
+    Pattern windowed =
+        Op("Reshape",
+           {Op("Add",
+               {Op("Reshape",
+                   {OneOf({Op("Add", {scaled, Any("bias")}), scaled}), Any("window_view_shape")},
+                   "window_view"),
+                Any("window_mask")}),
+            Any("window_merge")},
+           "window_reshape");
     Pattern biased = OneOf({Op("Add", {scaled, Any("bias")}, "bias_add"), windowed, scaled});
     Pattern probs = Op("Softmax", {biased}, "softmax");
     Pattern dropped =
@@ -956,10 +1114,12 @@ RewriteResult PackedHeadsSelfAttention(PassContext& ctx, Rewriter& rw, ir::Node*
   if (!std::isfinite(scale) || scale <= 0) return MatchFailure("scale is not finite and positive");
   const int64_t axis = m->node("softmax")->GetInt("axis", -1);
   if (axis != -1 && axis != 3) return MatchFailure("Softmax is not over keys");
+  ir::Value* bias = m->value("bias");
+  std::optional<WindowedBias> window;
   if (m->node("window_reshape")) {
-    return MatchFailure(
-        "shifted-window mask differs per window: attention_bias would be (B*nW, H, N, N), "
-        "tiled over a symbolic batch");
+    std::string why;
+    window = MatchWindowedBias(*m, bias, B, H, N, &why);
+    if (!window) return MatchFailure(why);
   }
   if (const ir::Node* d = m->node("dropout")) {
     // An identity: not training, or a ratio of 0 (torchvision exports training=True, p=0).
@@ -971,8 +1131,7 @@ RewriteResult PackedHeadsSelfAttention(PassContext& ctx, Rewriter& rw, ir::Node*
       return MatchFailure("Dropout's mask is read");
     }
   }
-  ir::Value* bias = m->value("bias");
-  if (bias) {
+  if (bias && !window) {
     auto bs = SymbolicShapeOf(bias);
     const ir::Dim one = DimOf(1);
     if (!ConstantValue(bias) || bias->elem_type() != DataType::kFloat || !bs || bs->size() != 4 ||
@@ -995,6 +1154,7 @@ RewriteResult PackedHeadsSelfAttention(PassContext& ctx, Rewriter& rw, ir::Node*
   std::vector<ir::Value*> inputs{
       x, rw.CreateInitializer(base + "_qkv", FloatMatrix(proj->w, {C, 3 * C})),
       rw.CreateInitializer(base + "_qkv_bias", FloatMatrix(proj->b, {3 * C}))};
+  if (window) bias = CreateWindowedBias(rw, *root->graph(), *window, x, B, base);
   if (bias) {
     inputs.resize(5, nullptr);
     inputs.push_back(bias);
@@ -1028,7 +1188,8 @@ FuseAttention::FuseAttention()
 GRAPHOPT_REGISTER_PASS(FuseAttention, "fuse_attention", kExtended, 205,
                        "self-attention of torch.nn.MultiheadAttention (batch- or sequence-first, "
                        "causal or additive mask) and BERT-style exports (Q/K/V projections, "
-                       "additive or key padding mask) into com.microsoft.Attention; "
+                       "additive or key padding mask) and Swin window attention (relative position "
+                       "bias, shifted-window mask) into com.microsoft.Attention; "
                        "torch cross-attention into com.microsoft.MultiHeadAttention",
                        "com.microsoft.Attention", "com.microsoft.MultiHeadAttention");
 
