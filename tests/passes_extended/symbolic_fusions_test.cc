@@ -448,6 +448,7 @@ TEST(SymbolicFusions, SwinWindowAttentionWithRelativePositionBias) {
 // not divide). `mask_input` makes the mask a graph input instead of a constant.
 struct ShiftedWindowCase {
   int64_t per_batch = 1;
+  int64_t static_batch = 0;  // 0: symbolic `batch`
   bool direct = false;
   bool mask_input = false;
   bool rel_pos_bias = true;
@@ -472,8 +473,9 @@ std::unique_ptr<ir::Model> MakeShiftedWindowAttention(const ShiftedWindowCase& c
   if (c.direct) {
     x = b.InputSymbolic("x", DataType::kFloat, {ir::Dim{-1, "windows"}, N(n), N(D)});
   } else {
-    auto* tokens =
-        b.InputSymbolic("tokens", DataType::kFloat, {kBatch, N(kWindows * n * c.per_batch), N(D)});
+    auto* tokens = b.InputSymbolic(
+        "tokens", DataType::kFloat,
+        {c.static_batch ? N(c.static_batch) : kBatch, N(kWindows * n * c.per_batch), N(D)});
     x = Reshape(b, tokens, Ints(b, {-1, n, D}));
   }
   auto* qkv = b.Op("Add", {b.Op("MatMul", {x, RandomInit(b, "qkv_w", {D, 3 * D}, 81)}),
@@ -555,6 +557,24 @@ TEST(SymbolicFusions, SwinShiftedWindowAttentionComputesTheRepeatsFromItsInput) 
   EXPECT_EQ(CountFused(*model, "Tile"), 1);
   ExpectShiftedWindowEqual(*original, *model, "batch");
   ExpectOrtParity(*model, {{"tokens", RandomFloats({3, 2 * kWindows * kWindowTokens, D}, 85)}});
+}
+
+// With --dim the repeats are known: a constant for Tile, or no Tile at all for one batch.
+TEST(SymbolicFusions, SwinShiftedWindowAttentionWithAStaticBatch) {
+  for (int64_t batch : {1, 2}) {
+    ShiftedWindowCase c;
+    c.static_batch = batch;
+    auto model = MakeShiftedWindowAttention(c);
+    auto original = ir::CloneModel(*model);
+    auto run = RunFusion(*model, "fuse_attention");
+    EXPECT_EQ(run.record.rule_counts["packed_heads_attention"], 1);
+    EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 1);
+    EXPECT_EQ(CountFused(*model, "Tile"), batch == 1 ? 0 : 1);
+    EXPECT_EQ(CountFused(*model, "Shape"), 0);
+    EXPECT_EQ(model->graph->num_nodes(), batch == 1 ? 2u : 3u);
+    EXPECT_EQ(CompareOutputs(*original, *model), "") << "batch " << batch;
+    ExpectOrtParity(*model, {{"tokens", RandomFloats({batch, kWindows * kWindowTokens, D}, 86)}});
+  }
 }
 
 // A free window count that nW need not divide, and a mask known only at run time: not fused.

@@ -1011,8 +1011,12 @@ ir::Value* CreateWindowedBias(Rewriter& rw, const ir::Graph& g, const WindowedBi
                               ir::Value* x, const ir::Dim& B, const std::string& base) {
   ir::Value* combined = rw.CreateInitializer(base + "_window_bias", wb.combined);
   const Shape& s = wb.combined.shape();
-  if (s[0] == 1) return combined;  // one mask for every window: broadcast, no Tile
-  ir::Value* repeats = WindowRepeats(rw, g, wb.repeats, x, s[0]);
+  // One mask for every window broadcasts; a batch of one holds exactly the nW windows.
+  if (s[0] == 1 || wb.repeats == DimOf(1)) return combined;
+  ir::Value* repeats = wb.repeats.known()
+                           ? rw.CreateInitializer(base + "_window_repeats",
+                                                  Tensor::Int64s({wb.repeats.value, 1, 1, 1}))
+                           : WindowRepeats(rw, g, wb.repeats, x, s[0]);
   ir::Node* tile = rw.CreateNode("Tile", {combined, repeats}, 1, base + "_window_bias_tiled");
   tile->output(0)->type() = TypeOf(DataType::kFloat, {B, DimOf(s[1]), DimOf(s[2]), DimOf(s[3])});
   return tile->output(0);
