@@ -212,5 +212,23 @@ TEST(SampleIntAssignments, NoIfMeansOneRunWithRandomInputs) {
   EXPECT_TRUE(runs[0].empty());
 }
 
+TEST(CheckVerifyInts, NamesAnIntegerInputWhoseTypeHoldsTheValue) {
+  ModelBuilder b;
+  b.Input("level", DataType::kUint8, {});
+  b.Input("on", DataType::kBool, {});
+  b.Input("x", DataType::kFloat, {2});
+  auto model = b.Build();
+  EXPECT_TRUE(CheckVerifyInts(*model, {{"level", 255}, {"on", 1}}).ok());
+  for (const auto& [ints, words] : std::vector<std::pair<IntAssignment, std::string>>{
+           {{{"level", 256}}, "out of range for its type uint8"},
+           {{{"on", 2}}, "out of range for its type bool"},
+           {{{"x", 1}}, "its integer inputs: level, on"},
+           {{{"rate", 1}}, "--verify-int rate"}}) {
+    Status s = CheckVerifyInts(*model, ints);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find(words), std::string::npos) << s.message();
+  }
+}
+
 }  // namespace
 }  // namespace graphopt
