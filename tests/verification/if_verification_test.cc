@@ -72,6 +72,8 @@ TEST(IfVerification, PipelineRecordsBothValuesAndPassesAtEach) {
     const std::string json = report->ToJson();
     EXPECT_NE(json.find("\"int_inputs\""), std::string::npos);
     EXPECT_NE(json.find("\"both_branches\": true"), std::string::npos);
+    EXPECT_NE(report->ToHtml().find("both branches (<code>mode</code> = 3 then, 4 else)"),
+              std::string::npos);
   }
 }
 
