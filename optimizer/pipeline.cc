@@ -145,8 +145,8 @@ void MeasureAccuracy(Evaluator& evaluator, const ir::Model& reference, const ir:
   std::vector<OutputComparison> worst;
   int runs = 0;
   std::vector<IfBranchCoverage> ifs;
-  for (const VerificationSample& sample : VerificationSamples(
-           reference, base.dims, options.verify_dims, options.verify_ints, &ifs)) {
+  for (const VerificationSample& sample :
+       VerificationSamples(reference, base.dims, options.verify_dims, options.verify_ints, &ifs)) {
     for (int s = 0; s < options.accuracy_samples; ++s) {
       VerifyOptions vo = base;
       vo.dims = sample.dims;

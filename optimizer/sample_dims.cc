@@ -137,8 +137,8 @@ Status CheckVerifyInts(const ir::Model& model, const IntAssignment& ints) {
       std::string known;
       for (const auto& [n, t] : candidates) known += (known.empty() ? "" : ", ") + n;
       return InvalidArgument("--verify-int " + name + ": the model has no integer input of " +
-                             "that name (its integer inputs: " +
-                             (known.empty() ? "none" : known) + ")");
+                             "that name (its integer inputs: " + (known.empty() ? "none" : known) +
+                             ")");
     }
     int64_t lo = 0, hi = 0;
     TypeRange(it->second, &lo, &hi);

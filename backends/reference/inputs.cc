@@ -57,15 +57,33 @@ Result<Tensor> FilledWith(Tensor t, int64_t value) {
     for (int64_t i = 0; i < t.size(); ++i) p[i] = v;
   };
   switch (t.dtype()) {
-    case DataType::kBool: fill(static_cast<uint8_t>(value != 0)); break;
-    case DataType::kInt64: fill(static_cast<int64_t>(value)); break;
-    case DataType::kInt32: fill(static_cast<int32_t>(value)); break;
-    case DataType::kInt16: fill(static_cast<int16_t>(value)); break;
-    case DataType::kInt8: fill(static_cast<int8_t>(value)); break;
-    case DataType::kUint8: fill(static_cast<uint8_t>(value)); break;
-    case DataType::kUint16: fill(static_cast<uint16_t>(value)); break;
-    case DataType::kUint32: fill(static_cast<uint32_t>(value)); break;
-    case DataType::kUint64: fill(static_cast<uint64_t>(value)); break;
+    case DataType::kBool:
+      fill(static_cast<uint8_t>(value != 0));
+      break;
+    case DataType::kInt64:
+      fill(static_cast<int64_t>(value));
+      break;
+    case DataType::kInt32:
+      fill(static_cast<int32_t>(value));
+      break;
+    case DataType::kInt16:
+      fill(static_cast<int16_t>(value));
+      break;
+    case DataType::kInt8:
+      fill(static_cast<int8_t>(value));
+      break;
+    case DataType::kUint8:
+      fill(static_cast<uint8_t>(value));
+      break;
+    case DataType::kUint16:
+      fill(static_cast<uint16_t>(value));
+      break;
+    case DataType::kUint32:
+      fill(static_cast<uint32_t>(value));
+      break;
+    case DataType::kUint64:
+      fill(static_cast<uint64_t>(value));
+      break;
     default:
       return InvalidArgument("a fixed integer value is for integer and bool inputs, not " +
                              std::string(DataTypeName(t.dtype())));
