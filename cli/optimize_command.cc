@@ -34,10 +34,32 @@ bool WriteText(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+// --verify-int NAME=VALUE: any integer, negative ones too (unlike a dim).
+bool ParseIntValues(const std::vector<std::string>& specs, std::map<std::string, int64_t>* out,
+                    std::string* error) {
+  for (const auto& spec : specs) {
+    const auto eq = spec.find('=');
+    size_t used = 0;
+    int64_t v = 0;
+    bool ok = eq != std::string::npos && eq > 0 && eq + 1 < spec.size();
+    try {
+      if (ok) v = std::stoll(spec.substr(eq + 1), &used);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    if (!ok || used != spec.size() - eq - 1) {
+      *error = "--verify-int expects NAME=INTEGER, got '" + spec + "'";
+      return false;
+    }
+    (*out)[spec.substr(0, eq)] = v;
+  }
+  return true;
+}
+
 struct OptimizeArgs {
   std::string input, output, level = "basic", target = "generic", report, report_html;
   std::string print_ir_after;
-  std::vector<std::string> dims, verify_dims, enable, disable;
+  std::vector<std::string> dims, verify_dims, verify_ints, enable, disable;
   bool external_data = false, quiet = false, no_verify = false, verify_ir = false;
   bool explain = false, provenance = false, no_bisect = false;
   int64_t bisect_limit = -1;
@@ -63,7 +85,8 @@ int RunOptimize(const OptimizeArgs& a) {
   options.opset = a.opset;
   std::string error;
   if (!ParseDims(a.dims, &options.dims, &error) ||
-      !ParseDims(a.verify_dims, &options.verify_dims, &error)) {
+      !ParseDims(a.verify_dims, &options.verify_dims, &error) ||
+      !ParseIntValues(a.verify_ints, &options.verify_ints, &error)) {
     std::cerr << "graphopt: " << error << "\n";
     return kExitError;
   }
@@ -139,6 +162,9 @@ CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {
   cmd->add_option("--dim", args->dims, "fix a symbolic dim: NAME=VALUE (repeatable)");
   cmd->add_option("--verify-dim", args->verify_dims,
                   "sample value of a symbolic dim for verification: NAME=VALUE (repeatable)");
+  cmd->add_option("--verify-int", args->verify_ints,
+                  "value of an integer input during verification, instead of the values that "
+                  "take each branch of the Ifs it decides: NAME=VALUE (repeatable)");
   cmd->add_option("--enable", args->enable, "passes to run in addition (comma separated)");
   cmd->add_option("--disable", args->disable, "passes not to run (comma separated)");
   cmd->add_option("--report", args->report, "write the JSON report here");

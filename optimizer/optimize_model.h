@@ -12,4 +12,9 @@ namespace graphopt {
 Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
                              const PipelineOptions& options);
 
+// The verification OptimizeModel runs, on two models given: every sample of dims and of the
+// integer inputs that take each If branch. Fills the report's verification fields only.
+Report VerifyModels(const ir::Model& reference, const ir::Model& optimized,
+                    const PipelineOptions& options);
+
 }  // namespace graphopt

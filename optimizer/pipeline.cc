@@ -89,17 +89,27 @@ void Progress(const PipelineOptions& o, const std::string& stage) {
   if (o.on_progress) o.on_progress(ProgressEvent{stage, 0, 0, 0, ""});
 }
 
-// Verification at two assignments of the free symbolic dims (one when every dim is fixed): a
-// rewrite that froze a shape passes at most one of them. The first failure or skip decides.
+// Verification at two assignments of the free symbolic dims (one when every dim is fixed), each
+// with the integer input values that take each branch of the Ifs (VerificationSamples): a
+// rewrite that froze a shape passes at most one assignment, and a rewrite inside a branch the
+// random inputs skip is run too. The first failure or skip decides.
 void Verify(Evaluator& evaluator, const ir::Model& reference, const ir::Model& optimized,
-            const VerifyOptions& base, const std::map<std::string, int64_t>& overrides,
-            Report* report) {
+            const VerifyOptions& base, const PipelineOptions& options, Report* report) {
   std::string messages;
-  for (const DimAssignment& dims : SampleDimAssignments(reference, base.dims, overrides)) {
+  const std::vector<VerificationSample> samples = VerificationSamples(
+      reference, base.dims, options.verify_dims, options.verify_ints, &report->verification_ifs);
+  for (const IfBranchCoverage& c : report->verification_ifs) {
+    if (!c.both_branches) {
+      report->warnings.push_back("If " + c.node + " is verified on one branch only: " + c.reason);
+    }
+  }
+  for (const VerificationSample& sample : samples) {
     VerifyOptions vo = base;
-    vo.dims = dims;
-    report->verification_shapes.push_back(dims);
-    const std::string at = " at " + AssignmentToString(dims);
+    vo.dims = sample.dims;
+    vo.int_values = sample.ints;
+    report->verification_shapes.push_back(sample.dims);
+    report->verification_int_inputs.push_back(sample.ints);
+    const std::string at = " at " + SampleToString(sample);
     auto verification = evaluator.Verify(reference, optimized, vo);
     if (!verification.ok()) {
       // The executor could not run a model (unsupported operator...): that is not a pass.
@@ -108,7 +118,7 @@ void Verify(Evaluator& evaluator, const ir::Model& reference, const ir::Model& o
       return;
     }
     if (report->verification_shapes.size() == 1 && report->has_metrics &&
-        dims == report->metrics_dims) {
+        sample.dims == report->metrics_dims) {
       report->metrics_before.latency_ms = verification->original_ms;
       report->metrics_after.latency_ms = verification->optimized_ms;
     }
@@ -134,11 +144,13 @@ void MeasureAccuracy(Evaluator& evaluator, const ir::Model& reference, const ir:
   report->max_error = options.max_error;
   std::vector<OutputComparison> worst;
   int runs = 0;
-  for (const DimAssignment& dims :
-       SampleDimAssignments(reference, base.dims, options.verify_dims)) {
+  std::vector<IfBranchCoverage> ifs;
+  for (const VerificationSample& sample :
+       VerificationSamples(reference, base.dims, options.verify_dims, options.verify_ints, &ifs)) {
     for (int s = 0; s < options.accuracy_samples; ++s) {
       VerifyOptions vo = base;
-      vo.dims = dims;
+      vo.dims = sample.dims;
+      vo.int_values = sample.ints;
       vo.seed = base.seed + 1 + static_cast<uint64_t>(s);  // other inputs than the equivalence run
       vo.atol = std::numeric_limits<double>::infinity();   // measure, do not judge
       vo.rtol = 0;
@@ -208,6 +220,7 @@ Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
   if (options.opset > 0) RETURN_IF_ERROR(ir::ConvertOpset(model, options.opset));
   ir::NameUnknownInputDims(model);
   if (options.check_dim_names) RETURN_IF_ERROR(CheckDimNames(model, options.dims));
+  if (!options.verify_ints.empty()) RETURN_IF_ERROR(CheckVerifyInts(model, options.verify_ints));
   report.dims_fixed = options.dims;
   ir::FixDims(model, options.dims);
   // Shape inference failing on an exotic model is not fatal: passes then see fewer shapes. The
@@ -260,7 +273,7 @@ Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
     // whose error is measured instead (MeasureAccuracy).
     if (options.verify && reference) {
       Progress(options, "verifying");
-      Verify(*evaluator, *reference, model, verify_options, options.verify_dims, &report);
+      Verify(*evaluator, *reference, model, verify_options, options, &report);
       report.atol = verify_options.atol;
       report.rtol = verify_options.rtol;
       if (report.verification_status == VerificationStatus::kFailed) return report;
@@ -295,7 +308,7 @@ Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
         MeasureAccuracy(*evaluator, *reference, model, vo, options, &report);
       }
     } else {
-      Verify(*evaluator, *reference, model, vo, options.verify_dims, &report);
+      Verify(*evaluator, *reference, model, vo, options, &report);
     }
     report.verify_ms = MsSince(start);
     report.atol = vo.atol;
@@ -357,6 +370,18 @@ void Bisect(const ir::Model& reference, const PipelineOptions& options, int64_t 
 }
 
 }  // namespace
+
+Report VerifyModels(const ir::Model& reference, const ir::Model& optimized,
+                    const PipelineOptions& options) {
+  Report report;
+  std::unique_ptr<Evaluator> evaluator = MakeReferenceEvaluator();
+  VerifyOptions vo = options.verify_options;
+  for (const auto& [k, v] : options.dims) vo.dims.emplace(k, v);
+  Verify(*evaluator, reference, optimized, vo, options, &report);
+  report.atol = vo.atol;
+  report.rtol = vo.rtol;
+  return report;
+}
 
 Result<Report> OptimizeModel(ir::Model& model, const ir::Model* reference,
                              const PipelineOptions& options) {

@@ -38,6 +38,10 @@ struct PipelineOptions {
   bool check_dim_names = false;
   // --verify-dim NAME=VALUE: the sample value verification uses for a symbolic dim.
   std::map<std::string, int64_t> verify_dims;
+  // --verify-int NAME=VALUE: the value an integer (or bool) input holds during verification,
+  // instead of the values that take each branch of the Ifs it decides. An unknown name is
+  // INVALID_ARGUMENT.
+  std::map<std::string, int64_t> verify_ints;
   std::set<std::string> enable;
   std::set<std::string> disable;
   bool verify = true;

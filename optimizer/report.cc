@@ -155,6 +155,20 @@ std::string Report::ToJson(int indent) const {
   }
   if (!verification_message.empty()) j["verification"]["message"] = verification_message;
   j["verification"]["shapes"] = verification_shapes;
+  j["verification"]["int_inputs"] = verification_int_inputs;
+  json ifs = json::array();
+  for (const IfBranchCoverage& c : verification_ifs) {
+    json entry = {{"node", c.node}, {"both_branches", c.both_branches}};
+    if (c.both_branches) {
+      entry["input"] = c.input;
+      entry["then"] = c.then_value;
+      entry["else"] = c.else_value;
+    } else {
+      entry["reason"] = c.reason;
+    }
+    ifs.push_back(entry);
+  }
+  j["verification"]["ifs"] = ifs;
   if (culprit) {
     j["verification"]["culprit"] = {{"index", culprit->index},
                                     {"pass", culprit->pass},
@@ -199,6 +213,15 @@ std::string Report::ToTable() const {
   std::snprintf(line, sizeof(line), "%-34s %s\n", "verification",
                 VerificationStatusName(verification_status));
   os << line;
+  for (const IfBranchCoverage& c : verification_ifs) {
+    os << "  If " << c.node << ": ";
+    if (c.both_branches) {
+      os << "both branches (" << c.input << "=" << c.then_value << " then, " << c.else_value
+         << " else)\n";
+    } else {
+      os << "one branch only: " << c.reason << "\n";
+    }
+  }
   for (const ConversionStats& c : conversions) {
     std::snprintf(line, sizeof(line), "conversion %-23s %lld converted, %lld kept, weights %.2fM -> %.2fM\n",
                   c.name.c_str(), static_cast<long long>(c.converted),

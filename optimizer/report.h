@@ -71,6 +71,11 @@ struct Report {
   std::optional<double> max_error;
   // The symbolic-dim values each verification run used ("batch=1,seq=16").
   std::vector<std::map<std::string, int64_t>> verification_shapes;
+  // The integer inputs each run set to one value, parallel to verification_shapes (an empty map:
+  // all drawn at random), and for every If whether both branches were run (and with which
+  // values) or why only one.
+  std::vector<std::map<std::string, int64_t>> verification_int_inputs;
+  std::vector<IfBranchCoverage> verification_ifs;
   std::vector<std::string> dims_symbolic;         // input dims the artifact leaves symbolic
   std::map<std::string, int64_t> dims_fixed;      // dims fixed by --dim
   double load_ms = 0, optimize_ms = 0, verify_ms = 0, save_ms = 0;

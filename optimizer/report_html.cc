@@ -168,6 +168,20 @@ void VerificationSection(const Report& r, std::ostringstream& os) {
   const char* status = VerificationStatusName(r.verification_status);
   os << "<h2>Verification: <span class=\"" << status << "\">" << status << "</span></h2>";
   if (!r.verification_message.empty()) os << "<p>" << Escape(r.verification_message) << "</p>";
+  if (!r.verification_ifs.empty()) {
+    os << "<ul id=\"ifs\">";
+    for (const IfBranchCoverage& c : r.verification_ifs) {
+      os << "<li>If <code>" << Escape(c.node) << "</code>: ";
+      if (c.both_branches) {
+        os << "both branches (<code>" << Escape(c.input) << "</code> = " << c.then_value
+           << " then, " << c.else_value << " else)";
+      } else {
+        os << "one branch only: " << Escape(c.reason);
+      }
+      os << "</li>";
+    }
+    os << "</ul>";
+  }
   if (r.culprit) {
     const Culprit& c = *r.culprit;
     os << "<div class=\"culprit\" id=\"culprit\"><b>Culprit:</b> rewrite " << c.index << " of "

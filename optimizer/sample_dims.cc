@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
+#include "optimizer/if_branch_values.h"
 #include "optimizer/io/model_io.h"
 #include "optimizer/ir/symbolic_dim.h"
 #include "optimizer/ir/symbolic_shape_inference.h"
@@ -39,6 +41,21 @@ std::pair<int64_t, int64_t> Samples(const std::string& name, size_t axis, size_t
   return {2, 5};  // neither 1 (a broadcast would hide) nor large
 }
 
+// The values an integer or bool input holds (uint64's limited to int64's).
+void TypeRange(DataType type, int64_t* lo, int64_t* hi) {
+  *lo = std::numeric_limits<int64_t>::min();
+  *hi = std::numeric_limits<int64_t>::max();
+  if (type == DataType::kBool) {
+    *lo = 0, *hi = 1;
+  } else if (type == DataType::kUint32) {
+    *lo = 0, *hi = 4294967295;
+  } else if (type == DataType::kUint64) {
+    *lo = 0;
+  } else {
+    QuantizedRange(type, lo, hi);  // int8...int32; int64 keeps its whole range
+  }
+}
+
 }  // namespace
 
 std::vector<DimAssignment> SampleDimAssignments(const ir::Model& model, const DimAssignment& fixed,
@@ -64,6 +81,80 @@ std::vector<DimAssignment> SampleDimAssignments(const ir::Model& model, const Di
   }
   if (!free) return {first};
   return {first, second};
+}
+
+std::vector<IntAssignment> SampleIntAssignments(std::vector<IfBranchCoverage>* ifs,
+                                                const IntAssignment& overrides) {
+  std::map<std::string, std::vector<int64_t>> values;
+  size_t runs = 1;
+  for (IfBranchCoverage& c : *ifs) {
+    if (!c.both_branches) continue;
+    if (overrides.count(c.input)) {
+      c.both_branches = false;
+      c.reason = "'" + c.input + "' is pinned to " + std::to_string(overrides.at(c.input)) +
+                 " by --verify-int";
+      continue;
+    }
+    std::vector<int64_t>& v = values[c.input];
+    for (int64_t x : {c.then_value, c.else_value}) {
+      if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+    }
+    runs = std::max(runs, v.size());
+  }
+  std::vector<IntAssignment> out(runs, overrides);
+  for (size_t k = 0; k < runs; ++k) {
+    for (const auto& [input, v] : values) out[k][input] = k < v.size() ? v[k] : v.front();
+  }
+  return out;
+}
+
+std::vector<VerificationSample> VerificationSamples(const ir::Model& model,
+                                                    const DimAssignment& fixed,
+                                                    const DimAssignment& dim_overrides,
+                                                    const IntAssignment& int_overrides,
+                                                    std::vector<IfBranchCoverage>* ifs) {
+  *ifs = model.graph ? DeriveIfBranchValues(*model.graph) : std::vector<IfBranchCoverage>{};
+  const std::vector<IntAssignment> ints = SampleIntAssignments(ifs, int_overrides);
+  std::vector<VerificationSample> out;
+  // Every dims assignment with every branch: a shape frozen inside one branch is caught too.
+  for (const DimAssignment& dims : SampleDimAssignments(model, fixed, dim_overrides)) {
+    for (const IntAssignment& i : ints) out.push_back({dims, i});
+  }
+  return out;
+}
+
+Status CheckVerifyInts(const ir::Model& model, const IntAssignment& ints) {
+  std::map<std::string, DataType> candidates;
+  for (const ir::Value* v : model.graph->inputs()) {
+    if (v->has_initializer()) continue;
+    if (IsInteger(v->elem_type()) || v->elem_type() == DataType::kBool) {
+      candidates[v->name()] = v->elem_type();
+    }
+  }
+  for (const auto& [name, value] : ints) {
+    auto it = candidates.find(name);
+    if (it == candidates.end()) {
+      std::string known;
+      for (const auto& [n, t] : candidates) known += (known.empty() ? "" : ", ") + n;
+      return InvalidArgument("--verify-int " + name + ": the model has no integer input of " +
+                             "that name (its integer inputs: " + (known.empty() ? "none" : known) +
+                             ")");
+    }
+    int64_t lo = 0, hi = 0;
+    TypeRange(it->second, &lo, &hi);
+    if (value < lo || value > hi) {
+      return InvalidArgument("--verify-int " + name + "=" + std::to_string(value) +
+                             ": out of range for its type " +
+                             std::string(DataTypeName(it->second)));
+    }
+  }
+  return Status::Ok();
+}
+
+std::string SampleToString(const VerificationSample& s) {
+  std::string out = AssignmentToString(s.dims);
+  if (!s.ints.empty()) out += " " + AssignmentToString(s.ints);
+  return out;
 }
 
 std::string AssignmentToString(const DimAssignment& a) {

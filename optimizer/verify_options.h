@@ -16,7 +16,22 @@ struct VerifyOptions {
   uint64_t seed = 0;
   // int64 inputs are drawn from [0, range) (per input name; "*" for all others).
   std::map<std::string, int64_t> int_ranges;
+  // Integer and bool inputs that hold one value everywhere (per input name), overriding
+  // int_ranges: the values that take a chosen branch of an If.
+  std::map<std::string, int64_t> int_values;
   int64_t memory_cap_bytes = int64_t{8} << 30;
+};
+
+// Whether verification ran both branches of an If: `input` set to `then_value` takes the then
+// branch and to `else_value` the else branch. When they could not be derived (or the input was
+// pinned), `both_branches` is false, `reason` says why, and the If is verified only on the
+// branch the sample inputs take.
+struct IfBranchCoverage {
+  std::string node;
+  std::string input;
+  int64_t then_value = 0, else_value = 0;
+  bool both_branches = false;
+  std::string reason;
 };
 
 struct OutputComparison {

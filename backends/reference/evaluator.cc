@@ -33,6 +33,7 @@ class ReferenceEvaluator : public Evaluator {
     input_options.dims = options.dims;
     input_options.seed = options.seed;
     input_options.int_ranges = options.int_ranges;
+    input_options.int_values = options.int_values;
     reference::RunOptions run_options;
     run_options.dims = options.dims;
     run_options.memory_cap_bytes = options.memory_cap_bytes;

@@ -49,6 +49,48 @@ void FillInts(Tensor& t, Rng& rng, int64_t range, bool ones) {
   }
 }
 
+// `t` with every element `value` (integer and bool tensors only; bool holds value != 0). The
+// caller checked that the type holds the value.
+Result<Tensor> FilledWith(Tensor t, int64_t value) {
+  auto fill = [&t](auto v) {
+    auto* p = t.mutable_data<decltype(v)>();
+    for (int64_t i = 0; i < t.size(); ++i) p[i] = v;
+  };
+  switch (t.dtype()) {
+    case DataType::kBool:
+      fill(static_cast<uint8_t>(value != 0));
+      break;
+    case DataType::kInt64:
+      fill(static_cast<int64_t>(value));
+      break;
+    case DataType::kInt32:
+      fill(static_cast<int32_t>(value));
+      break;
+    case DataType::kInt16:
+      fill(static_cast<int16_t>(value));
+      break;
+    case DataType::kInt8:
+      fill(static_cast<int8_t>(value));
+      break;
+    case DataType::kUint8:
+      fill(static_cast<uint8_t>(value));
+      break;
+    case DataType::kUint16:
+      fill(static_cast<uint16_t>(value));
+      break;
+    case DataType::kUint32:
+      fill(static_cast<uint32_t>(value));
+      break;
+    case DataType::kUint64:
+      fill(static_cast<uint64_t>(value));
+      break;
+    default:
+      return InvalidArgument("a fixed integer value is for integer and bool inputs, not " +
+                             std::string(DataTypeName(t.dtype())));
+  }
+  return t;
+}
+
 }  // namespace
 
 Result<Shape> ResolveShape(const ir::ValueType& type, const std::map<std::string, int64_t>& dims) {
@@ -79,6 +121,9 @@ Result<Tensor> GenerateInput(const ir::Value& input, const InputOptions& options
   if (range < 1) return InvalidArgument("integer range for '" + input.name() + "' must be >= 1");
   const bool ones = input.name().find("mask") != std::string::npos;
   Tensor t(type, shape);
+  if (auto it = options.int_values.find(input.name()); it != options.int_values.end()) {
+    return FilledWith(std::move(t), it->second);
+  }
   switch (type) {
     case DataType::kFloat: {
       float* p = t.mutable_data<float>();

@@ -18,6 +18,9 @@ struct InputOptions {
   uint64_t seed = 0;
   // Integer inputs are drawn from [0, range): per input name, "*" for the others (default 100).
   std::map<std::string, int64_t> int_ranges;
+  // Integer and bool inputs filled with one value (per input name; bool: value != 0), e.g. the
+  // value that takes one branch of an If. Takes precedence over int_ranges.
+  std::map<std::string, int64_t> int_values;
 };
 
 inline constexpr int64_t kDefaultIntRange = 100;
@@ -26,7 +29,8 @@ inline constexpr int64_t kDefaultIntRange = 100;
 Result<Shape> ResolveShape(const ir::ValueType& type, const std::map<std::string, int64_t>& dims);
 
 // One input: floats uniform in [-1, 1]; integers in [0, range) except names containing "mask",
-// which get all ones; bool all true. The stream depends on (seed, input name) only.
+// which get all ones; bool all true; an input of int_values holds that value everywhere. The
+// stream depends on (seed, input name) only.
 Result<Tensor> GenerateInput(const ir::Value& input, const InputOptions& options);
 
 // Every graph input that has no initializer.

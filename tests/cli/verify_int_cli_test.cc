@@ -1,0 +1,128 @@
+// `graphopt optimize` on a model with an If decided by an integer input: the report lists the
+// values that ran each branch (verification.int_inputs, verification.ifs); --verify-int pins an
+// input, and an unknown name or a malformed value is a usage error (exit 2).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "optimizer/io/model_io.h"
+#include "support/test_support.h"
+
+namespace graphopt {
+namespace {
+
+using testing::CliPath;
+using testing::ModelBuilder;
+using testing::RunCommand;
+using testing::TempDir;
+
+// y = If(Cast<bool>(Equal(sr, 16000))) then x * 2 else x + 1, x float[batch]; saved in `dir`.
+std::string SaveIfModel(const std::string& dir) {
+  ModelBuilder b(17);
+  ir::Value* x = b.InputSymbolic("x", DataType::kFloat, {ir::Dim{-1, "batch"}});
+  ir::Value* sr = b.Input("sr", DataType::kInt64, {});
+  ir::Value* k = b.Init("k", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {16000}));
+  ir::Value* eq = b.Op("Equal", {sr, k});
+  ir::Value* cond = b.Op("Cast", {eq});
+  b.LastNode()->SetInt("to", static_cast<int64_t>(DataType::kBool));
+  ir::Node* if_node = b.graph().AddNode("If", {cond}, 1, "front_end");
+  for (const char* branch : {"then_branch", "else_branch"}) {
+    const bool then = std::string(branch) == "then_branch";
+    ir::Attribute a;
+    a.name = branch;
+    a.type = ir::AttrType::kGraph;
+    a.g = std::make_unique<ir::Graph>(&b.graph(), if_node);
+    a.g->name = branch;
+    ir::Value* c =
+        a.g->NewInitializer(std::string(branch) + "_c",
+                            Tensor::FromVector<float>(DataType::kFloat, {}, {then ? 2.f : 1.f}));
+    ir::Node* op = a.g->AddNode(then ? "Mul" : "Add", {a.g->OuterRef("x"), c}, 1);
+    op->output(0)->type() = x->type();
+    a.g->AddOutput(op->output(0));
+    if_node->mutable_attributes().push_back(std::move(a));
+  }
+  if_node->AddImplicitInput(x);
+  if_node->output(0)->type() = x->type();
+  b.Output(if_node->output(0));
+  auto model = b.Build();
+  const std::string path = dir + "/if.onnx";
+  EXPECT_TRUE(SaveModel(*model, path).ok());
+  return path;
+}
+
+nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+TEST(VerifyIntCli, ReportListsTheValuesOfBothBranches) {
+  const std::string dir = TempDir();
+  const std::string model = SaveIfModel(dir);
+  std::string out, err;
+  ASSERT_EQ(RunCommand(CliPath() + " optimize " + model + " -o " + dir + "/o.onnx --report " + dir +
+                           "/r.json",
+                       &out, &err),
+            0)
+      << err;
+  auto j = ReadJson(dir + "/r.json");
+  EXPECT_EQ(j["verification"]["status"], "passed");
+  // Two batch values, each with sr at 16000 (then) and 16001 (else).
+  ASSERT_EQ(j["verification"]["shapes"].size(), 4u);
+  ASSERT_EQ(j["verification"]["int_inputs"].size(), 4u);
+  EXPECT_EQ(j["verification"]["int_inputs"][0]["sr"], 16000);
+  EXPECT_EQ(j["verification"]["int_inputs"][1]["sr"], 16001);
+  EXPECT_EQ(j["verification"]["int_inputs"][2]["sr"], 16000);
+  EXPECT_EQ(j["verification"]["int_inputs"][3]["sr"], 16001);
+  ASSERT_EQ(j["verification"]["ifs"].size(), 1u);
+  const auto& c = j["verification"]["ifs"][0];
+  EXPECT_EQ(c["node"], "front_end");
+  EXPECT_EQ(c["both_branches"], true);
+  EXPECT_EQ(c["input"], "sr");
+  EXPECT_EQ(c["then"], 16000);
+  EXPECT_EQ(c["else"], 16001);
+  EXPECT_NE(out.find("If front_end: both branches (sr=16000 then, 16001 else)"), std::string::npos)
+      << out;
+}
+
+TEST(VerifyIntCli, VerifyIntPinsTheInput) {
+  const std::string dir = TempDir();
+  const std::string model = SaveIfModel(dir);
+  std::string out, err;
+  ASSERT_EQ(RunCommand(CliPath() + " optimize " + model + " -o " + dir +
+                           "/o.onnx --quiet --verify-int sr=8000 --report " + dir + "/r.json",
+                       &out, &err),
+            0)
+      << err;
+  auto j = ReadJson(dir + "/r.json");
+  EXPECT_EQ(j["verification"]["status"], "passed");
+  ASSERT_EQ(j["verification"]["int_inputs"].size(), 2u);  // the two batch values
+  for (const auto& run : j["verification"]["int_inputs"]) EXPECT_EQ(run["sr"], 8000);
+  EXPECT_EQ(j["verification"]["ifs"][0]["both_branches"], false);
+  EXPECT_NE(j["verification"]["ifs"][0]["reason"].get<std::string>().find("--verify-int"),
+            std::string::npos);
+}
+
+TEST(VerifyIntCli, UnknownNameOrBadValueIsAUsageError) {
+  const std::string dir = TempDir();
+  const std::string model = SaveIfModel(dir);
+  std::string out, err;
+  EXPECT_EQ(
+      RunCommand(CliPath() + " optimize " + model + " -o " + dir + "/o.onnx --verify-int rate=8000",
+                 &out, &err),
+      2);
+  EXPECT_NE(err.find("--verify-int rate"), std::string::npos) << err;
+  EXPECT_NE(err.find("its integer inputs: sr"), std::string::npos) << err;
+  EXPECT_FALSE(std::ifstream(dir + "/o.onnx").good());
+  for (const char* bad : {"sr=abc", "sr=", "=3", "sr"}) {
+    EXPECT_EQ(
+        RunCommand(CliPath() + " optimize " + model + " -o " + dir + "/o.onnx --verify-int " + bad,
+                   &out, &err),
+        2)
+        << bad;
+    EXPECT_NE(err.find("--verify-int expects NAME=INTEGER"), std::string::npos) << err;
+  }
+}
+
+}  // namespace
+}  // namespace graphopt
