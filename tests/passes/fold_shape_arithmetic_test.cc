@@ -3,6 +3,7 @@
 // result still runs (with equal outputs) at other batch and sequence sizes: nothing is frozen.
 #include <gtest/gtest.h>
 
+#include "optimizer/optimize_model.h"
 #include "optimizer/pass/rewrite_util.h"
 #include "passes/pass_test_util.h"
 #include "support/test_support.h"
@@ -188,6 +189,47 @@ TEST(FoldShapeArithmetic, WhereEqualExpandTargetFoldsOnlyWhenStatic) {
   EXPECT_EQ((*column_out->type().shape)[1].value, 4);
   EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 2}}), "");
   EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 5}}), "");
+}
+
+// Twelve blocks in a row, each F.pad to whole windows and the unpad x[:, :H, :W] with H and W
+// read from its input's Shape, as Swin's stages chain them. The basic level folds every block's
+// shape arithmetic in its first round; before, each block's Pad shape became known one round
+// after the previous one, and blocks past the pass manager's 8 rounds stayed computed.
+TEST(FoldShapeArithmetic, ChainedWindowPadsFoldInTheFirstRound) {
+  constexpr int kBlocks = 12;
+  ModelBuilder b(14);
+  ir::Value* x = b.InputSymbolic("x", DataType::kFloat,
+                                 {kBatch, ir::Dim{5, ""}, ir::Dim{3, ""}, ir::Dim{4, ""}});
+  for (int i = 0; i < kBlocks; ++i) {
+    auto* padded = b.Op("Pad", {x, testing::TorchSwinPads(b, x, 7)});
+    auto* scaled = b.Op(
+        "Mul", {padded, b.graph().NewInitializer("scale", Tensor::ScalarFloat(1.5f + 0.1f * i))});
+    auto* ends = ExportedConcat(b, {ExportedDim(b, x, 1), ExportedDim(b, x, 2)});
+    x = b.Op("Slice", {scaled, ExportedInts(b, {0, 0}), ends, ExportedInts(b, {1, 2})});
+  }
+  b.Output(x);
+  auto model = b.Build();
+  auto original = ir::CloneModel(*model);
+  PipelineOptions options;  // basic, generic, verified at two batch sizes
+  auto report = OptimizeModel(*model, original.get(), options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->verification_status, VerificationStatus::kPassed)
+      << report->verification_message;
+  EXPECT_EQ(report->nodes_after, 3 * kBlocks);  // Pad, Mul, Slice per block
+  EXPECT_EQ(CountOp(*model, "Shape"), 0);
+  for (const ir::Node* n : model->graph->nodes()) {
+    if (n->Is("Pad"))
+      EXPECT_EQ(ConstantInts(n->input(1)), (std::vector<int64_t>{0, 0, 0, 0, 0, 2, 4, 0}));
+    if (n->Is("Slice")) EXPECT_EQ(ConstantInts(n->input(2)), (std::vector<int64_t>{5, 3}));
+  }
+  for (const PassStats& p : report->passes) {
+    if (p.name != "fold_shape_arithmetic") continue;
+    ASSERT_FALSE(p.rounds.empty());
+    EXPECT_GT(p.rounds.front().applied, 0);
+    for (size_t r = 1; r < p.rounds.size(); ++r) EXPECT_EQ(p.rounds[r].applied, 0) << r;
+  }
+  EXPECT_EQ(CompareOutputs(*original, *model, {{"batch", 2}}), "");
+  EXPECT_EQ(CompareOutputs(*original, *model, {{"batch", 3}}), "");
 }
 
 }  // namespace
