@@ -288,8 +288,11 @@ class Propagation {
                                     const Dims& ends, const std::vector<int64_t>& axes,
                                     const std::vector<int64_t>& steps) {
     auto c = Contents(n->input(0));
-    auto dims = ConstantDims(shape);
-    if (!c || !dims || Product(*dims) != static_cast<int64_t>(c->size())) return std::nullopt;
+    if (!c) return std::nullopt;
+    // A vector's length is its element count even where its shape says it symbolically.
+    auto dims = shape.size() == 1 ? std::vector<int64_t>{static_cast<int64_t>(c->size())}
+                                  : ConstantDims(shape);
+    if (!dims || Product(*dims) != static_cast<int64_t>(c->size())) return std::nullopt;
     std::vector<std::vector<int64_t>> picks(dims->size());
     std::vector<bool> sliced(dims->size(), false);
     for (size_t k = 0; k < axes.size(); ++k) {
