@@ -13,11 +13,77 @@ constexpr int64_t kMaxContents = 64;  // longer integer tensors are not shapes
 
 bool IsIntType(DataType t) { return t == DataType::kInt64 || t == DataType::kInt32; }
 
-// Contents of a constant integer tensor of rank <= 1.
+// Contents of a small constant integer tensor (row-major, any rank: exporters build pads as
+// (n, 2) tables and reverse or transpose them).
 std::optional<Dims> TensorContents(const Tensor& t) {
-  if (!IsIntType(t.dtype()) || t.rank() > 1 || t.size() > kMaxContents) return std::nullopt;
+  if (!IsIntType(t.dtype()) || t.size() > kMaxContents) return std::nullopt;
   Dims out;
   for (int64_t v : t.ToInt64Vector()) out.emplace_back(v);
+  return out;
+}
+
+// The dims of a shape when every one is a number.
+std::optional<std::vector<int64_t>> ConstantDims(const std::optional<SymbolicShape>& s) {
+  if (!s) return std::nullopt;
+  std::vector<int64_t> out;
+  for (const SymbolicDim& d : *s) {
+    if (!d.is_constant() || d.constant() < 0) return std::nullopt;
+    out.push_back(d.constant());
+  }
+  return out;
+}
+
+int64_t Product(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+// A Slice start or end on a dim of size d, clamped as ONNX does: both to [0, d] going forward;
+// going backward the start to [0, d-1] and the end to [-1, d-1].
+int64_t ClampSliceIndex(int64_t v, int64_t d, int64_t step, bool is_start) {
+  if (d == 0) return 0;  // nothing to take either way
+  if (v < 0) v += d;
+  if (step > 0) return std::clamp<int64_t>(v, 0, d);
+  return std::clamp<int64_t>(v, is_start ? 0 : -1, d - 1);
+}
+
+// Whether two dims are equal, when that is decided: equal expressions are; two that differ by a
+// non-zero number are not, and a symbol (a size, never negative) is not a negative number.
+std::optional<bool> KnownEqual(const SymbolicDim& a, const SymbolicDim& b) {
+  if (a == b) return true;
+  if ((a - b).is_constant()) return false;
+  if (a.is_symbol() && b.is_constant() && b.constant() < 0) return false;
+  if (b.is_symbol() && a.is_constant() && a.constant() < 0) return false;
+  return std::nullopt;
+}
+
+// Row-major strides of a shape.
+std::vector<int64_t> Strides(const std::vector<int64_t>& dims) {
+  std::vector<int64_t> out(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) out[i - 1] = out[i] * dims[i];
+  return out;
+}
+
+// Contents of a tensor of shape `dims` gathered at the chosen indices per axis (the
+// cartesian product, row-major): slices and transposes of small integer tables.
+Dims Pick(const Dims& in, const std::vector<int64_t>& dims,
+          const std::vector<std::vector<int64_t>>& picks, const std::vector<int64_t>& axis_order) {
+  const std::vector<int64_t> strides = Strides(dims);
+  size_t total = 1;
+  for (int64_t axis : axis_order) total *= picks[static_cast<size_t>(axis)].size();
+  Dims out;
+  for (size_t flat = 0; flat < total; ++flat) {
+    size_t rest = flat;
+    int64_t offset = 0;
+    for (size_t k = axis_order.size(); k-- > 0;) {
+      const auto axis = static_cast<size_t>(axis_order[k]);
+      const std::vector<int64_t>& p = picks[axis];
+      offset += p[rest % p.size()] * strides[axis];
+      rest /= p.size();
+    }
+    out.push_back(in[static_cast<size_t>(offset)]);
+  }
   return out;
 }
 
@@ -148,6 +214,110 @@ class Propagation {
   }
 
   using Result = std::vector<SymbolicShapes::Info>;
+
+  // Elements of an elementwise result over small integer tensors: arithmetic on dims, and the
+  // comparisons and Where that exporters use to pick between a shape and a default
+  // (Where(Equal(shape, -1), 1, shape) as Expand's target).
+  std::optional<Dims> ElementwiseContents(const Node* n,
+                                          const std::optional<SymbolicShape>& out_shape) {
+    const std::string& op = n->op_type();
+    const size_t arity = op == "Where" ? 3 : 2;
+    if (n->inputs().size() != arity || !out_shape) return std::nullopt;
+    auto len = NumElements(*out_shape).AsConstant();
+    if (!len || *len > kMaxContents) return std::nullopt;
+    std::vector<Dims> ins;
+    for (size_t k = 0; k < arity; ++k) {
+      auto c = Contents(n->input(k));
+      // Each operand is either the result's size (same layout, by broadcasting) or one element.
+      if (!c || (static_cast<int64_t>(c->size()) != *len && c->size() != 1)) return std::nullopt;
+      ins.push_back(std::move(*c));
+    }
+    auto at = [&](size_t k, int64_t i) -> const SymbolicDim& {
+      return ins[k][ins[k].size() == 1 ? 0 : static_cast<size_t>(i)];
+    };
+    Dims out;
+    for (int64_t i = 0; i < *len; ++i) {
+      const SymbolicDim& x = at(0, i);
+      const SymbolicDim& y = at(1, i);
+      if (op == "Add") {
+        out.push_back(x + y);
+      } else if (op == "Sub") {
+        out.push_back(x - y);
+      } else if (op == "Mul") {
+        out.push_back(x * y);
+      } else if ((op == "Div" || op == "Mod") && y.is_constant() && y.constant() == 0) {
+        return std::nullopt;
+      } else if ((op == "Div" || op == "Mod") && x.is_constant() && y.is_constant()) {
+        // Numbers follow ONNX exactly: Div truncates, Mod takes the divisor's sign unless fmod.
+        const int64_t u = x.constant(), v = y.constant();
+        if (op == "Div" || n->GetInt("fmod", 0) != 0) {
+          out.emplace_back(op == "Div" ? u / v : u % v);
+        } else {
+          out.emplace_back(((u % v) + v) % v);
+        }
+      } else if (op == "Div") {
+        out.push_back(x.FloorDiv(y));  // sizes are not negative: floor and truncation agree
+      } else if (op == "Mod") {
+        out.push_back(x.Mod(y));
+      } else if (op == "Equal") {
+        auto equal = KnownEqual(x, y);
+        if (!equal) return std::nullopt;
+        out.emplace_back(*equal ? 1 : 0);
+      } else if (op == "Where") {
+        if (!x.is_constant()) return std::nullopt;
+        out.push_back(x.constant() != 0 ? y : at(2, i));
+      } else if (op == "Max" || op == "Min" || op == "Less" || op == "Greater" ||
+                 op == "LessOrEqual" || op == "GreaterOrEqual") {
+        if (!x.is_constant() || !y.is_constant()) return std::nullopt;
+        const int64_t u = x.constant(), v = y.constant();
+        if (op == "Max") out.emplace_back(std::max(u, v));
+        if (op == "Min") out.emplace_back(std::min(u, v));
+        if (op == "Less") out.emplace_back(u < v ? 1 : 0);
+        if (op == "Greater") out.emplace_back(u > v ? 1 : 0);
+        if (op == "LessOrEqual") out.emplace_back(u <= v ? 1 : 0);
+        if (op == "GreaterOrEqual") out.emplace_back(u >= v ? 1 : 0);
+      } else {
+        return std::nullopt;
+      }
+    }
+    return out;
+  }
+
+  // Elements a Slice keeps of a small integer tensor of known dims (any step, any axes).
+  std::optional<Dims> SliceContents(const Node* n, const SymbolicShape& shape, const Dims& starts,
+                                    const Dims& ends, const std::vector<int64_t>& axes,
+                                    const std::vector<int64_t>& steps) {
+    auto c = Contents(n->input(0));
+    if (!c) return std::nullopt;
+    // A vector's length is its element count even where its shape says it symbolically.
+    auto dims = shape.size() == 1 ? std::vector<int64_t>{static_cast<int64_t>(c->size())}
+                                  : ConstantDims(shape);
+    if (!dims || Product(*dims) != static_cast<int64_t>(c->size())) return std::nullopt;
+    std::vector<std::vector<int64_t>> picks(dims->size());
+    std::vector<bool> sliced(dims->size(), false);
+    for (size_t k = 0; k < axes.size(); ++k) {
+      const int64_t axis = Axis(axes[k], dims->size());
+      if (axis < 0 || axis >= static_cast<int64_t>(dims->size()) || sliced[size_t(axis)]) {
+        return std::nullopt;
+      }
+      if (!starts[k].is_constant() || !ends[k].is_constant() || steps[k] == 0) return std::nullopt;
+      sliced[size_t(axis)] = true;
+      const int64_t d = (*dims)[size_t(axis)], step = steps[k];
+      const int64_t begin = ClampSliceIndex(starts[k].constant(), d, step, true);
+      const int64_t end = ClampSliceIndex(ends[k].constant(), d, step, false);
+      for (int64_t i = begin; step > 0 ? i < end : i > end; i += step) {
+        picks[size_t(axis)].push_back(i);
+      }
+    }
+    std::vector<int64_t> order;
+    for (size_t i = 0; i < dims->size(); ++i) {
+      if (!sliced[i]) {
+        for (int64_t j = 0; j < (*dims)[i]; ++j) picks[i].push_back(j);
+      }
+      order.push_back(static_cast<int64_t>(i));
+    }
+    return Pick(*c, *dims, picks, order);
+  }
 
   Result Infer(const Node* n);
   void Visit(Node* n);
@@ -287,26 +457,7 @@ Propagation::Result Propagation::Infer(const Node* n) {
     std::vector<std::optional<SymbolicShape>> shapes;
     for (size_t i = 0; i < n->inputs().size(); ++i) shapes.push_back(in(i));
     r[0].shape = BroadcastShapes(shapes);
-    auto a = Contents(n->input(0)), b = Contents(n->input(1));
-    if (a && b && n->inputs().size() == 2 &&
-        (a->size() == b->size() || a->size() == 1 || b->size() == 1) &&
-        (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Mod")) {
-      const size_t len = std::max(a->size(), b->size());
-      Dims out;
-      for (size_t i = 0; i < len; ++i) {
-        const SymbolicDim& x = (*a)[a->size() == 1 ? 0 : i];
-        const SymbolicDim& y = (*b)[b->size() == 1 ? 0 : i];
-        if (op == "Add") out.push_back(x + y);
-        if (op == "Sub") out.push_back(x - y);
-        if (op == "Mul") out.push_back(x * y);
-        if (op == "Div") out.push_back(x.FloorDiv(y));
-        if (op == "Mod") out.push_back(x.Mod(y));
-      }
-      // Contents keep their rank; a rank-0 result of two scalars stays rank 0.
-      if (r[0].shape && NumElements(*r[0].shape).AsConstant() == static_cast<int64_t>(len)) {
-        r[0].contents = out;
-      }
-    }
+    r[0].contents = ElementwiseContents(n, r[0].shape);
     return r;
   }
   if (op == "Shape") {
@@ -363,7 +514,7 @@ Propagation::Result Propagation::Infer(const Node* n) {
     size_t j = 0;
     for (size_t i = 0; i < rank; ++i) out.push_back(inserted[i] ? SymbolicDim(1) : (*s)[j++]);
     r[0].shape = out;
-    if (rank <= 1) r[0].contents = Contents(n->input(0));
+    r[0].contents = Contents(n->input(0));  // row-major order is unchanged
     return r;
   }
   if (op == "Squeeze") {
@@ -387,7 +538,7 @@ Propagation::Result Propagation::Infer(const Node* n) {
       if (!removed[i]) out.push_back((*s)[i]);
     }
     r[0].shape = out;
-    if (out.size() <= 1) r[0].contents = Contents(n->input(0));
+    r[0].contents = Contents(n->input(0));
     return r;
   }
   if (op == "Concat") {
@@ -398,7 +549,10 @@ Propagation::Result Propagation::Infer(const Node* n) {
     SymbolicShape out = *first;
     out[static_cast<size_t>(axis)] = SymbolicDim(0);
     Dims contents;
-    bool all_contents = first->size() == 1;
+    bool all_contents = true;
+    std::vector<Dims> parts;
+    std::vector<int64_t> chunks;  // elements per outer index, per input
+    int64_t outer = 1;            // elements of the dims before the axis
     for (const Value* v : n->inputs()) {
       auto s = Shape(v);
       if (!s || s->size() != first->size()) return r;
@@ -410,14 +564,27 @@ Propagation::Result Propagation::Infer(const Node* n) {
         }
       }
       auto c = Contents(v);
-      if (c) {
-        contents.insert(contents.end(), c->begin(), c->end());
+      auto dims = s->size() == 1 && c ? std::vector<int64_t>{static_cast<int64_t>(c->size())}
+                                      : ConstantDims(s);
+      if (c && dims && Product(*dims) == static_cast<int64_t>(c->size())) {
+        parts.push_back(*c);
+        chunks.push_back(Product(std::vector<int64_t>(dims->begin() + axis, dims->end())));
+        outer = Product(std::vector<int64_t>(dims->begin(), dims->begin() + axis));
       } else {
         all_contents = false;
       }
     }
     r[0].shape = out;
-    if (all_contents) r[0].contents = contents;
+    if (all_contents && !parts.empty()) {
+      // Interleave the inputs' chunks per index of the dims before the axis.
+      for (int64_t o = 0; o < outer; ++o) {
+        for (size_t k = 0; k < parts.size(); ++k) {
+          auto begin = parts[k].begin() + o * chunks[k];
+          contents.insert(contents.end(), begin, begin + chunks[k]);
+        }
+      }
+      r[0].contents = contents;
+    }
     return r;
   }
   if (op == "Reshape") {
@@ -463,7 +630,7 @@ Propagation::Result Propagation::Infer(const Node* n) {
       out[static_cast<size_t>(infer_at)] = total.FloorDiv(known);
     }
     r[0].shape = out;
-    if (out.size() <= 1) r[0].contents = Contents(n->input(0));
+    r[0].contents = Contents(n->input(0));
     return r;
   }
   if (op == "Transpose") {
@@ -480,6 +647,15 @@ Propagation::Result Propagation::Infer(const Node* n) {
       out.push_back((*s)[static_cast<size_t>(p)]);
     }
     r[0].shape = out;
+    auto c = Contents(n->input(0));
+    auto dims = ConstantDims(s);
+    if (c && dims && Product(*dims) == static_cast<int64_t>(c->size())) {
+      std::vector<std::vector<int64_t>> all(dims->size());
+      for (size_t i = 0; i < dims->size(); ++i) {
+        for (int64_t j = 0; j < (*dims)[i]; ++j) all[i].push_back(j);
+      }
+      r[0].contents = Pick(*c, *dims, all, perm);
+    }
     return r;
   }
   if (op == "MatMul" || op == "FusedMatMul") {
@@ -565,11 +741,8 @@ Propagation::Result Propagation::Infer(const Node* n) {
       if (step == 0) return r;
       if (dim.is_constant() && start.is_constant() && end.is_constant()) {
         const int64_t d = dim.constant();
-        auto clamp = [&](int64_t v) {
-          if (v < 0) v += d;
-          return step > 0 ? std::clamp<int64_t>(v, 0, d) : std::clamp<int64_t>(v, -1, d - 1);
-        };
-        const int64_t b = clamp(start.constant()), e = clamp(end.constant());
+        const int64_t b = ClampSliceIndex(start.constant(), d, step, true);
+        const int64_t e = ClampSliceIndex(end.constant(), d, step, false);
         const int64_t len = step > 0 ? std::max<int64_t>(0, (e - b + step - 1) / step)
                                      : std::max<int64_t>(0, (b - e - step - 1) / -step);
         out[static_cast<size_t>(axis)] = SymbolicDim(len);
@@ -590,17 +763,7 @@ Propagation::Result Propagation::Infer(const Node* n) {
       out[static_cast<size_t>(axis)] = end - start;
     }
     r[0].shape = out;
-    auto c = Contents(n->input(0));
-    if (c && s->size() == 1 && out[0].is_constant() && (*starts)[0].is_constant() &&
-        (*steps)[0] == 1) {
-      int64_t b = (*starts)[0].constant();
-      if (b < 0) b += static_cast<int64_t>(c->size());
-      b = std::clamp<int64_t>(b, 0, static_cast<int64_t>(c->size()));
-      const int64_t len = out[0].constant();
-      if (b + len <= static_cast<int64_t>(c->size())) {
-        r[0].contents = Dims(c->begin() + b, c->begin() + b + len);
-      }
-    }
+    r[0].contents = SliceContents(n, *s, *starts, *ends, *axes, *steps);
     return r;
   }
   if (op == "Expand") {
@@ -612,7 +775,19 @@ Propagation::Result Propagation::Infer(const Node* n) {
   }
   if (op == "ConstantOfShape") {
     auto target = Contents(n->input(0));
-    if (target) r[0].shape = SymbolicShape(target->begin(), target->end());
+    if (!target) return r;
+    r[0].shape = SymbolicShape(target->begin(), target->end());
+    // An integer fill of a small known shape (the zero pads exporters append) is contents too.
+    const Attribute* value = n->attr("value");
+    auto dims = ConstantDims(r[0].shape);
+    if (value && value->type == AttrType::kTensor && IsIntType(value->t.dtype()) &&
+        value->t.size() == 1 && dims && Product(*dims) <= kMaxContents) {
+      r[0].contents = Dims(static_cast<size_t>(Product(*dims)), value->t.ToInt64Vector()[0]);
+    }
+    return r;
+  }
+  if (op == "ScatterND" || op == "ScatterElements" || op == "Scatter") {
+    r[0].shape = in(0);
     return r;
   }
   if (op == "Range") {

@@ -8,6 +8,7 @@
 #include "optimizer/ir/symbolic_dim.h"
 #include "optimizer/ir/symbolic_shape_inference.h"
 #include "support/test_support.h"
+#include "support/torch_export_chains.h"
 
 namespace graphopt {
 namespace {
@@ -135,6 +136,86 @@ TEST(SymbolicShapeInference, ConcatSplitSliceGatherSqueeze) {
   EXPECT_EQ(ShapeString(tail), "[batch,seq-1,12]");
   EXPECT_EQ(ShapeString(last), "[batch,1,12]");
   EXPECT_EQ(ShapeString(sq), "[batch,12]");
+}
+
+std::string ContentsString(const ir::SymbolicShapes& shapes, const ir::Value* v) {
+  auto c = shapes.contents(v);
+  if (!c) return "?";
+  std::string out;
+  for (const SymbolicDim& d : *c) out += (out.empty() ? "" : ",") + d.ToString();
+  return out;
+}
+
+// torchvision Swin's F.pad to whole windows: the pads come out of a (4, 2) table that is
+// reversed and transposed, so Pad's output is known only if the table's elements are followed.
+TEST(SymbolicShapeInference, TorchPadsThroughReshapeReverseTranspose) {
+  ModelBuilder b(14);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {Sym("batch"), N(5), N(3), N(8)});
+  auto* pads = testing::TorchSwinPads(b, x, 7);
+  auto* padded = b.Op("Pad", {x, pads});
+  b.Output(padded);
+  auto model = b.Build();
+  ASSERT_TRUE(ir::InferShapes(*model).ok());
+  EXPECT_EQ(ShapeString(padded), "[batch,7,7,8]");
+  const ir::SymbolicShapes shapes(*model);
+  EXPECT_EQ(ContentsString(shapes, pads), "0,0,0,0,0,2,4,0");
+}
+
+// Small integer tables of any rank keep their elements (row-major) through Concat on any axis,
+// Transpose and Slice with a negative step, symbols included.
+TEST(SymbolicShapeInference, SmallIntegerTablesKeepTheirElements) {
+  ModelBuilder b(14);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {Sym("batch"), N(5), N(8)});
+  auto* row0 = b.Op("Unsqueeze", {b.Op("Shape", {x}), b.Ints("a0", {0})});
+  auto* row1 = b.Init("row1", Tensor::FromVector<int64_t>(DataType::kInt64, {1, 3}, {1, 2, 3}));
+  auto* table = testing::ExportedConcat(b, {row0, row1}, 0);
+  auto* transposed = b.Op("Transpose", {table});
+  b.LastNode()->SetInts("perm", {1, 0});
+  auto* every_other_reversed = b.Op("Slice", {table, b.Ints("s", {-1}), b.Ints("e", {INT64_MIN}),
+                                              b.Ints("ax", {1}), b.Ints("st", {-2})});
+  auto* wide = testing::ExportedConcat(b, {table, table}, 1);
+  auto* flat = b.Op("Reshape", {wide, b.Ints("flat", {-1})});
+  for (ir::Value* v : {transposed, every_other_reversed, flat}) b.Output(v);
+  auto model = b.Build();
+  ASSERT_TRUE(ir::InferShapes(*model).ok());
+  EXPECT_EQ(ShapeString(transposed), "[3,2]");
+  EXPECT_EQ(ShapeString(every_other_reversed), "[2,2]");
+  EXPECT_EQ(ShapeString(flat), "[12]");
+  const ir::SymbolicShapes shapes(*model);
+  EXPECT_EQ(ContentsString(shapes, table), "batch,5,8,1,2,3");
+  EXPECT_EQ(ContentsString(shapes, transposed), "batch,1,5,2,8,3");
+  EXPECT_EQ(ContentsString(shapes, every_other_reversed), "8,batch,3,1");
+  EXPECT_EQ(ContentsString(shapes, flat), "batch,5,8,batch,5,8,1,2,3,1,2,3");
+}
+
+// Where(Equal(shape, -1), 1, shape), the exporter's Expand target: a symbol is a size, never -1,
+// so the target is the shape itself. Integer Div and Mod of numbers follow ONNX (truncation;
+// Mod takes the divisor's sign unless fmod=1).
+TEST(SymbolicShapeInference, WhereEqualAndIntegerDivision) {
+  ModelBuilder b(14);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {Sym("batch"), N(4)});
+  auto* shape = b.Op("Shape", {x});
+  auto* target = b.Op(
+      "Where", {b.Op("Equal", {shape, b.Ints("minus", {-1, -1})}), b.Ints("ones", {1, 1}), shape});
+  auto* expanded = b.Op("Expand", {b.Floats("bias", {4}, {1, 2, 3, 4}), target});
+  auto* four =
+      b.Op("Gather", {shape, b.Init("i1", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {1}))});
+  auto* minus7 =
+      b.Op("Sub", {four, b.Init("c11", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {11}))});
+  auto* two = b.Init("c2", Tensor::FromVector<int64_t>(DataType::kInt64, {}, {2}));
+  auto* div = b.Op("Div", {minus7, two});
+  auto* mod = b.Op("Mod", {minus7, two});
+  auto* fmod = b.Op("Mod", {minus7, two});
+  b.LastNode()->SetInt("fmod", 1);
+  for (ir::Value* v : {expanded, div, mod, fmod}) b.Output(v);
+  auto model = b.Build();
+  ASSERT_TRUE(ir::InferShapes(*model).ok());
+  EXPECT_EQ(ShapeString(expanded), "[batch,4]");
+  const ir::SymbolicShapes shapes(*model);
+  EXPECT_EQ(ContentsString(shapes, target), "batch,4");
+  EXPECT_EQ(ContentsString(shapes, div), "-3");
+  EXPECT_EQ(ContentsString(shapes, mod), "1");
+  EXPECT_EQ(ContentsString(shapes, fmod), "-1");
 }
 
 TEST(SymbolicShapeInference, ConvPoolOutputSizes) {

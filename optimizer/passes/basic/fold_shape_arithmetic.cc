@@ -17,26 +17,27 @@ bool AllInputsConstant(const ir::Node* n) {
 }
 
 // The output as a constant when it is a small integer tensor whose every element is a number
-// (Gather(Shape(x), 2) of a static hidden size).
+// (Gather(Shape(x), 2) of a static hidden size, a pads table built from static dims).
 std::optional<Tensor> StaticContents(const ir::SymbolicShapes& shapes, const ir::Value* v) {
   if (!v || v->is_graph_output()) return std::nullopt;
   const DataType type = v->elem_type();
   if (type != DataType::kInt64 && type != DataType::kInt32) return std::nullopt;
   auto shape = shapes.shape(v);
   auto contents = shapes.contents(v);
-  if (!shape || !contents || shape->size() > 1) return std::nullopt;
+  if (!shape || !contents) return std::nullopt;
   std::vector<int64_t> numbers;
   for (const ir::SymbolicDim& d : *contents) {
     if (!d.is_constant()) return std::nullopt;
     numbers.push_back(d.constant());
   }
   Shape dims;
-  if (shape->size() == 1) {
-    if ((*shape)[0].AsConstant() != static_cast<int64_t>(numbers.size())) return std::nullopt;
-    dims.push_back(static_cast<int64_t>(numbers.size()));
-  } else if (numbers.size() != 1) {
-    return std::nullopt;
+  int64_t count = 1;
+  for (const ir::SymbolicDim& d : *shape) {
+    if (!d.is_constant()) return std::nullopt;
+    dims.push_back(d.constant());
+    count *= d.constant();
   }
+  if (count != static_cast<int64_t>(numbers.size())) return std::nullopt;
   if (type == DataType::kInt64) return Tensor::FromVector<int64_t>(type, dims, numbers);
   return Tensor::FromVector<int32_t>(type, dims,
                                      std::vector<int32_t>(numbers.begin(), numbers.end()));
