@@ -264,6 +264,21 @@ Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
   ASSIGN_OR_RETURN(report.passes, manager.Run(model, *target, evaluator.get(), pm));
   report.rewrites_total = rewrites->count;
   report.bisect_limit = options.bisect_limit;
+  // A last round that still rewrote means the fixed point was cut off: later rounds could have
+  // fused or folded more (and removed what those rewrites left unused). Say so rather than hand
+  // back a half-finished artifact silently.
+  int64_t last_round_rewrites = 0;
+  for (const PassStats& s : report.passes) {
+    for (const PassRun& run : s.rounds) {
+      if (run.round == options.max_iterations) last_round_rewrites += run.applied;
+    }
+  }
+  if (last_round_rewrites > 0 && options.bisect_limit < 0) {
+    report.warnings.push_back("the passes did not reach a fixed point in " +
+                              std::to_string(options.max_iterations) + " rounds (" +
+                              std::to_string(last_round_rewrites) +
+                              " rewrites in the last); the artifact may be optimized further");
+  }
   if (Status inferred = ir::InferShapes(model); !inferred.ok()) {
     report.warnings.push_back("shape inference after the passes: " + inferred.message());
   }

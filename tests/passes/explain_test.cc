@@ -225,3 +225,33 @@ TEST(Explain, VerificationStatusHasOneSpelling) {
 
 }  // namespace
 }  // namespace graphopt
+
+namespace graphopt {
+namespace {
+
+// A round cap that cuts the fixed point off is reported; a run that converged is not.
+TEST(ExplainReport, WarnsWhenTheRoundCapCutsTheFixedPointOff) {
+  auto has_cap_warning = [](const Report& r) {
+    return std::any_of(r.warnings.begin(), r.warnings.end(), [](const std::string& w) {
+      return w.find("did not reach a fixed point in 1 rounds") != std::string::npos;
+    });
+  };
+  PipelineOptions capped;
+  capped.max_iterations = 1;  // round 1 rewrites, so no round was seen to change nothing
+  auto model = IdentityConvBn(true);
+  auto original = ir::CloneModel(*model);
+  auto report = OptimizeModel(*model, original.get(), capped);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(has_cap_warning(*report));
+  EXPECT_EQ(report->verification_status, VerificationStatus::kPassed);
+
+  auto converged = IdentityConvBn(true);
+  auto reference = ir::CloneModel(*converged);
+  auto full = OptimizeModel(*converged, reference.get(), PipelineOptions{});
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  for (const std::string& w : full->warnings) EXPECT_EQ(w.find("fixed point"), std::string::npos) << w;
+  EXPECT_EQ(CountOp(*converged, "Identity"), 0);
+}
+
+}  // namespace
+}  // namespace graphopt
