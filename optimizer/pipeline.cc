@@ -9,6 +9,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <set>
+#include <algorithm>
 
 #include "optimizer/analysis/model_metrics.h"
 #include "optimizer/ir/opset_conversion.h"
@@ -70,6 +72,35 @@ const char* GraphoptVersion() { return GRAPHOPT_VERSION; }
 bool PassExists(const std::string& name) { return PassRegistry::Get().Find(name) != nullptr; }
 
 namespace {
+
+void CollectNodeNames(const ir::Graph& graph, std::set<std::string>& names) {
+  for (const ir::Node* n : graph.nodes()) {
+    if (!n->name().empty()) names.insert(n->name());
+    for (const ir::Graph* sub : n->Subgraphs()) CollectNodeNames(*sub, names);
+  }
+}
+
+// A near miss is worth reading only while its node is still there: one that a later round
+// rewrote (often by the very rule that declined, once another pass folded its inputs) would
+// send a user looking for a failure that did not last. Only names of the model's own nodes are
+// judged; labels of nodes the passes created, or of unnamed nodes, are kept.
+int64_t DropResolvedNearMisses(const std::set<std::string>& original_names,
+                               const ir::Graph& final_graph, std::vector<PassStats>& passes) {
+  std::set<std::string> remaining;
+  CollectNodeNames(final_graph, remaining);
+  int64_t resolved = 0;
+  for (PassStats& p : passes) {
+    auto& misses = p.record.near_misses;
+    const size_t before = misses.size();
+    misses.erase(std::remove_if(misses.begin(), misses.end(),
+                                [&](const NearMiss& m) {
+                                  return original_names.count(m.node) && !remaining.count(m.node);
+                                }),
+                 misses.end());
+    resolved += static_cast<int64_t>(before - misses.size());
+  }
+  return resolved;
+}
 
 using Clock = std::chrono::steady_clock;
 double MsSince(Clock::time_point t) {
@@ -261,7 +292,10 @@ Result<Report> OptimizeOnce(ir::Model& model, const ir::Model* reference,
   }
   PassManager manager;
   report.dropped_passes = PassManager::Dropped(pm, *target, model.OpsetVersion(""));
+  std::set<std::string> original_names;
+  CollectNodeNames(*model.graph, original_names);
   ASSIGN_OR_RETURN(report.passes, manager.Run(model, *target, evaluator.get(), pm));
+  report.near_misses_resolved = DropResolvedNearMisses(original_names, *model.graph, report.passes);
   report.rewrites_total = rewrites->count;
   report.bisect_limit = options.bisect_limit;
   // A last round that still rewrote means the fixed point was cut off: later rounds could have

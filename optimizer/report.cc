@@ -114,6 +114,7 @@ std::string Report::ToJson(int indent) const {
   j["rewrites_total"] = rewrites_total;
   if (bisect_limit >= 0) j["bisect_limit"] = bisect_limit;
   if (!warnings.empty()) j["warnings"] = warnings;
+  if (near_misses_resolved > 0) j["near_misses_resolved"] = near_misses_resolved;
   json outputs = json::array();
   for (const auto& o : verification_outputs) {
     json entry = {{"name", o.name}, {"max_abs_err", o.max_abs_err},

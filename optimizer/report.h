@@ -58,6 +58,9 @@ struct Report {
   std::string bisect_message;  // how the bisection went, or why it could not run
   // What went wrong without failing the run (shape inference refused the model...).
   std::vector<std::string> warnings;
+  // Near misses dropped from passes[].near_misses because their node was rewritten later (a
+  // rule declined in round 1 and fused the node once another pass had folded its inputs).
+  int64_t near_misses_resolved = 0;
   std::vector<OutputComparison> verification_outputs;
   double atol = 0, rtol = 0;
   // "equivalence" (outputs equal within atol/rtol) or, after a conversion (--quantize,
