@@ -46,6 +46,8 @@ DEFAULTS = {
     "transB": 0, "alpha": 1.0, "beta": 1.0, "count_include_pad": 0,
 }
 ALL_ONES = {"dilations", "strides"}  # a list of ones is the default too
+OP_DEFAULTS = {("Upsample", "mode"): "nearest", ("Upsample", "coordinate_transformation_mode"):
+               "asymmetric", ("Reshape", "allowzero"): 0}
 
 
 def model_path(name):
@@ -92,6 +94,8 @@ class Graph:
             v = attr_value(a)
             if a.name in DEFAULTS and v == DEFAULTS[a.name]:
                 continue
+            if OP_DEFAULTS.get((self.nodes[i].op_type, a.name), None) == v:
+                continue
             if a.name in ALL_ONES and isinstance(v, list) and all(x == 1 for x in v):
                 continue
             if a.name == "pads" and isinstance(v, list) and not any(v):
@@ -111,7 +115,11 @@ class Graph:
     def canonical_order(self):
         sig = {}
         for i, n in enumerate(self.nodes):  # nodes are stored topologically sorted
-            parts = [self.weak_key(i)]
+            # Sibling branches with equal weight shapes (an inception block's 1x1 convs) are told
+            # apart by their weights: the sum of |w| is the same in any layout, padded or not.
+            w = next((self.consts[x] for x in n.input if x in self.consts), None)
+            mass = f"{float(np.abs(w.astype(np.float64)).sum()):.3g}" if w is not None and w.dtype.kind == "f" else ""
+            parts = [self.weak_key(i), mass]
             for x in n.input:  # constants and absent inputs (a dropped bias) do not count
                 if x in self.producer:
                     parts.append(sig[self.producer[x]])
@@ -225,7 +233,8 @@ def reorder_sites(g):
         src = g.op(s[1]).split(":")[-1] if s[0] == "node" else s[0]
         if s[0] == "node" and g.nodes[s[1]].domain == "com.microsoft.nchwc":
             src = "nchwc." + src
-        readers = sorted({g.op(r).split(":")[-1] for r in g.readers.get(n.output[0], [])})
+        readers = sorted({g.op(r).replace("com.microsoft.nchwc:", "nchwc.").split(":")[-1]
+                          for r in g.readers.get(n.output[0], [])})
         if n.output[0] in g.outputs:
             readers.append("graph output")
         cl = " channels_last" if g.attrs(i).get("channels_last") else ""
@@ -310,16 +319,20 @@ def diff_graphs(ort_path, art_path, brief=False):
     return "\n".join(lines)
 
 
-def make_graphs(model, cli, out_dir, fix_dim):
+def make_graphs(model, cli, out_dir, dims, run_dims):
     base = os.path.basename(model).replace(".onnx", "")
     art = os.path.join(out_dir, base + ".graphopt.all.onnx")
     cmd = [cli, "optimize", model, "-o", art, "--level", "all", "--target", "cpu"]
-    if fix_dim:
-        cmd += ["--dim", "batch=1"]
+    for d in dims:
+        cmd += ["--dim", d]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    # ONNX Runtime optimizes the original as it is (its symbolic axes stay symbolic); the dims
+    # only size the inputs of the one run that makes it save the graph.
     save = os.path.join(out_dir, "ort")
-    subprocess.run([ORTBENCH, model, "--levels", "all", "--runs", "1", "--dim", "batch=1",
-                    "--save-dir", save], check=True, stdout=subprocess.DEVNULL)
+    cmd = [ORTBENCH, model, "--levels", "all", "--runs", "1", "--save-dir", save]
+    for d in ["batch=1"] + run_dims:
+        cmd += ["--dim", d]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return os.path.join(save, base + ".orig.all.onnx"), art
 
 
@@ -328,6 +341,8 @@ def main():
     p.add_argument("models", nargs="*")
     p.add_argument("--pair", nargs=2, metavar=("ORT_ALL", "ARTIFACT"))
     p.add_argument("--no-dim", action="store_true", help="optimize without --dim batch=1")
+    p.add_argument("--run-dim", action="append", default=[], metavar="NAME=V",
+                   help="size of another symbolic axis for ONNX Runtime's run (height=640)")
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "graphopt"))
     p.add_argument("--keep", help="directory for the graphs (default: a temporary one)")
     p.add_argument("--brief", action="store_true", help="summary rows that differ only")
@@ -340,7 +355,8 @@ def main():
         os.makedirs(out_dir, exist_ok=True)
         for name in args.models:
             model = model_path(name)
-            ort_path, art_path = make_graphs(model, args.cli, out_dir, not args.no_dim)
+            dims = [] if args.no_dim else ["batch=1"]
+            ort_path, art_path = make_graphs(model, args.cli, out_dir, dims, args.run_dim)
             print(f"== {os.path.basename(model)}" + (" (no --dim)" if args.no_dim else " --dim batch=1"))
             print(diff_graphs(ort_path, art_path, brief=args.brief), flush=True)
             print()
