@@ -18,6 +18,8 @@ unless --no-dim), saves the graph ONNX Runtime's `all` level builds from the ori
     bench/ort/layout_diff.py resnet18.raw mobilenet_v2.raw ...        (names or paths)
     bench/ort/layout_diff.py --no-dim /tmp/tv/resnet50.onnx
     bench/ort/layout_diff.py --pair ORT_ALL.onnx ARTIFACT.onnx      (two saved graphs)
+    bench/ort/layout_diff.py --rounds 6 resnet18.raw   (and time both graphs in ONNX Runtime with
+                                                       its optimizer disabled: only graphs differ)
 
 Exit status 0; the report is the output (--brief: summary and differences only).
 Uses Debian's python3-onnx (run with /usr/bin/python3).
@@ -336,6 +338,32 @@ def make_graphs(model, cli, out_dir, dims, run_dims):
     return os.path.join(save, base + ".orig.all.onnx"), art
 
 
+def time_graphs(ort_path, art_path, rounds, runs, dims):
+    """Both saved graphs with ONNX Runtime's optimizer disabled, in alternating order: the same
+    engine at the same level, so only the graphs differ. Median of per-round p50 ratios."""
+    import json
+    import statistics
+    ratios, ort_ms, art_ms = [], [], []
+    for r in range(rounds):
+        first, second = (art_path, ort_path) if r % 2 else (ort_path, art_path)
+        cmd = [ORTBENCH, first, "--levels", "disabled", "--candidate", second, "--cand-levels",
+               "disabled", "--runs", str(runs), "--threads", "1", "--json",
+               "--save-dir", tempfile.mkdtemp()]
+        for d in dims:
+            cmd += ["--dim", d]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows = json.loads(out.strip().splitlines()[-1])["rows"]
+        a, b = rows[0]["p50"], rows[1]["p50"]
+        o, g = (b, a) if r % 2 else (a, b)
+        ort_ms.append(o)
+        art_ms.append(g)
+        ratios.append(g / o)
+    return (f"timed with ONNX Runtime's optimizer disabled on both ({rounds} rounds x {runs} runs):"
+            f" ORT's graph p50 {statistics.median(ort_ms):.2f} ms, graphopt's "
+            f"{statistics.median(art_ms):.2f} ms, ratio {statistics.median(ratios):.3f} "
+            f"(graphopt faster in {sum(x <= 1 for x in ratios)}/{rounds})")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("models", nargs="*")
@@ -346,6 +374,10 @@ def main():
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "graphopt"))
     p.add_argument("--keep", help="directory for the graphs (default: a temporary one)")
     p.add_argument("--brief", action="store_true", help="summary rows that differ only")
+    p.add_argument("--rounds", type=int, default=0,
+                   help="also time the two saved graphs, both with ONNX Runtime's optimizer "
+                        "disabled, in this many alternating rounds")
+    p.add_argument("--runs", type=int, default=20, help="runs per graph and round")
     args = p.parse_args()
     if args.pair:
         print(diff_graphs(*args.pair, brief=args.brief))
@@ -359,6 +391,9 @@ def main():
             ort_path, art_path = make_graphs(model, args.cli, out_dir, dims, args.run_dim)
             print(f"== {os.path.basename(model)}" + (" (no --dim)" if args.no_dim else " --dim batch=1"))
             print(diff_graphs(ort_path, art_path, brief=args.brief), flush=True)
+            if args.rounds:
+                print(time_graphs(ort_path, art_path, args.rounds, args.runs,
+                                  ["batch=1"] + args.run_dim), flush=True)
             print()
     return 0
 

@@ -239,8 +239,8 @@ TEST_P(ConvertToNchwc, AddOfUnprovableShapesRunsOnSplitBlocks) {
   ModelBuilder b(13);
   Value* x = b.InputSymbolic("x", DataType::kFloat, {{1, ""}, {c, ""}, {-1, "h"}, {-1, "w"}});
   Value* y = b.InputSymbolic("y", DataType::kFloat, {{1, ""}, {c, ""}, {-1, "p"}, {-1, "q"}});
-  Value* up = b.Op("Resize", {AddConv(b, y, c, c, 1, 52), nullptr,
-                              b.Floats("scales", {4}, {1, 1, 2, 2})});
+  Value* lateral = AddConv(b, y, c, c, 1, 52);
+  Value* up = b.Op("Resize", {lateral, nullptr, b.Floats("scales", {4}, {1, 1, 2, 2})});
   b.LastNode()->SetString("mode", "nearest");
   b.LastNode()->SetString("coordinate_transformation_mode", "asymmetric");
   b.LastNode()->SetString("nearest_mode", "floor");
