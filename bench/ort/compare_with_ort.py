@@ -71,7 +71,8 @@ def levels(*names):
     return ",".join(dict.fromkeys(names))  # "disabled,disabled" -> "disabled"
 
 
-def one_round(model, artifact, runs, artifact_first, ort_level, artifact_level, save_dir):
+def one_round(model, artifact, runs, artifact_first, ort_level, artifact_level, save_dir,
+              run_dims=()):
     """(original at ORT `ort_level`, artifact at ORT `artifact_level`, |artifact - original|
     under ORT `disabled`)."""
     if artifact_first:  # ortbench measures its MODEL's levels before the candidate's
@@ -82,7 +83,7 @@ def one_round(model, artifact, runs, artifact_first, ort_level, artifact_level, 
                "--cand-levels", levels("disabled", artifact_level)]
     # Its own --save-dir: concurrent runs would overwrite each other's saved graphs otherwise.
     cmd += ["--runs", str(runs), "--threads", "1", "--json", "--save-dir", save_dir]
-    for d in DIMS:
+    for d in DIMS + list(run_dims):
         cmd += ["--dim", d]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     rows = json.loads(out.strip().splitlines()[-1])["rows"]
@@ -110,6 +111,9 @@ def main():
     parser.add_argument("--no-dim", action="store_true",
                         help="optimize without --dim: the artifact keeps its symbolic dims")
     parser.add_argument("--quantize", help="compare this conversion with the float artifact")
+    parser.add_argument("--run-dim", action="append", default=[], metavar="NAME=V",
+                        help="size of another symbolic axis for ONNX Runtime's runs only "
+                             "(PaddleOCR det: height=640 width=640); graphopt keeps it symbolic")
     parser.add_argument("--mode", choices=["blocked", "runtime"],
                         help="preset: see the module documentation")
     args = parser.parse_args()
@@ -139,7 +143,7 @@ def main():
             nodes = (None, None)
             for round_index in range(args.rounds):
                 ort, art, diff = one_round(model, artifact, args.runs, round_index % 2 == 1, lv,
-                                           args.artifact_ort_level, tmp)
+                                           args.artifact_ort_level, tmp, args.run_dim)
                 ort_ms.append(ort["p50"])
                 art_ms.append(art["p50"])
                 ratios.append(art["p50"] / ort["p50"])

@@ -179,6 +179,104 @@ TEST_P(ConvertToNchwc, SymbolicBatchFusesLikeAFixedOne) {
   EXPECT_EQ(CompareOutputs(*run.original, *m, {{"batch", 3}}), "");
 }
 
+// Nodes of `op` (in the nchwc domain) with channels_last=1.
+int64_t ChannelsLast(const ir::Model& m, const std::string& op) {
+  int64_t n = 0;
+  for (const Node* node : m.graph->nodes()) {
+    n += node->domain() == kNchwc && node->op_type() == op && node->GetInt("channels_last", 0) == 1;
+  }
+  return n;
+}
+
+// A channels-last block (ConvNeXt's shape: NHWC -> NCHW, convolution, NCHW -> NHWC): both
+// Transposes are taken by the reorders (channels_last), as ONNX Runtime does for the second.
+TEST_P(ConvertToNchwc, NhwcTransposesAreTakenByTheReorders) {
+  const int64_t c = GetParam().block;
+  ModelBuilder b(13);
+  Value* x = b.Input("x", DataType::kFloat, {1, 6, 6, c});
+  Value* nchw = b.Op("Transpose", {x});
+  b.LastNode()->SetInts("perm", {0, 3, 1, 2});
+  Value* y = b.Op("Relu", {AddConv(b, nchw, c, c, 3, 50)});
+  b.Output(b.Op("Transpose", {y}));
+  b.LastNode()->SetInts("perm", {0, 2, 3, 1});
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(CountOp(*m, "Transpose"), 0);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 1);
+  EXPECT_EQ(ChannelsLast(*m, "ReorderInput"), 1);
+  EXPECT_EQ(ChannelsLast(*m, "ReorderOutput"), 1);
+  EXPECT_EQ(m->graph->nodes().size(), 3u);
+  EXPECT_EQ(run.record.rule_counts["transpose_to_nhwc"], 1);
+  EXPECT_EQ(CompareOutputs(*run.original, *m), "");
+}
+
+// An NCHW -> NHWC Transpose with another reader stays for it; a Transpose of another perm is
+// not a layout change the reorders can take.
+TEST_P(ConvertToNchwc, OtherTransposesStay) {
+  const int64_t c = GetParam().block;
+  ModelBuilder b(13);
+  Value* x = b.Input("x", DataType::kFloat, {1, 6, 6, c});
+  Value* nchw = b.Op("Transpose", {x});
+  b.LastNode()->SetInts("perm", {0, 3, 1, 2});
+  b.Output(nchw);  // a graph output: the Transpose must stay
+  Value* y = AddConv(b, nchw, c, c, 3, 51);
+  b.Output(b.Op("Transpose", {y}));
+  b.LastNode()->SetInts("perm", {0, 3, 2, 1});
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(CountOp(*m, "Transpose"), 2);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 1);
+  EXPECT_EQ(ChannelsLast(*m, "ReorderInput"), 0);
+  EXPECT_EQ(ChannelsLast(*m, "ReorderOutput"), 0);
+  EXPECT_EQ(CompareOutputs(*run.original, *m), "");
+}
+
+// DBNet's FPN: Add(lateral conv, upsampled deeper map) whose spatial dims are symbols that
+// cannot be shown equal. The Add runs on the [N, C'/B, H, W, B] views, the Upsample and the
+// convolutions around it stay blocked; broadcasting over W still computes what it did.
+TEST_P(ConvertToNchwc, AddOfUnprovableShapesRunsOnSplitBlocks) {
+  const int64_t c = GetParam().block;
+  ModelBuilder b(13);
+  Value* x = b.InputSymbolic("x", DataType::kFloat, {{1, ""}, {c, ""}, {-1, "h"}, {-1, "w"}});
+  Value* y = b.InputSymbolic("y", DataType::kFloat, {{1, ""}, {c, ""}, {-1, "p"}, {-1, "q"}});
+  Value* lateral = AddConv(b, y, c, c, 1, 52);
+  Value* up = b.Op("Resize", {lateral, nullptr, b.Floats("scales", {4}, {1, 1, 2, 2})});
+  b.LastNode()->SetString("mode", "nearest");
+  b.LastNode()->SetString("coordinate_transformation_mode", "asymmetric");
+  b.LastNode()->SetString("nearest_mode", "floor");
+  Value* sum = b.Op("Add", {AddConv(b, x, c, c, 1, 53), up});
+  b.Output(AddConv(b, b.Op("Relu", {sum}), c, c, 3, 54));
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(run.record.rule_counts["add_split_blocks"], 1);
+  EXPECT_EQ(run.record.rule_counts["conv_sum"], 0);  // the shapes may differ: no Sum input
+  EXPECT_EQ(Nchwc(*m, "Conv"), 3);
+  EXPECT_EQ(Nchwc(*m, "Upsample"), 1);
+  EXPECT_EQ(CountOp(*m, "Add"), 1);
+  EXPECT_EQ(CountOp(*m, "Reshape"), 3);
+  EXPECT_EQ(CountOp(*m, "Relu"), 1);  // on the blocked tensor
+  EXPECT_EQ(Nchwc(*m, "ReorderInput"), 2);
+  EXPECT_EQ(Nchwc(*m, "ReorderOutput"), 1);
+  EXPECT_EQ(CompareOutputs(*run.original, *m, {{"h", 6}, {"w", 4}, {"p", 3}, {"q", 2}}), "");
+  // w = 1: the lateral map broadcasts over W against the upsampled one.
+  EXPECT_EQ(CompareOutputs(*run.original, *m, {{"h", 6}, {"w", 1}, {"p", 3}, {"q", 2}}), "");
+}
+
+// A convolution whose input channel dim shape inference left unknown (DBNet's head behind a
+// Concat of Resizes) is converted with the filter's channel count, as ONNX Runtime does.
+TEST_P(ConvertToNchwc, UnknownInputChannelsAreTheFilters) {
+  const int64_t c = GetParam().block;
+  ModelBuilder b(13);
+  Value* x = b.InputSymbolic("x", DataType::kFloat, {{1, ""}, {-1, "k"}, {6, ""}, {6, ""}});
+  b.Output(b.Op("Relu", {AddConv(b, x, 2 * c, c, 3, 55)}));
+  auto m = b.Build();
+  PassRun run = RunSinglePass(*m, "convert_to_nchwc", GetParam().target);
+  EXPECT_EQ(Nchwc(*m, "Conv"), 1);
+  EXPECT_EQ(CountOp(*m, "Conv"), 0);
+  EXPECT_EQ(Nchwc(*m, "ReorderInput"), 1);
+  EXPECT_EQ(CompareOutputs(*run.original, *m, {{"k", 2 * c}}), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Blocks, ConvertToNchwc,
                          ::testing::Values(Case{"cpu-avx2", 8}, Case{"cpu-avx512", 16}),
                          [](const auto& info) { return std::to_string(info.param.block); });
@@ -216,7 +314,9 @@ TEST(ConvertToNchwcNear, AddOfTwoDifferentSymbolsIsNoSum) {
   EXPECT_EQ(Nchwc(*m, "Conv"), 2);
   EXPECT_EQ(CountOp(*m, "Add"), 1);
   EXPECT_EQ(run.record.rule_counts["conv_sum"], 0);
+  EXPECT_EQ(run.record.rule_counts["add_split_blocks"], 1);  // blocked, on [N, C/B, H, W, B]
   EXPECT_EQ(CompareOutputs(*run.original, *m, {{"batch", 2}, {"n", 2}}), "");
+  EXPECT_EQ(CompareOutputs(*run.original, *m, {{"batch", 2}, {"n", 1}}), "");  // broadcast
 }
 
 TEST(ConvertToNchwcNear, KeepsBroadcastingAddsAndGlobalPoolsOutsideBlockedRegions) {

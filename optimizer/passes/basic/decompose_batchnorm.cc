@@ -47,5 +47,6 @@ GRAPHOPT_REGISTER_PASS(DecomposeBatchNorm, "decompose_batchnorm", kBasic, 190,
 // After fuse_conv_batchnorm: the fusions remove a whole node; decomposing first would leave a Mul + Add.
 GRAPHOPT_PASS_AFTER("decompose_batchnorm", "fuse_conv_batchnorm");
 GRAPHOPT_PASS_AFTER("decompose_batchnorm", "fuse_gemm_batchnorm");
+GRAPHOPT_PASS_AFTER("decompose_batchnorm", "fuse_convtranspose_batchnorm");
 
 }  // namespace graphopt

@@ -99,8 +99,9 @@ class NchwcConverter {
       Record("pool", n, ConvertPool(n, /*global=*/true));
     } else if (n->Is("Add") || n->Is("Sum") || n->Is("Mul")) {
       if (ConvertAffine(n)) return Record("affine", n, true);
-      if (n->Is("Mul") || !FuseSum(n)) return Record("elementwise", n, ConvertElementwise(n));
-      Record("conv_sum", n, true);
+      if (!n->Is("Mul") && FuseSum(n)) return Record("conv_sum", n, true);
+      if (ConvertElementwise(n)) return Record("elementwise", n, true);
+      if (!n->Is("Mul")) Record("add_split_blocks", n, AddOnSplitBlocks(n));
     } else if (IsLayoutFreeUnary(n)) {
       if (n->is_onnx_domain() && kConvActivations.count(n->op_type()) && FuseActivation(n)) {
         return Record("conv_activation", n, true);
@@ -112,6 +113,8 @@ class NchwcConverter {
       Record("concat", n, ConvertConcat(n));
     } else if (n->Is("Resize") || n->Is("Upsample")) {
       Record("upsample", n, ConvertUpsample(n));
+    } else if (n->Is("Transpose")) {
+      Record("transpose_to_nhwc", n, ConvertTransposeToNhwc(n));
     }
   }
 
@@ -135,6 +138,17 @@ class NchwcConverter {
     return it == blocked_.end() ? nullptr : &it->second;
   }
 
+  // Whether `x` may have `channels` channels: its blocked form's count, else its declared one.
+  // A channel dim shape inference left unknown (behind a Resize whose scales were folded later)
+  // is taken from the filter, as ONNX Runtime does: a Conv reads exactly that many.
+  bool MayHaveChannels(const ir::Value* x, int64_t channels) const {
+    if (const Blocked* b = Find(x)) return b->channels == channels;
+    if (!x || x->elem_type() != DataType::kFloat) return false;
+    const auto& shape = x->type().shape;
+    if (!shape || shape->size() != 4) return false;
+    return (*shape)[1].known() ? (*shape)[1].value == channels : true;
+  }
+
   ir::ValueType BlockedType(const ir::ValueType& plain, int64_t channels) const {
     ir::ValueType t;
     t.elem_type = DataType::kFloat;
@@ -152,7 +166,19 @@ class NchwcConverter {
     if (channels <= 0 || channels % 4 != 0) return nullptr;
     auto it = reordered_inputs_.find(plain);
     if (it != reordered_inputs_.end()) return it->second;
-    ir::Node* r = g_.AddNode("ReorderInput", {plain}, 1, plain->name() + "_reorder", kNchwcDomain);
+    // An NHWC -> NCHW Transpose is read by ReorderInput itself (channels_last): one pass over
+    // the tensor instead of two.
+    ir::Value* source = plain;
+    ir::Node* t = plain->producer();
+    const bool nhwc = t && t->Is("Transpose") &&
+                      t->GetInts("perm") == std::vector<int64_t>{0, 3, 1, 2} &&
+                      t->input(0)->elem_type() == DataType::kFloat && !plain->is_graph_output();
+    if (nhwc) source = t->input(0);
+    ir::Node* r = g_.AddNode("ReorderInput", {source}, 1, plain->name() + "_reorder", kNchwcDomain);
+    if (nhwc) {
+      r->SetInt("channels_last", 1);
+      bypassed_.insert(t);
+    }
     r->output(0)->type() = BlockedType(plain->type(), channels);
     reordered_inputs_[plain] = r->output(0);
     return r->output(0);
@@ -163,8 +189,8 @@ class NchwcConverter {
   bool Replace(ir::Node* old, ir::Node* nchwc, int64_t channels) {
     ir::Value* out = old->output(0);
     nchwc->output(0)->type() = BlockedType(out->type(), channels);
-    ir::Node* ro = g_.AddNode("ReorderOutput", {nchwc->output(0)}, 1, out->name() + "_plain",
-                              kNchwcDomain);
+    ir::Node* ro =
+        g_.AddNode("ReorderOutput", {nchwc->output(0)}, 1, out->name() + "_plain", kNchwcDomain);
     ro->SetInt("channels", channels);
     ro->output(0)->type() = out->type();
     if (!ReplaceValue(g_, out, ro->output(0))) {
@@ -190,8 +216,8 @@ class NchwcConverter {
     auto it = filters_.find(key);
     if (it != filters_.end()) return it->second;
     const Tensor padded = ir::PadFilterInputs(*ConstantValue(w), form.filter_inputs);
-    ir::Value* v = g_.NewInitializer(w->name() + "_nchwc",
-                                     ir::ReorderFilter(padded, form.layout, block_));
+    ir::Value* v =
+        g_.NewInitializer(w->name() + "_nchwc", ir::ReorderFilter(padded, form.layout, block_));
     filters_[key] = v;
     return v;
   }
@@ -223,7 +249,9 @@ class NchwcConverter {
     }
     const int64_t outs = wt->shape()[0], ins = wt->shape()[1];
     const int64_t group = n->GetInt("group", 1);
-    if (Channels4D(x) != ins * group || n->output(0)->elem_type() != DataType::kFloat) return false;
+    if (!MayHaveChannels(x, ins * group) || n->output(0)->elem_type() != DataType::kFloat) {
+      return false;
+    }
     if (b) {
       const Tensor* bt = ConstantValue(b);
       if (!bt || bt->dtype() != DataType::kFloat || bt->shape() != Shape{outs}) return false;
@@ -246,7 +274,8 @@ class NchwcConverter {
 
   bool ConvertPool(ir::Node* n, bool global) {
     ir::Value* x = n->input(0);
-    const int64_t channels = Channels4D(x);
+    const Blocked* bx = Find(x);
+    const int64_t channels = bx ? bx->channels : Channels4D(x);
     if (channels <= 0 || channels % block_ != 0 || n->outputs().size() > 1) return false;
     if (global && !Find(x)) return false;  // as ONNX Runtime: only inside a blocked region
     if (!global && !n->HasAttr("kernel_shape")) return false;
@@ -367,8 +396,8 @@ class NchwcConverter {
     if (static_cast<int64_t>(affine->scale.size()) != b->channels) return false;
     // PerChannelConstant already keeps the shape; this guards a declared output that differs.
     if (!SameShape(n->output(0), x) && StaticShape(n->output(0)) != StaticShape(x)) return false;
-    if (ir::Node* conv = SoleConv(x); conv && !conv->HasAttr("activation") &&
-                                      conv->inputs().size() <= 3) {
+    if (ir::Node* conv = SoleConv(x);
+        conv && !conv->HasAttr("activation") && conv->inputs().size() <= 3) {
       return FoldIntoConv(n, x, conv, *affine);
     }
     const int64_t aligned = ir::AlignChannels(b->channels, block_);
@@ -379,8 +408,9 @@ class NchwcConverter {
       bias.mutable_data<float>()[c] = static_cast<float>(affine->shift[static_cast<size_t>(c)]);
     }
     const std::string hint = n->name().empty() ? "affine" : n->name();
-    ir::Node* conv = g_.AddNode("Conv", {b->blocked, g_.NewInitializer(hint + "_scale", w),
-                                         g_.NewInitializer(hint + "_shift", bias)},
+    ir::Node* conv = g_.AddNode("Conv",
+                                {b->blocked, g_.NewInitializer(hint + "_scale", w),
+                                 g_.NewInitializer(hint + "_shift", bias)},
                                 1, hint, kNchwcDomain);
     conv->SetInt("group", aligned);
     return Replace(n, conv, b->channels);
@@ -409,8 +439,9 @@ class NchwcConverter {
     if (conv->input(2) && !bt) return false;
     for (int64_t o = 0; o < aligned; ++o) {
       const double old = bt ? bt->data<float>()[o] : 0.0;
-      const double shift =
-          o < static_cast<int64_t>(affine.shift.size()) ? affine.shift[static_cast<size_t>(o)] : 0.0;
+      const double shift = o < static_cast<int64_t>(affine.shift.size())
+                               ? affine.shift[static_cast<size_t>(o)]
+                               : 0.0;
       bias.mutable_data<float>()[o] = static_cast<float>(old * scale_of(o) + shift);
     }
     if (!ReplaceValue(g_, n->output(0), plain)) return false;
@@ -444,15 +475,90 @@ class NchwcConverter {
       ints.push_back(v);
     }
     if (ints[0] != 1 || ints[1] != 1) return false;
-    ir::Node* up = g_.AddNode("Upsample", {b->blocked}, 1, n->name().empty() ? "upsample" : n->name(),
-                              kNchwcDomain);
+    ir::Node* up = g_.AddNode("Upsample", {b->blocked}, 1,
+                              n->name().empty() ? "upsample" : n->name(), kNchwcDomain);
     up->SetInts("scales", ints);
     return Replace(n, up, b->channels);
   }
 
+  // Transpose(0,2,3,1) of a blocked value: ReorderOutput writes NHWC itself (channels_last),
+  // as ONNX Runtime does, instead of a plain NCHW tensor and a Transpose pass over it.
+  bool ConvertTransposeToNhwc(ir::Node* n) {
+    const Blocked* b = Find(n->input(0));
+    if (!b || n->GetInts("perm") != std::vector<int64_t>{0, 2, 3, 1}) return false;
+    ir::Node* ro = g_.AddNode("ReorderOutput", {b->blocked}, 1,
+                              n->name().empty() ? "nhwc" : n->name(), kNchwcDomain);
+    ro->SetInt("channels", b->channels);
+    ro->SetInt("channels_last", 1);
+    ro->output(0)->type() = n->output(0)->type();
+    if (!ReplaceValue(g_, n->output(0), ro->output(0))) {
+      g_.RemoveNode(ro);
+      return false;
+    }
+    g_.RemoveNode(n);
+    return true;
+  }
+
+  // Add/Sum of blocked values whose declared shapes cannot be shown equal (spatial dims behind
+  // a Resize, say), with one channel count: computed on the [N, C'/B, H, W, B] view of each,
+  // where broadcasting over N, H and W means what it means on the plain tensors, so the values
+  // stay blocked (ONNX Runtime does the same) rather than going through reorders.
+  bool AddOnSplitBlocks(ir::Node* n) {
+    const Blocked* first = Find(n->input(0));
+    if (!first || n->outputs().size() != 1 || n->inputs().size() < 2) return false;
+    const int64_t aligned = ir::AlignChannels(first->channels, block_);
+    std::vector<ir::Value*> split;
+    for (ir::Value* v : n->inputs()) {
+      const Blocked* b = v ? Find(v) : nullptr;
+      if (!b || b->channels != first->channels) return false;
+      if (!v->type().shape || v->type().shape->size() != 4) return false;
+    }
+    const auto& out_shape = n->output(0)->type().shape;
+    if (out_shape && out_shape->size() != 4) return false;
+    for (ir::Value* v : n->inputs()) {
+      ir::Node* r = g_.AddNode("Reshape", {Find(v)->blocked, ShapeConstant(aligned, true)}, 1,
+                               v->name() + "_blocks");
+      ir::ValueType t = BlockedType(v->type(), first->channels);
+      (*t.shape)[1] = ir::Dim{aligned / block_, ""};
+      t.shape->push_back(ir::Dim{block_, ""});
+      r->output(0)->type() = t;
+      split.push_back(r->output(0));
+    }
+    ir::Node* add = CopyNode(n, n->op_type(), n->domain(), split);
+    ir::Node* merged = g_.AddNode("Reshape", {add->output(0), ShapeConstant(aligned, false)}, 1,
+                                  add->name() + "_merged");
+    merged->output(0)->type() = BlockedType(n->output(0)->type(), first->channels);
+    ir::Value* out = n->output(0);
+    ir::Node* ro =
+        g_.AddNode("ReorderOutput", {merged->output(0)}, 1, out->name() + "_plain", kNchwcDomain);
+    ro->SetInt("channels", first->channels);
+    ro->output(0)->type() = out->type();
+    if (!ReplaceValue(g_, out, ro->output(0))) {
+      for (ir::Node* x : {ro, merged, add}) g_.RemoveNode(x);
+      for (ir::Value* v : split) g_.RemoveNode(v->producer());
+      return false;
+    }
+    g_.RemoveNode(n);
+    blocked_[ro->output(0)] = {merged->output(0), first->channels, ro};
+    return true;
+  }
+
+  // The int64 shape [0, C'/B, 0, 0, B] (split) or [0, C', 0, 0] (merged), one per kind and C'.
+  ir::Value* ShapeConstant(int64_t aligned, bool split) {
+    ir::Value*& v = shapes_[{aligned, split}];
+    if (v) return v;
+    std::vector<int64_t> dims = split ? std::vector<int64_t>{0, aligned / block_, 0, 0, block_}
+                                      : std::vector<int64_t>{0, aligned, 0, 0};
+    Tensor t(DataType::kInt64, {static_cast<int64_t>(dims.size())});
+    std::copy(dims.begin(), dims.end(), t.mutable_data<int64_t>());
+    v = g_.NewInitializer(split ? "nchwc_split_blocks" : "nchwc_merge_blocks", std::move(t));
+    return v;
+  }
+
   void RemoveUnusedReorders() {
     for (ir::Node* n : g_.nodes()) {
-      if (!IsNchwc(n, "ReorderOutput") && !IsNchwc(n, "ReorderInput")) continue;
+      const bool reorder = IsNchwc(n, "ReorderOutput") || IsNchwc(n, "ReorderInput");
+      if (!reorder && !bypassed_.count(n)) continue;
       if (!n->output(0)->uses().empty() || n->output(0)->is_graph_output()) continue;
       g_.RemoveNode(n);
     }
@@ -466,6 +572,8 @@ class NchwcConverter {
   std::unordered_map<ir::Value*, ir::Value*> reordered_inputs_;
   std::map<std::pair<ir::Value*, int>, ir::Value*> filters_;
   std::unordered_map<ir::Value*, ir::Value*> biases_;
+  std::map<std::pair<int64_t, bool>, ir::Value*> shapes_;
+  std::set<ir::Node*> bypassed_;  // NHWC -> NCHW Transposes a ReorderInput now reads around
 };
 
 }  // namespace
@@ -479,7 +587,8 @@ Result<int64_t> ConvertToNchwc::Run(PassContext& ctx) {
 GRAPHOPT_REGISTER_PASS(ConvertToNchwc, "convert_to_nchwc", kLayout, 10,
                        "Conv, FusedConv, pools, nearest Upsample, Add/Mul, activations, channel "
                        "Concat and BatchNormalization to ONNX Runtime's NCHWc blocked layout "
-                       "(com.microsoft.nchwc), weights reordered once, reorders only at the edges",
+                       "(com.microsoft.nchwc), weights reordered once, reorders only at the edges "
+                       "(NHWC Transposes taken by them)",
                        "com.microsoft.nchwc.Conv");
 
 }  // namespace graphopt
