@@ -8,6 +8,7 @@
 
 #include "optimizer/io/model_io.h"
 #include "support/test_support.h"
+#include "verification/if_models.h"
 
 namespace graphopt {
 namespace {
@@ -26,25 +27,9 @@ std::string SaveIfModel(const std::string& dir) {
   ir::Value* eq = b.Op("Equal", {sr, k});
   ir::Value* cond = b.Op("Cast", {eq});
   b.LastNode()->SetInt("to", static_cast<int64_t>(DataType::kBool));
-  ir::Node* if_node = b.graph().AddNode("If", {cond}, 1, "front_end");
-  for (const char* branch : {"then_branch", "else_branch"}) {
-    const bool then = std::string(branch) == "then_branch";
-    ir::Attribute a;
-    a.name = branch;
-    a.type = ir::AttrType::kGraph;
-    a.g = std::make_unique<ir::Graph>(&b.graph(), if_node);
-    a.g->name = branch;
-    ir::Value* c =
-        a.g->NewInitializer(std::string(branch) + "_c",
-                            Tensor::FromVector<float>(DataType::kFloat, {}, {then ? 2.f : 1.f}));
-    ir::Node* op = a.g->AddNode(then ? "Mul" : "Add", {a.g->OuterRef("x"), c}, 1);
-    op->output(0)->type() = x->type();
-    a.g->AddOutput(op->output(0));
-    if_node->mutable_attributes().push_back(std::move(a));
-  }
-  if_node->AddImplicitInput(x);
-  if_node->output(0)->type() = x->type();
-  b.Output(if_node->output(0));
+  ir::Value* y = testing::AddIf(b, cond, x, "Mul", 2.f, "Add", 1.f);
+  y->producer()->set_name("front_end");
+  b.Output(y);
   auto model = b.Build();
   const std::string path = dir + "/if.onnx";
   EXPECT_TRUE(SaveModel(*model, path).ok());
