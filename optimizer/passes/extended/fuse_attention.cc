@@ -869,7 +869,7 @@ RewriteResult SeqFirstAttentionRule(PassContext& ctx, Rewriter& rw, ir::Node* ro
 //
 // Swin masks with -100: softmax then gives the masked keys probabilities near exp(-100), below
 // float's normal range, and x86 without flush-to-zero runs the probs x V products on those
-// subnormals several times slower (ONNX Runtime's CPU Attention on swin_t: 3-5x per block). A mask
+// subnormals far slower (ONNX Runtime's CPU Attention on swin_t's shifted blocks: 2.5x). A mask
 // entry at or below log(FLT_MIN) in a row that keeps some key becomes -10000 (representable in
 // float16 too), whose exp is exactly 0: each probability moves by at most exp(m + spread of
 // the row's scores) for mask m <= -87.3, below float rounding unless the spread is over ~70.
