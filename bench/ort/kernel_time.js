@@ -1,6 +1,7 @@
 // Per-operator kernel time of one model in ONNX Runtime (CPU, one thread), from ONNX Runtime's
 // own profiler: prints a JSON object {op: microseconds per run}. Inputs are generated: floats
-// from sin(i), int64 ids (i * 7) % 100, masks all ones; symbolic dims are 1 (`seq`: 64).
+// from sin(i), int64 ids (i * 7) % 100, masks all ones; symbolic dims are 1 (`seq`: 64) unless
+// DIMS sets them (DIMS=batch=2,seq=17). KERNEL_TIME_BY=node prints per-node times instead.
 //   NODE_PATH=~/.cache/graphopt-ort/node_modules node kernel_time.js MODEL [LEVEL] [RUNS]
 const ort = require('onnxruntime-node');
 const fs = require('fs');
@@ -13,9 +14,12 @@ const path = require('path');
   const session = await ort.InferenceSession.create(file, {
     graphOptimizationLevel: level, executionProviders: ['cpu'], intraOpNumThreads: 1,
     interOpNumThreads: 1, enableProfiling: true, profileFilePrefix: prefix, logSeverityLevel: 3 });
+  const dims = Object.fromEntries((process.env.DIMS || '').split(',').filter(Boolean)
+                                      .map(kv => [kv.split('=')[0], +kv.split('=')[1]]));
+  const byNode = process.env.KERNEL_TIME_BY === 'node';
   const feeds = {};
   for (const meta of session.inputMetadata) {
-    const shape = meta.shape.map(d => (typeof d === 'number' ? d : d === 'seq' ? 64 : 1));
+    const shape = meta.shape.map(d => (typeof d === 'number' ? d : d in dims ? dims[d] : d === 'seq' ? 64 : 1));
     const n = shape.reduce((a, b) => a * b, 1);
     feeds[meta.name] = meta.type === 'int64'
         ? new ort.Tensor('int64', BigInt64Array.from({ length: n },
@@ -33,7 +37,9 @@ const path = require('path');
   for (const e of trace) {
     if (e.cat === 'Session' && e.name === 'model_run') sessionRuns++;
     if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) {
-      total[e.args.op_name] = (total[e.args.op_name] || 0) + e.dur;
+      const key = byNode ? `${e.args.op_name} ${e.name.slice(0, -'_kernel_time'.length)}`
+                         : e.args.op_name;
+      total[key] = (total[key] || 0) + e.dur;
     }
   }
   for (const op of Object.keys(total)) total[op] = +(total[op] / sessionRuns).toFixed(1);

@@ -452,16 +452,18 @@ struct ShiftedWindowCase {
   bool direct = false;
   bool mask_input = false;
   bool rel_pos_bias = true;
+  bool masked_row = false;  // window 1's row 0 masks every key
 };
 constexpr int64_t kWindows = 3, kWindowTokens = 4;
 
-// Swin-like mask values: 0 inside a window's region, -100 across regions, per window.
-Tensor WindowMask() {
+// Swin-like mask values: 0 inside a window's region, -100 across regions, per window; every row
+// keeps some key unless `masked_row`.
+Tensor WindowMask(bool masked_row = false) {
   std::vector<float> v;
   for (int64_t w = 0; w < kWindows; ++w)
     for (int64_t i = 0; i < kWindowTokens; ++i)
       for (int64_t j = 0; j < kWindowTokens; ++j)
-        v.push_back((w * i + j + w) % 3 == 0 ? -100.0f : 0.0f);
+        v.push_back((w * i + j + w) % 3 == 0 || (masked_row && w == 1 && i == 0) ? -100.0f : 0.0f);
   return Tensor::FromVector<float>(DataType::kFloat, {1, kWindows, 1, kWindowTokens, kWindowTokens},
                                    v);
 }
@@ -493,7 +495,7 @@ std::unique_ptr<ir::Model> MakeShiftedWindowAttention(const ShiftedWindowCase& c
   }
   ir::Value* mask = c.mask_input ? b.InputSymbolic("mask", DataType::kFloat,
                                                    {N(1), N(kWindows), N(1), N(n), N(n)})
-                                 : b.graph().NewInitializer("window_mask", WindowMask());
+                                 : b.graph().NewInitializer("window_mask", WindowMask(c.masked_row));
   auto* viewed = Reshape(b, scores, Ints(b, {-1, kWindows, H, n, n}));
   scores = Reshape(b, b.Op("Add", {viewed, mask}), Ints(b, {-1, H, n, n}));
   auto* probs = b.Op("Softmax", {scores});
@@ -542,6 +544,50 @@ TEST(SymbolicFusions, SwinShiftedWindowAttentionWithoutRelativePositionBias) {
   EXPECT_EQ(run.record.rule_counts["packed_heads_attention"], 1);
   EXPECT_EQ(CountFused(*model, "com.microsoft.Attention"), 1);
   ExpectShiftedWindowEqual(*original, *model, "batch");
+}
+
+// The -100 entries of rows that keep a key become -10000 in the attention_bias (exp gives 0, not
+// a subnormal that slows the CPU down); a row that masks every key keeps its values, so its
+// softmax stays the one over the relative position bias.
+TEST(SymbolicFusions, SwinShiftedWindowAttentionHardensTheMaskOfRowsThatKeepAKey) {
+  ShiftedWindowCase c;
+  c.masked_row = true;
+  auto model = MakeShiftedWindowAttention(c);
+  auto original = ir::CloneModel(*model);
+  auto run = RunFusion(*model, "fuse_attention");
+  EXPECT_EQ(run.record.rule_counts["packed_heads_attention"], 1);
+  EXPECT_EQ(model->graph->num_nodes(), 6u);
+  ASSERT_EQ(CountFused(*model, "Tile"), 1);
+  const Tensor* bias = nullptr;
+  for (const auto& n : model->graph->nodes()) {
+    if (n->op_type() == "Tile") bias = n->input(0)->initializer();
+  }
+  ASSERT_NE(bias, nullptr);
+  ASSERT_EQ(bias->shape(), (Shape{kWindows, H, kWindowTokens, kWindowTokens}));
+  const Tensor mask = WindowMask(true);
+  const float* m = mask.data<float>();
+  const float* v = bias->data<float>();
+  int64_t hardened = 0;
+  for (int64_t w = 0; w < kWindows; ++w)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < kWindowTokens; ++i)
+        for (int64_t j = 0; j < kWindowTokens; ++j) {
+          const float mv = m[(w * kWindowTokens + i) * kWindowTokens + j];
+          const float bv = v[((w * H + h) * kWindowTokens + i) * kWindowTokens + j];
+          SCOPED_TRACE(::testing::Message() << "w " << w << " h " << h << " i " << i << " j " << j);
+          if (w == 1 && i == 0) {
+            EXPECT_GT(bv, -101.0f);  // -100 + bias, as before
+            EXPECT_LT(bv, -99.0f);
+          } else if (mv < 0) {
+            EXPECT_EQ(bv, -10000.0f);
+            ++hardened;
+          } else {
+            EXPECT_GT(bv, -2.0f);  // the relative position bias alone
+          }
+        }
+  EXPECT_GT(hardened, 0);
+  ExpectShiftedWindowEqual(*original, *model, "batch");
+  ExpectOrtParity(*model, {{"tokens", RandomFloats({2, kWindows * kWindowTokens, D}, 87)}});
 }
 
 // B = batch*nW*2: no graph input has B/nW = batch*2, so the repeats are Shape(x)[0] / nW.

@@ -866,6 +866,16 @@ RewriteResult SeqFirstAttentionRule(PassContext& ctx, Rewriter& rw, ir::Node* ro
 // (B/nW, nW, H, N, N), a constant per-window mask is added, and the sum is viewed back. Window b
 // of the batch reads mask entry b % nW, so the relative position bias plus the mask is one
 // constant (nW, H or 1, N, N) that Tile repeats B/nW times along the batch at run time.
+//
+// Swin masks with -100: softmax then gives the masked keys probabilities near exp(-100), below
+// float's normal range, and x86 without flush-to-zero runs the probs x V products on those
+// subnormals far slower (ONNX Runtime's CPU Attention on swin_t's shifted blocks: 2.5x). A mask
+// entry at or below log(FLT_MIN) in a row that keeps some key becomes -10000 (representable in
+// float16 too), whose exp is exactly 0: each probability moves by at most exp(m + spread of
+// the row's scores) for mask m <= -87.3, below float rounding unless the spread is over ~70.
+constexpr float kSubnormalLogit = -87.33655f;  // log(FLT_MIN)
+constexpr float kHardMask = -10000.0f;
+
 struct WindowedBias {
   Tensor combined;  // (nW or 1, H or 1, N, N)
   ir::Dim repeats;  // B/nW, the view's first dim
@@ -928,10 +938,16 @@ std::optional<WindowedBias> MatchWindowedBias(const pattern::Match& m, const ir:
   const float* bv = b ? b->data<float>() : nullptr;
   for (int64_t w = 0; w < w_out; ++w)
     for (int64_t h = 0; h < h_out; ++h)
-      for (int64_t i = 0; i < n; ++i)
+      for (int64_t i = 0; i < n; ++i) {
+        // Is some key of this row left unmasked (so it, not a masked one, bounds the row's max)?
+        bool kept = false;
+        for (int64_t j = 0; j < n; ++j) kept |= mv[index(*ms, {0, w, h, i, j})] > kSubnormalLogit;
         for (int64_t j = 0; j < n; ++j) {
-          *out++ = mv[index(*ms, {0, w, h, i, j})] + (bv ? bv[index(*bs, {0, h, i, j})] : 0.0f);
+          const float m = mv[index(*ms, {0, w, h, i, j})];
+          *out++ = kept && m <= kSubnormalLogit ? kHardMask
+                                                : m + (bv ? bv[index(*bs, {0, h, i, j})] : 0.0f);
         }
+      }
   return wb;
 }
 
