@@ -3,7 +3,9 @@
 // p10 and p90 (ms) and the median of its per-round ratio to the first model.
 //   NODE_PATH=~/.cache/graphopt-ort/node_modules DIMS=batch=2 RUNS=20 \
 //     node interleaved_latency.js REF.onnx:extended ART.onnx:disabled [MORE.onnx:LEVEL]...
-// Inputs: floats uniform in [-1, 1) from a fixed seed; symbolic dims from DIMS, else 1.
+// Inputs: floats uniform in [-1, 1) from a fixed seed; integer inputs (token ids, masks) filled
+// with INTS=name=value (default 1, a valid index and an "attend" mask); symbolic dims from DIMS,
+// else 1.
 const ort = require('onnxruntime-node');
 
 (async () => {
@@ -13,6 +15,8 @@ const ort = require('onnxruntime-node');
   });
   const dims = Object.fromEntries((process.env.DIMS || '').split(',').filter(Boolean)
                                       .map(kv => [kv.split('=')[0], +kv.split('=')[1]]));
+  const ints = Object.fromEntries((process.env.INTS || '').split(',').filter(Boolean)
+                                      .map(kv => [kv.split('=')[0], BigInt(kv.split('=')[1])]));
   const runs = +(process.env.RUNS || 20);
   const sessions = [];
   for (const s of specs) {
@@ -26,7 +30,11 @@ const ort = require('onnxruntime-node');
   for (const meta of sessions[0].inputMetadata) {
     const shape = meta.shape.map(d => (typeof d === 'number' ? d : dims[d] ?? 1));
     const n = shape.reduce((a, b) => a * b, 1);
-    feeds[meta.name] = new ort.Tensor('float32', Float32Array.from({ length: n }, rand), shape);
+    if (meta.type === 'int64') {
+      feeds[meta.name] = new ort.Tensor('int64', new BigInt64Array(n).fill(ints[meta.name] ?? 1n), shape);
+    } else {
+      feeds[meta.name] = new ort.Tensor('float32', Float32Array.from({ length: n }, rand), shape);
+    }
   }
   for (const s of sessions) await s.run(feeds);  // warm-up
   const times = sessions.map(() => []);
