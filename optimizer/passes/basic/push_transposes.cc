@@ -14,7 +14,17 @@ namespace {
 
 constexpr int kMaxChain = 32;
 
-enum class Family { kElementwise, kReduce, kArgReduce, kConcat, kSplit, kPad, kSlice, kResize };
+enum class Family {
+  kElementwise,
+  kReduce,
+  kArgReduce,
+  kConcat,
+  kSplit,
+  kPad,
+  kSlice,
+  kResize,
+  kMatMul
+};
 
 std::optional<Family> FamilyOf(const ir::Node* n) {
   static const std::set<std::string> kElementwise = {
@@ -38,6 +48,7 @@ std::optional<Family> FamilyOf(const ir::Node* n) {
   if (op == "Pad") return Family::kPad;
   if (op == "Slice") return Family::kSlice;
   if (op == "Resize") return Family::kResize;
+  if (op == "MatMul") return Family::kMatMul;
   return std::nullopt;
 }
 
@@ -336,6 +347,22 @@ bool PlanResize(PassContext& ctx, const ir::Node* n, const Perm& p, Step* step, 
   return true;
 }
 
+// MatMul(Transpose(x, p), W) with a matrix W multiplies each row (the last axis) by W on its
+// own, so it commutes with any perm that leaves the last axis in place: the output carries `p`.
+bool PlanMatMul(const ir::Node* n, const Perm& p, Step* step, std::string* why) {
+  const auto& w = n->input(1)->type().shape;
+  if (!w || w->size() != 2) {
+    *why = "MatMul by an operand that is not a matrix";
+    return false;
+  }
+  if (p.back() != static_cast<int64_t>(p.size()) - 1) {
+    *why = "MatMul contracts an axis the Transpose moves";
+    return false;
+  }
+  step->out_perms = {p};
+  return true;
+}
+
 // How `n`, reading the transposed value `data` (perm `p`), runs on the untransposed one instead.
 std::optional<Step> PlanStep(PassContext& ctx, ir::Node* n, ir::Value* data, const Perm& p,
                              std::string* why) {
@@ -420,6 +447,9 @@ std::optional<Step> PlanStep(PassContext& ctx, ir::Node* n, ir::Value* data, con
       return step;
     case Family::kResize:
       if (!PlanResize(ctx, n, p, &step, why)) return std::nullopt;
+      return step;
+    case Family::kMatMul:
+      if (!PlanMatMul(n, p, &step, why)) return std::nullopt;
       return step;
   }
   return std::nullopt;
@@ -540,49 +570,151 @@ RewriteResult Apply(Rewriter& rw, ir::Node* root, const std::vector<Step>& chain
   return true;
 }
 
-RewriteResult Push(PassContext& ctx, Rewriter& rw, ir::Node* root) {
-  const auto p = TransposePerm(root);
-  if (!p) return MatchFailure("perm unknown");
-  if (IsIdentityPerm(*p)) return MatchFailure("identity perm (eliminate_nop removes it)");
-  if (IsConstant(root->input(0))) return MatchFailure("constant input (merge_transposes folds it)");
-  std::vector<Step> chain;
-  std::vector<bool> merge, best_merge;
+// The most profitable chain of nodes `root` (perm `p`) moves through, starting at `reader` and
+// following sole readers: its steps, which readers of its last outputs merge, and the change in
+// the number of Transposes it brings (the root included, so -1 at best for a bare root). An
+// empty chain when no prefix lowers the count; `why` says what stopped it.
+struct Chain {
+  std::vector<Step> steps;
+  std::vector<bool> merge;
+  int cost = 0;
+};
+
+Chain PlanChain(PassContext& ctx, ir::Node* root, ir::Node* reader, const Perm& p,
+                std::string* why) {
+  Chain best;
+  std::vector<Step> steps;
+  std::vector<bool> merge;
   int cost = -1;  // the root goes
-  int best_cost = 0;
-  size_t best_length = 0;
-  std::string why = "the Transpose has several readers or is a graph output";
   ir::Value* data = root->output(0);
-  Perm perm = *p;
-  for (int depth = 0; depth < kMaxChain; ++depth) {
-    ir::Node* reader = SoleReader(data);
-    if (!reader) break;
-    auto step = PlanStep(ctx, reader, data, perm, &why);
+  Perm perm = p;
+  for (int depth = 0; depth < kMaxChain && reader; ++depth) {
+    auto step = PlanStep(ctx, reader, data, perm, why);
     if (!step) break;
     cost += step->cost;
     const int total = cost + EndCost(*step, &merge);
-    if (total < best_cost) {
-      best_cost = total;
-      best_length = chain.size() + 1;
-      best_merge = merge;
+    steps.push_back(std::move(*step));
+    if (total < best.cost) {
+      best.cost = total;
+      best.steps = steps;
+      best.merge = merge;
     }
-    chain.push_back(std::move(*step));
-    const Step& s = chain.back();
+    const Step& s = steps.back();
     if (s.out_perms.size() != 1 || IsIdentityPerm(s.out_perms[0])) break;
     data = reader->output(0);
     perm = s.out_perms[0];
-    why = "no Transpose would disappear";
+    reader = SoleReader(data);
+    *why = "no Transpose would disappear";
   }
-  if (best_length == 0) return MatchFailure(why);
-  chain.resize(best_length);
-  return Apply(rw, root, chain, best_merge);
+  return best;
+}
+
+RewriteResult CheckRoot(const ir::Node* root, std::optional<Perm>* p) {
+  *p = TransposePerm(root);
+  if (!*p) return MatchFailure("perm unknown");
+  if (IsIdentityPerm(**p)) return MatchFailure("identity perm (eliminate_nop removes it)");
+  if (IsConstant(root->input(0))) return MatchFailure("constant input (merge_transposes folds it)");
+  return true;
+}
+
+RewriteResult Push(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  std::optional<Perm> p;
+  if (RewriteResult ok = CheckRoot(root, &p); !ok.applied()) return ok;
+  std::string why = "the Transpose has several readers or is a graph output";
+  ir::Node* reader = SoleReader(root->output(0));
+  if (!reader) return MatchFailure(why);
+  Chain chain = PlanChain(ctx, root, reader, *p, &why);
+  if (chain.steps.empty()) return MatchFailure(why);
+  return Apply(rw, root, chain.steps, chain.merge);
+}
+
+// Every node a chain reads or rewrites: its nodes, the producers of the operands it reads or
+// absorbs, and the readers of its last outputs. Chains with disjoint footprints neither read
+// nor rewrite each other's values, so their costs add up exactly and they apply one by one.
+std::set<const ir::Node*> Footprint(const ir::Node* reader, const Chain& chain) {
+  std::set<const ir::Node*> nodes{reader};
+  for (const Step& step : chain.steps) {
+    nodes.insert(step.node);
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      const ir::Value* in = step.node->input(i);
+      if (step.inputs[i].kind != InputPlan::kData && in && in->producer()) {
+        nodes.insert(in->producer());
+      }
+    }
+  }
+  if (!chain.steps.empty()) {
+    for (const ir::Value* o : chain.steps.back().node->outputs()) {
+      for (const ir::Use& u : o->uses()) nodes.insert(u.node);
+    }
+  }
+  return nodes;
+}
+
+// A Transpose read by several nodes: each reader that profits gets a copy of the Transpose and
+// pushes it down its own chain; the others keep the original. Applies when the copies cost less
+// than the chains remove: copies + sum of chain costs < 0, every term counted exactly.
+RewriteResult PushShared(PassContext& ctx, Rewriter& rw, ir::Node* root) {
+  std::optional<Perm> p;
+  if (RewriteResult ok = CheckRoot(root, &p); !ok.applied()) return ok;
+  ir::Value* out = root->output(0);
+  if (out->is_graph_output()) return MatchFailure("shared Transpose is a graph output");
+  std::vector<ir::Node*> readers;
+  for (const ir::Use& u : out->uses()) {
+    if (u.index < 0) return MatchFailure("read inside a subgraph");
+    if (std::find(readers.begin(), readers.end(), u.node) == readers.end()) {
+      readers.push_back(u.node);
+    }
+  }
+  if (readers.size() < 2) return false;  // the single-reader rule's case
+  std::vector<Chain> chains;
+  std::set<const ir::Node*> seen;
+  int profitable = 0, total = 0;
+  std::string why = "no reader's chain removes a Transpose";
+  for (ir::Node* reader : readers) {
+    std::string reason;
+    chains.push_back(PlanChain(ctx, root, reader, *p, &reason));
+    const std::set<const ir::Node*> footprint = Footprint(reader, chains.back());
+    for (const ir::Node* n : footprint) {
+      if (n == root || !seen.insert(n).second) {
+        return MatchFailure("readers' chains meet");
+      }
+    }
+    if (!chains.back().steps.empty()) {
+      ++profitable;
+      total += chains.back().cost;
+    }
+  }
+  if (profitable == 0) return MatchFailure(why);
+  // One copy per profitable reader, except that the last one takes the original when no other
+  // reader keeps it.
+  const bool original_kept = profitable < static_cast<int>(readers.size());
+  total += original_kept ? profitable : profitable - 1;
+  if (total >= 0) return MatchFailure("copies would cost more Transposes than the chains remove");
+  int remaining = profitable;
+  for (size_t i = 0; i < readers.size(); ++i) {
+    if (chains[i].steps.empty()) continue;
+    ir::Node* source = root;
+    if (original_kept || --remaining > 0) {
+      source = NewTranspose(rw, root->input(0), *p);
+      source->output(0)->type() = out->type();
+      for (size_t k = 0; k < readers[i]->inputs().size(); ++k) {
+        if (readers[i]->input(k) == out) readers[i]->SetInput(k, source->output(0));
+      }
+    }
+    if (!Apply(rw, source, chains[i].steps, chains[i].merge).applied()) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-PushTransposes::PushTransposes() : RulePass({{"push_transpose", "Transpose", "", Push}}) {}
+PushTransposes::PushTransposes()
+    : RulePass({{"push_transpose", "Transpose", "", Push},
+                {"push_shared_transpose", "Transpose", "", PushShared}}) {}
 
 GRAPHOPT_REGISTER_PASS(PushTransposes, "push_transposes", kBasic, 16,
                        "push Transposes through elementwise ops, reductions, Concat/Split, Pad, "
-                       "Slice and nearest Resize where they then merge or cancel");
+                       "Slice, nearest Resize and MatMul by a matrix where they then merge or "
+                       "cancel, copying a shared Transpose when that removes more than it adds");
 
 }  // namespace graphopt
