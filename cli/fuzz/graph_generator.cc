@@ -552,8 +552,11 @@ class Generator {
     Val t = Transpose(x, perm);
     std::string name = "transpose";
     if (Chance(0.6)) {
-      const std::string op = Pick<std::string>({"Relu", "Add", "Mul", "ReduceSum", "Sigmoid"});
-      if (op == "Add" || op == "Mul") {
+      const std::string op =
+          Pick<std::string>({"Relu", "Add", "Mul", "ReduceSum", "Sigmoid", "Swish"});
+      if (op == "Swish") {  // reads the Transpose twice: push_transposes' region rule
+        t = Like(t, "Mul", {t.v, Like(t, "Sigmoid", {t.v}).v});
+      } else if (op == "Add" || op == "Mul") {
         t = Like(t, op, {t.v, Operand(t)});
       } else if (op == "ReduceSum" && t.rank() > 2 && Free(t, t.rank() - 1)) {
         Shape s = t.shape;

@@ -218,12 +218,12 @@ TEST(PushTransposes, KeepsATransposeThatWouldOnlyMove) {
     ExpectTransposes(b.Build(), 1, 1);
   }
   {
-    ModelBuilder b(13);  // two readers of the Transpose
+    ModelBuilder b(13);  // two readers of the Transpose, neither of which profits
     auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
     auto* t = Transpose(b, x, {1, 0, 2});
-    b.Output(Transpose(b, b.Op("Relu", {t}), {1, 0, 2}));
+    b.Output(b.Op("Relu", {t}));
     b.Output(b.Op("Neg", {t}));
-    ExpectTransposes(b.Build(), 2, 2);
+    ExpectTransposes(b.Build(), 1, 1);
   }
   {
     ModelBuilder b(13);  // a lower-rank operand that is not a constant
@@ -247,6 +247,198 @@ TEST(PushTransposes, KeepsATransposeThatWouldOnlyMove) {
     auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
     auto* s = b.Op("Softmax", {Transpose(b, x, {1, 0, 2})});
     b.Output(Transpose(b, s, {1, 0, 2}));
+    ExpectTransposes(b.Build(), 2, 2);
+  }
+}
+
+// The first case of issue 13's open items: a Transpose with several readers.
+
+// Symbolic batch [batch, 3, 4, 5]; outputs compared at two batch sizes.
+std::unique_ptr<ir::Model> SharedTransposeModel(bool second_cancels) {
+  ModelBuilder b(13);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {{-1, "batch"}, {3, ""}, {4, ""}, {5, ""}});
+  auto* t = Transpose(b, x, kToNhwc);  // [batch, 4, 5, 3]
+  b.Output(Transpose(b, b.Op("Relu", {t}), kToNchw));
+  auto* m = b.Op("Mul", {b.Op("Sigmoid", {t}), RandomInit(b, "c", {3}, 5)});
+  b.Output(second_cancels ? Transpose(b, m, kToNchw) : m);
+  return b.Build();
+}
+
+std::unique_ptr<ir::Model> ExpectSharedPush(std::unique_ptr<ir::Model> model, int64_t before,
+                                            int64_t after) {
+  EXPECT_EQ(CountOp(*model, "Transpose"), before);
+  const int64_t nodes = static_cast<int64_t>(model->graph->nodes().size());
+  auto run = RunSinglePass(*model, kPass);
+  EXPECT_EQ(CountOp(*model, "Transpose"), after);
+  // Only Transposes come and go: every other node is moved, none is added.
+  EXPECT_EQ(static_cast<int64_t>(model->graph->nodes().size()), nodes - (before - after));
+  EXPECT_EQ(run.record.rule_counts["push_shared_transpose"], 1);
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 1}}), "");
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 3}}), "");
+  return model;
+}
+
+// Every reader's chain ends in an inverse Transpose: one copy (+1), two chains (-2 each).
+TEST(PushTransposes, SharedTransposeEveryReaderCancels) {
+  ExpectSharedPush(SharedTransposeModel(true), 3, 0);
+}
+
+// Only the Relu's chain profits (-2); the Mul chain ends at a graph output and keeps the
+// original, so the Relu gets a copy (+1): 2 -> 1.
+TEST(PushTransposes, SharedTransposeOneReaderProfits) {
+  auto model = ExpectSharedPush(SharedTransposeModel(false), 2, 1);
+  // The unprofitable reader (Sigmoid, then Mul to a graph output) still reads the Transpose.
+  const ir::Node* mul = model->graph->outputs()[1]->producer();
+  ASSERT_TRUE(mul && mul->Is("Mul"));
+  const ir::Node* sigmoid = mul->input(0)->producer();
+  ASSERT_TRUE(sigmoid && sigmoid->Is("Sigmoid"));
+  EXPECT_TRUE(sigmoid->input(0)->producer() && sigmoid->input(0)->producer()->Is("Transpose"));
+  // The Relu reads x itself and is the first graph output.
+  const ir::Node* relu = model->graph->outputs()[0]->producer();
+  ASSERT_TRUE(relu && relu->Is("Relu"));
+  EXPECT_TRUE(relu->input(0)->is_graph_input());
+}
+
+// Must not apply: a reader whose chain removes one Transpose does not pay for the copy it needs
+// while another reader keeps the original.
+TEST(PushTransposes, SharedTransposeNotPushed) {
+  ModelBuilder b(13);
+  auto* x = b.Input("x", DataType::kFloat, {2, 3, 4});
+  auto* z = b.Input("z", DataType::kFloat, {2, 3, 4});
+  auto* t = Transpose(b, x, {1, 0, 2});
+  b.Output(b.Op("Add", {t, Transpose(b, z, {1, 0, 2})}));  // chain cost: -1 -1 +1 = -1
+  b.Output(b.Op("Neg", {t}));
+  auto model = b.Build();
+  auto run = RunSinglePass(*model, kPass);
+  EXPECT_EQ(CountOp(*model, "Transpose"), 2);
+  EXPECT_EQ(run.applied, 0);
+  EXPECT_EQ(run.record.match_failures["push_shared_transpose: copies would cost more "
+                                      "Transposes than the chains remove"],
+            1);
+}
+
+// convnext's downsampling: NCHW -> Transpose -> LayerNorm over channels (decomposed, reading its
+// input and the centered value twice) -> Transpose back, on a symbolic batch. `then` is what
+// reads the normalized NHWC value: the inverse Transpose, or a MatMul (a block's first Linear).
+enum class After { kTransposeBack, kMatMul };
+
+std::unique_ptr<ir::Model> LayerNormBetweenTransposes(After then) {
+  ModelBuilder b(13);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {{-1, "batch"}, {8, ""}, {3, ""}, {5, ""}});
+  auto* t = Transpose(b, x, kToNhwc);  // [batch, 3, 5, 8]
+  auto* mean = b.Op("ReduceMean", {t});
+  b.LastNode()->SetInts("axes", {-1});
+  auto* d = b.Op("Sub", {t, mean});
+  auto* var = b.Op("ReduceMean", {b.Op("Pow", {d, b.Floats("two", {}, {2.0f})})});
+  b.LastNode()->SetInts("axes", {-1});
+  auto* sd = b.Op("Sqrt", {b.Op("Add", {var, b.Floats("eps", {}, {1e-6f})})});
+  auto* n = b.Op("Div", {d, sd});
+  auto* y = b.Op(
+      "Add", {b.Op("Mul", {n, RandomInit(b, "gamma", {8}, 9)}), RandomInit(b, "beta", {8}, 10)});
+  if (then == After::kTransposeBack) {
+    b.Output(Transpose(b, y, kToNchw));
+  } else {
+    b.Output(b.Op("MatMul", {y, RandomInit(b, "w", {8, 16}, 11)}));
+  }
+  return b.Build();
+}
+
+// The whole decomposed LayerNorm moves to NCHW (means over axis 1) and both Transposes go.
+TEST(PushTransposes, RegionThroughADecomposedLayerNormCancels) {
+  auto model = LayerNormBetweenTransposes(After::kTransposeBack);
+  const size_t nodes = model->graph->nodes().size();
+  auto run = RunSinglePass(*model, kPass);
+  EXPECT_EQ(CountOp(*model, "Transpose"), 0);
+  EXPECT_EQ(model->graph->nodes().size(), nodes - 2);
+  EXPECT_EQ(run.record.rule_counts["push_transpose_region"], 1);
+  for (const ir::Node* n : model->graph->nodes()) {
+    if (n->Is("ReduceMean")) EXPECT_EQ(n->GetInts("axes"), std::vector<int64_t>{1});
+  }
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 1}}), "");
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 3}}), "");
+}
+
+// Must not apply: with a MatMul after the LayerNorm the Transpose would only move (the MatMul
+// contracts the channel axis, which NCHW has at axis 1); and on a target that runs
+// LayerNormalization the means over the last axis stay for fuse_layer_norm.
+TEST(PushTransposes, RegionNotPushed) {
+  {
+    auto model = LayerNormBetweenTransposes(After::kMatMul);
+    const std::string signature = GraphSignature(*model);
+    auto run = RunSinglePass(*model, kPass);
+    EXPECT_EQ(run.applied, 0);
+    EXPECT_EQ(GraphSignature(*model), signature);
+    EXPECT_EQ(run.record.match_failures["push_transpose_region: no Transpose would disappear "
+                                        "from the region"],
+              1);
+  }
+  {
+    auto model = LayerNormBetweenTransposes(After::kTransposeBack);
+    const std::string signature = GraphSignature(*model);
+    auto run = RunSinglePass(*model, kPass, "cpu");
+    EXPECT_EQ(run.applied, 0);
+    EXPECT_EQ(GraphSignature(*model), signature);
+    EXPECT_EQ(CountOp(*model, "Transpose"), 2);
+  }
+}
+
+// A Gelu written out (x * 0.5 * (1 + erf(x / sqrt 2))) reads x twice; its region ends in two
+// Transposes that are graph outputs: one cancels (the moved value takes its name), the other
+// merges into one Transpose of x.
+TEST(PushTransposes, RegionThroughAGeluCancelsAndMerges) {
+  ModelBuilder b(13);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {{-1, "batch"}, {3, ""}, {4, ""}});
+  auto* t = Transpose(b, x, {0, 2, 1});  // [batch, 4, 3]
+  auto* erf = b.Op("Erf", {b.Op("Div", {t, b.Floats("sqrt2", {}, {1.4142135f})})});
+  auto* g = b.Op("Mul", {b.Op("Mul", {t, b.Floats("half", {}, {0.5f})}),
+                         b.Op("Add", {erf, b.Floats("one", {}, {1.0f})})});
+  auto* u = b.Op("Sigmoid", {g});
+  b.Output(Transpose(b, u, {2, 1, 0}));  // [3, 4, batch]: becomes Transpose(x', [2, 0, 1])
+  b.Output(Transpose(b, u, {0, 2, 1}));  // cancels: x's layout
+  auto model = b.Build();
+  const size_t nodes = model->graph->nodes().size();
+  auto run = RunSinglePass(*model, kPass);
+  EXPECT_EQ(run.record.rule_counts["push_transpose_region"], 1);
+  EXPECT_EQ(CountOp(*model, "Transpose"), 1);
+  EXPECT_EQ(model->graph->nodes().size(), nodes - 2);
+  const ir::Node* last = model->graph->outputs()[1]->producer();
+  ASSERT_TRUE(last && last->Is("Sigmoid"));
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 2}}), "");
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 5}}), "");
+}
+
+// MatMul by a matrix works on each row: a Transpose that keeps the last axis crosses it.
+TEST(PushTransposes, MatMulByAMatrixKeepingTheLastAxis) {
+  ModelBuilder b(13);
+  auto* x = b.InputSymbolic("x", DataType::kFloat, {{-1, "batch"}, {4, ""}, {6, ""}});
+  auto* t = Transpose(b, x, {1, 0, 2});  // [4, batch, 6]
+  auto* y = b.Op(
+      "Add", {b.Op("MatMul", {t, RandomInit(b, "w", {6, 5}, 6)}), RandomInit(b, "bias", {5}, 7)});
+  b.Output(Transpose(b, y, {1, 0, 2}));
+  auto model = b.Build();
+  auto run = RunSinglePass(*model, kPass);
+  EXPECT_EQ(CountOp(*model, "Transpose"), 0);
+  EXPECT_EQ(CountOp(*model, "MatMul"), 1);
+  EXPECT_EQ(model->graph->nodes().size(), 2u);
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 2}}), "");
+  EXPECT_EQ(CompareOutputs(*run.original, *model, {{"batch", 5}}), "");
+}
+
+// Must not apply: the Transpose moves the contracted axis, or the other operand is batched.
+TEST(PushTransposes, MatMulThatDoesNotCommute) {
+  {
+    ModelBuilder b(13);
+    auto* x = b.Input("x", DataType::kFloat, {2, 6, 4});
+    auto* m = b.Op("MatMul", {Transpose(b, x, {0, 2, 1}), RandomInit(b, "w", {6, 5}, 8)});
+    b.Output(Transpose(b, m, {0, 2, 1}));
+    ExpectTransposes(b.Build(), 2, 2);
+  }
+  {
+    ModelBuilder b(13);
+    auto* x = b.Input("x", DataType::kFloat, {4, 2, 6});
+    auto* w = b.Input("w", DataType::kFloat, {2, 6, 5});
+    auto* m = b.Op("MatMul", {Transpose(b, x, {1, 0, 2}), w});
+    b.Output(Transpose(b, m, {1, 0, 2}));
     ExpectTransposes(b.Build(), 2, 2);
   }
 }
