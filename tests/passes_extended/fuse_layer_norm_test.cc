@@ -320,3 +320,44 @@ TEST(FuseLayerNorm, NearMissesSayWhichConditionFailed) {
 
 }  // namespace
 }  // namespace graphopt
+
+namespace graphopt {
+namespace {
+
+using testing::CompareOutputs;
+using testing::CountFused;
+using testing::GraphSignature;
+using testing::RunFusion;
+
+// On cpu the residual Add read only by the norm becomes Sum (ONNX Runtime's SkipLayerNormFusion
+// takes Add only); a sum read again (pre-norm residual) and other targets keep the Add.
+TEST(ShieldResidualAdd, CpuWritesTheResidualAddReadOnlyByTheNormAsSum) {
+  for (bool sum_used : {false, true}) {
+    auto model = MakeResidualNorm(sum_used, true);
+    auto original = ir::CloneModel(*model);
+    EXPECT_EQ(RunFusion(*model, "fuse_layer_norm", "cpu").applied, 1);
+    const int adds = CountFused(*model, "Add");
+    auto run = RunFusion(*model, "shield_residual_add", "cpu");
+    EXPECT_EQ(run.applied, sum_used ? 0 : 1) << sum_used;
+    EXPECT_EQ(CountFused(*model, "Sum"), sum_used ? 0 : 1) << sum_used;
+    EXPECT_EQ(CountFused(*model, "Add"), sum_used ? adds : adds - 1) << sum_used;
+    if (!sum_used) {
+      const ir::Node* norm = model->graph->outputs()[0]->producer();
+      ASSERT_TRUE(norm->Is("LayerNormalization"));
+      EXPECT_TRUE(norm->input(0)->producer()->Is("Sum"));
+    } else {
+      EXPECT_EQ(run.record.match_failures["residual_add_as_sum: the residual sum has other readers"], 1);
+    }
+    EXPECT_EQ(CompareOutputs(*original, *model), "") << sum_used;
+  }
+  for (const char* target : {"generic", "cuda"}) {
+    auto model = MakeResidualNorm(false, true);
+    (void)RunFusion(*model, "fuse_layer_norm", target);
+    const std::string before = GraphSignature(*model);
+    EXPECT_EQ(RunFusion(*model, "shield_residual_add", target).applied, 0) << target;
+    EXPECT_EQ(GraphSignature(*model), before) << target;
+  }
+}
+
+}  // namespace
+}  // namespace graphopt
