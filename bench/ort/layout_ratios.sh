@@ -6,7 +6,8 @@
 #   runtime  graphopt's `extended` and `all` cpu artifacts loaded at ONNX Runtime `all`, against
 #            the original at `all`.
 # Prints one Markdown row per model: the median over runs of the per-run ratio to the original at
-# `all` (below 1: the artifact is faster). NO_DIM=1 optimizes without --dim (the artifacts keep
+# `all` (below 1: the artifact is faster), and a control: the original at `all` in a second
+# session against the first, which shows how far two identical graphs drift apart here. NO_DIM=1 optimizes without --dim (the artifacts keep
 # their symbolic axes); DIMS sets the sizes ONNX Runtime runs at (default batch=1,seq=64, and
 # height/width of OCR-like models), RUNS the runs per graph (default 30), REPEATS the repetitions.
 # Usage: bench/ort/layout_ratios.sh MODEL.onnx...
@@ -19,8 +20,8 @@ export RUNS=${RUNS:-30}
 repeats=${REPEATS:-2}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "| model | blocked: all artifact (ORT disabled) / original (ORT all) | runtime: extended artifact at all / original at all | runtime: all artifact at all / original at all |"
-echo "|---|---|---|---|"
+echo "| model | blocked: all artifact (ORT disabled) / original (ORT all) | runtime: extended artifact at all / original at all | runtime: all artifact at all / original at all | control: original / original, both at all |"
+echo "|---|---|---|---|---|"
 for model in "$@"; do
   name=$(basename "$model" .onnx)
   dims=()
@@ -38,12 +39,13 @@ print(" ".join({d.dim_param for i in g.input for d in i.type.tensor_type.shape.d
   "$graphopt" optimize "$model" -o "$work/all.onnx" --level all --target cpu -q "${dims[@]}"
   "$graphopt" optimize "$model" -o "$work/ext.onnx" --level extended --target cpu -q "${dims[@]}"
   row="| $name"
-  declare -a blocked=() rt_ext=() rt_all=()
+  declare -a blocked=() rt_ext=() rt_all=() control=()
   for ((r = 0; r < repeats; r++)); do
     out=$(node "$here/bench/ort/interleaved_latency.js" "$model:all" "$work/all.onnx:disabled" \
-          "$work/ext.onnx:all" "$work/all.onnx:all")
+          "$work/ext.onnx:all" "$work/all.onnx:all" "$model:all")
     ratios=($(echo "$out" | sed -n 's/.*ratio p50 \([0-9.]*\).*/\1/p'))
     blocked+=("${ratios[1]}"); rt_ext+=("${ratios[2]}"); rt_all+=("${ratios[3]}")
+    control+=("${ratios[4]}")
   done
-  echo "$row | ${blocked[*]} | ${rt_ext[*]} | ${rt_all[*]} |"
+  echo "$row | ${blocked[*]} | ${rt_ext[*]} | ${rt_all[*]} | ${control[*]} |"
 done
