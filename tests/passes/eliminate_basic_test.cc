@@ -2,6 +2,8 @@
 // outputs on the reference executor) and leaves the graph alone where its precondition fails.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "passes/pass_test_util.h"
 #include "support/test_support.h"
 
@@ -40,54 +42,37 @@ TEST(EliminateIdentity, KeepsIdentityBetweenGraphInputAndOutput) {
   EXPECT_EQ(testing::CountOp(*model, "Identity"), 1);
 }
 
-TEST(EliminateDropout, RemovesInferenceDropout) {
+// Relu(Dropout(x, ratio[, training])): ratio a constant, or a graph input when `ratio` is empty.
+std::unique_ptr<ir::Model> DropoutModel(std::optional<float> ratio, bool training) {
   ModelBuilder b(13);
   auto* x = b.Input("x", DataType::kFloat, {4});
-  auto* ratio = b.Floats("ratio", {}, {0.5f});
-  auto* d = b.Op("Dropout", {x, ratio});
-  b.Output(b.Op("Relu", {d}));
-  auto model = b.Build();
-  auto run = RunSinglePass(*model, "eliminate_dropout");
-  EXPECT_EQ(run.applied, 1);
-  EXPECT_EQ(testing::CountOp(*model, "Dropout"), 0);
-  EXPECT_EQ(CompareOutputs(*run.original, *model), "");
+  std::vector<ir::Value*> inputs = {
+      x, ratio ? b.Floats("ratio", {}, {*ratio}) : b.Input("ratio", DataType::kFloat, {})};
+  if (training) {
+    inputs.push_back(b.Init("training", Tensor::FromVector<uint8_t>(DataType::kBool, {}, {1})));
+  }
+  b.Output(b.Op("Relu", {b.Op("Dropout", inputs)}));
+  return b.Build();
 }
 
+// Removed when it is an identity: inference mode, or training with a constant ratio of 0.
+TEST(EliminateDropout, RemovesDropoutThatIsAnIdentity) {
+  for (bool training : {false, true}) {
+    auto model = DropoutModel(training ? 0.0f : 0.5f, training);
+    auto run = RunSinglePass(*model, "eliminate_dropout");
+    EXPECT_EQ(run.applied, 1) << training;
+    EXPECT_EQ(testing::CountOp(*model, "Dropout"), 0) << training;
+    EXPECT_EQ(CompareOutputs(*run.original, *model), "") << training;
+  }
+}
+
+// Kept in training mode with a ratio above 0 or unknown: it drops at random.
 TEST(EliminateDropout, KeepsTrainingModeDropout) {
-  ModelBuilder b(13);
-  auto* x = b.Input("x", DataType::kFloat, {4});
-  auto* ratio = b.Floats("ratio", {}, {0.5f});
-  auto* training = b.Init("training", Tensor::FromVector<uint8_t>(DataType::kBool, {}, {1}));
-  auto* d = b.Op("Dropout", {x, ratio, training});
-  b.Output(b.Op("Relu", {d}));
-  auto model = b.Build();
-  EXPECT_EQ(RunSinglePass(*model, "eliminate_dropout").applied, 0);
-  EXPECT_EQ(testing::CountOp(*model, "Dropout"), 1);
-}
-
-TEST(EliminateDropout, RemovesTrainingModeDropoutWithZeroRatio) {
-  ModelBuilder b(13);
-  auto* x = b.Input("x", DataType::kFloat, {4});
-  auto* ratio = b.Floats("ratio", {}, {0.0f});
-  auto* training = b.Init("training", Tensor::FromVector<uint8_t>(DataType::kBool, {}, {1}));
-  auto* d = b.Op("Dropout", {x, ratio, training});
-  b.Output(b.Op("Relu", {d}));
-  auto model = b.Build();
-  auto run = RunSinglePass(*model, "eliminate_dropout");
-  EXPECT_EQ(run.applied, 1);
-  EXPECT_EQ(testing::CountOp(*model, "Dropout"), 0);
-  EXPECT_EQ(CompareOutputs(*run.original, *model), "");
-}
-
-TEST(EliminateDropout, KeepsTrainingModeDropoutWithUnknownRatio) {
-  ModelBuilder b(13);
-  auto* x = b.Input("x", DataType::kFloat, {4});
-  auto* ratio = b.Input("ratio", DataType::kFloat, {});
-  auto* training = b.Init("training", Tensor::FromVector<uint8_t>(DataType::kBool, {}, {1}));
-  b.Output(b.Op("Relu", {b.Op("Dropout", {x, ratio, training})}));
-  auto model = b.Build();
-  EXPECT_EQ(RunSinglePass(*model, "eliminate_dropout").applied, 0);
-  EXPECT_EQ(testing::CountOp(*model, "Dropout"), 1);
+  for (std::optional<float> ratio : {std::optional<float>(0.5f), std::optional<float>()}) {
+    auto model = DropoutModel(ratio, true);
+    EXPECT_EQ(RunSinglePass(*model, "eliminate_dropout").applied, 0);
+    EXPECT_EQ(testing::CountOp(*model, "Dropout"), 1);
+  }
 }
 
 TEST(EliminateDeadCode, RemovesUnusedNodesAndInitializers) {
