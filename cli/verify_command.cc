@@ -1,5 +1,7 @@
 // `graphopt verify A.onnx B.onnx`: runs both models on the same generated inputs and compares
-// every output; exit 0 when they match, 1 when they differ, 2 on errors.
+// every output, with the samples `graphopt optimize` verifies with (two assignments of the free
+// dims, each If decided by an input on both branches); exit 0 when they match, 1 when they
+// differ, 2 on errors.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -7,8 +9,9 @@
 
 #include "cli/bounded_run.h"
 #include "cli/command.h"
-#include "optimizer/evaluator.h"
 #include "optimizer/io/model_io.h"
+#include "optimizer/ir/symbolic_shape_inference.h"
+#include "optimizer/optimize_model.h"
 #include "optimizer/util/finite_range.h"
 
 namespace graphopt::cli {
@@ -44,20 +47,25 @@ int RunVerify(const VerifyArgs& args) {
     std::cerr << "graphopt: " << args.b << ": " << b.status().message() << "\n";
     return kExitError;
   }
-  auto evaluator = MakeReferenceEvaluator();
-  auto result = evaluator->Verify(**a, **b, options);
-  if (!result.ok()) {
-    std::cerr << "graphopt: " << result.status().ToString() << "\n";
+  // Unnamed dims get the same fresh names in both (same inputs, same order) so one sample fits.
+  ir::NameUnknownInputDims(**a);
+  ir::NameUnknownInputDims(**b);
+  PipelineOptions pipeline;
+  pipeline.verify_options = options;
+  const Report report = VerifyModels(**a, **b, pipeline);
+  if (report.verification_status == VerificationStatus::kSkipped) {
+    std::cerr << "graphopt: " << report.verification_message << "\n";
     return kExitError;
   }
-  for (const OutputComparison& c : result->outputs) {
+  for (const OutputComparison& c : report.verification_outputs) {
     std::cout << (c.match ? "match    " : "MISMATCH ") << c.name
               << "  max_abs_err=" << c.max_abs_err << " max_rel_err=" << c.max_rel_err;
     if (!c.detail.empty()) std::cout << "  (" << c.detail << ")";
     std::cout << "\n";
   }
-  std::cout << result->message << "\n";
-  return result->passed ? kExitOk : kExitMismatch;
+  for (const std::string& w : report.warnings) std::cout << "warning: " << w << "\n";
+  std::cout << report.verification_message << "\n";
+  return report.verification_status == VerificationStatus::kPassed ? kExitOk : kExitMismatch;
 }
 
 CommandSetup Setup = [](CLI::App& app) -> std::function<int()> {

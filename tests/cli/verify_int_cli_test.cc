@@ -18,8 +18,10 @@ using testing::ModelBuilder;
 using testing::RunCommand;
 using testing::TempDir;
 
-// y = If(Cast<bool>(Equal(sr, 16000))) then x * 2 else x + 1, x float[batch]; saved in `dir`.
-std::string SaveIfModel(const std::string& dir) {
+// y = If(Cast<bool>(Equal(sr, 16000))) then x * then_c else x + 1, x float[batch]; saved in
+// `dir` as `file`.
+std::string SaveIfModel(const std::string& dir, float then_c = 2.f,
+                        const std::string& file = "if.onnx") {
   ModelBuilder b(17);
   ir::Value* x = b.InputSymbolic("x", DataType::kFloat, {ir::Dim{-1, "batch"}});
   ir::Value* sr = b.Input("sr", DataType::kInt64, {});
@@ -27,11 +29,11 @@ std::string SaveIfModel(const std::string& dir) {
   ir::Value* eq = b.Op("Equal", {sr, k});
   ir::Value* cond = b.Op("Cast", {eq});
   b.LastNode()->SetInt("to", static_cast<int64_t>(DataType::kBool));
-  ir::Value* y = testing::AddIf(b, cond, x, "Mul", 2.f, "Add", 1.f);
+  ir::Value* y = testing::AddIf(b, cond, x, "Mul", then_c, "Add", 1.f);
   y->producer()->set_name("front_end");
   b.Output(y);
   auto model = b.Build();
-  const std::string path = dir + "/if.onnx";
+  const std::string path = dir + "/" + file;
   EXPECT_TRUE(SaveModel(*model, path).ok());
   return path;
 }
@@ -107,6 +109,24 @@ TEST(VerifyIntCli, UnknownNameOrBadValueIsAUsageError) {
         << bad;
     EXPECT_NE(err.find("--verify-int expects NAME=INTEGER"), std::string::npos) << err;
   }
+}
+
+// `graphopt verify` checks with the same samples as optimize: a difference in the branch a
+// random sample never takes (sr == 16000) is a mismatch (exit 1), and the run names it.
+TEST(VerifyIntCli, VerifyCommandRunsBothBranches) {
+  const std::string dir = TempDir();
+  const std::string model = SaveIfModel(dir);
+  const std::string same = SaveIfModel(dir, 2.f, "same.onnx");
+  const std::string wrong = SaveIfModel(dir, 3.f, "wrong.onnx");
+  std::string out, err;
+  ASSERT_EQ(RunCommand(CliPath() + " verify " + model + " " + same, &out, &err), 0) << err;
+  EXPECT_NE(out.find("sr=16000"), std::string::npos) << out;
+  EXPECT_NE(out.find("sr=16001"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(CliPath() + " verify " + model + " " + wrong, &out, &err), 1) << out << err;
+  EXPECT_NE(out.find("MISMATCH "), std::string::npos) << out;
+  EXPECT_NE(out.find("not all 1 outputs match (atol 0.0001, rtol 0.001) at batch=1 sr=16000"),
+            std::string::npos)
+      << out;
 }
 
 }  // namespace
