@@ -17,12 +17,11 @@ struct CancelArgs {
 
 int RunCancel(const CancelArgs& a) {
   auto stub = MakeStub(a.server);
-  grpc::ClientContext context;
-  SetUnaryDeadline(&context);
   api::CancelJobRequest request;
   request.set_job_id(a.job_id);
   api::Job job;
-  const grpc::Status status = stub->CancelJob(&context, request, &job);
+  const grpc::Status status =
+      CallUnary(*stub, &api::OptimizerService::Stub::CancelJob, request, &job);
   if (!status.ok()) return ReportRpcError(status, a.server);
   // A running job may still be "running" here: it stops at the next pass boundary.
   std::cout << job.id() << " " << JobStateName(job.state()) << "\n";

@@ -250,6 +250,11 @@ std::string FormatBytes(double bytes) {
   return buf;
 }
 
+void PrintDeleted(const std::string& id, int64_t reclaimed_bytes) {
+  std::printf("deleted %s (%s reclaimed)\n", id.c_str(),
+              FormatBytes(static_cast<double>(reclaimed_bytes)).c_str());
+}
+
 std::string PassProgressText(const api::JobProgress& p) {
   if (p.pass_count() <= 0) return "";
   const int shown = std::min(p.pass_index() + 1, p.pass_count());

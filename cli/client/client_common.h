@@ -41,6 +41,22 @@ std::unique_ptr<api::OptimizerService::Stub> MakeStub(const std::string& server)
 // Unary calls get this deadline; streams (upload, watch, download) get none.
 void SetUnaryDeadline(grpc::ClientContext* context);
 
+// One unary call on its own context with the unary deadline:
+// CallUnary(*stub, &api::OptimizerService::Stub::GetJob, request, &job).
+template <typename Request, typename Response>
+grpc::Status CallUnary(api::OptimizerService::Stub& stub,
+                       grpc::Status (api::OptimizerService::Stub::*method)(grpc::ClientContext*,
+                                                                           const Request&,
+                                                                           Response*),
+                       const Request& request, Response* response) {
+  grpc::ClientContext context;
+  SetUnaryDeadline(&context);
+  return (stub.*method)(&context, request, response);
+}
+
+// "deleted ID (1.5 KiB reclaimed)" on stdout, after DeleteJob/DeleteModel.
+void PrintDeleted(const std::string& id, int64_t reclaimed_bytes);
+
 // The google.rpc details of an error (grpc-status-details-bin) in one bracket: "[QUEUE_FULL,
 // retry after 5s]", "[INVALID_MODEL, field chunk]"; "" when the status carries none.
 std::string DescribeErrorDetails(const std::string& encoded_status);

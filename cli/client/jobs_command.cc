@@ -25,13 +25,11 @@ int RunJobsDelete(const JobsArgs& a) {
   auto stub = MakeStub(a.server);
   api::DeleteJobRequest request;
   request.set_job_id(a.job_id);
-  grpc::ClientContext context;
-  SetUnaryDeadline(&context);
   api::DeleteJobResponse response;
-  const grpc::Status status = stub->DeleteJob(&context, request, &response);
+  const grpc::Status status =
+      CallUnary(*stub, &api::OptimizerService::Stub::DeleteJob, request, &response);
   if (!status.ok()) return ReportRpcError(status, a.server);
-  std::printf("deleted %s (%s reclaimed)\n", a.job_id.c_str(),
-              FormatBytes(static_cast<double>(response.reclaimed_bytes())).c_str());
+  PrintDeleted(a.job_id, response.reclaimed_bytes());
   return kExitOk;
 }
 
@@ -79,10 +77,9 @@ int RunJobs(const JobsArgs& a) {
   // Page through until `limit` jobs or the last page.
   while (static_cast<int>(jobs.size()) < a.limit) {
     request.set_page_size(std::min(500, a.limit - static_cast<int>(jobs.size())));
-    grpc::ClientContext context;
-    SetUnaryDeadline(&context);
     api::ListJobsResponse response;
-    const grpc::Status status = stub->ListJobs(&context, request, &response);
+    const grpc::Status status =
+        CallUnary(*stub, &api::OptimizerService::Stub::ListJobs, request, &response);
     if (!status.ok()) return ReportRpcError(status, a.server);
     for (const auto& job : response.jobs()) {
       if (static_cast<int>(jobs.size()) < a.limit) jobs.push_back(job);

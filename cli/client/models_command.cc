@@ -100,10 +100,9 @@ int RunModelsList(const ModelsArgs& a) {
   std::vector<api::Model> models;
   while (static_cast<int>(models.size()) < a.limit) {
     request.set_page_size(std::min(500, a.limit - static_cast<int>(models.size())));
-    grpc::ClientContext context;
-    SetUnaryDeadline(&context);
     api::ListModelsResponse response;
-    const grpc::Status status = stub->ListModels(&context, request, &response);
+    const grpc::Status status =
+        CallUnary(*stub, &api::OptimizerService::Stub::ListModels, request, &response);
     if (!status.ok()) return ReportRpcError(status, a.server);
     for (const auto& m : response.models()) models.push_back(m);
     if (response.next_page_token().empty() || response.models().empty()) break;
@@ -118,10 +117,9 @@ int RunModelsGet(const ModelsArgs& a) {
   auto stub = MakeStub(a.server);
   api::GetModelRequest request;
   request.set_digest(a.digest);
-  grpc::ClientContext context;
-  SetUnaryDeadline(&context);
   api::Model model;
-  const grpc::Status status = stub->GetModel(&context, request, &model);
+  const grpc::Status status =
+      CallUnary(*stub, &api::OptimizerService::Stub::GetModel, request, &model);
   if (!status.ok()) return ReportRpcError(status, a.server);
   if (a.json) {
     PrintJsonLine(model);
@@ -136,13 +134,11 @@ int RunModelsDelete(const ModelsArgs& a) {
   auto stub = MakeStub(a.server);
   api::DeleteModelRequest request;
   request.set_digest(a.digest);
-  grpc::ClientContext context;
-  SetUnaryDeadline(&context);
   api::DeleteModelResponse response;
-  const grpc::Status status = stub->DeleteModel(&context, request, &response);
+  const grpc::Status status =
+      CallUnary(*stub, &api::OptimizerService::Stub::DeleteModel, request, &response);
   if (!status.ok()) return ReportRpcError(status, a.server);
-  std::printf("deleted %s (%s reclaimed)\n", a.digest.c_str(),
-              FormatBytes(static_cast<double>(response.reclaimed_bytes())).c_str());
+  PrintDeleted(a.digest, response.reclaimed_bytes());
   return kExitOk;
 }
 

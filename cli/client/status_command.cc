@@ -55,12 +55,10 @@ void PrintJob(const api::Job& job) {
 
 int RunStatus(const StatusArgs& a) {
   auto stub = MakeStub(a.server);
-  grpc::ClientContext context;
-  SetUnaryDeadline(&context);
   api::GetJobRequest request;
   request.set_job_id(a.job_id);
   api::Job job;
-  const grpc::Status status = stub->GetJob(&context, request, &job);
+  const grpc::Status status = CallUnary(*stub, &api::OptimizerService::Stub::GetJob, request, &job);
   if (!status.ok()) return ReportRpcError(status, a.server);
   if (a.json) {
     PrintJsonLine(job);

@@ -120,9 +120,8 @@ int RunSubmit(const SubmitArgs& a) {
   request.set_model_digest(model.digest());
 
   api::Job job;
-  grpc::ClientContext context;
-  SetUnaryDeadline(&context);
-  const grpc::Status status = stub->CreateJob(&context, request, &job);
+  const grpc::Status status =
+      CallUnary(*stub, &api::OptimizerService::Stub::CreateJob, request, &job);
   if (!status.ok()) return ReportRpcError(status, a.server);
   std::cout << job.id() << "\n" << std::flush;  // stdout carries the id, for scripts
   if (!a.quiet) {
